@@ -1,0 +1,1 @@
+"""The CRM stand-ins on loopback (see DESIGN.md "The sandbox")."""
