@@ -1,0 +1,367 @@
+"""The `carnet` command line: parse, call a service function, print (rich, or one JSON document).
+
+Exit codes: 0 done; 1 done with record-level failures or a fatal runtime error; 2 bad usage,
+config or mapping. Errors are printed one line per problem on stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connector.app import App
+from connector.errors import CarnetError, FatalError, NotAvailable, UsageError
+
+EXAMPLE_CONFIG = Path(__file__).parent / "config.example.yaml"
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="config file (default ./config.yaml, env CARNET_CONFIG)",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")]
+AsOpt = Annotated[str, typer.Option("--as", help="the member's email you act as")]
+SourceOpt = Annotated[str | None, typer.Option("--source", help="salesforce, hubspot or exchange")]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="show what would happen, change nothing")
+]
+
+app = typer.Typer(
+    name="carnet",
+    help="Carnet: who of ours knows whom of theirs, shared on the rep's terms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+mappings_app = typer.Typer(help="Validate the field mappings.", no_args_is_help=True)
+intro_app = typer.Typer(help="Ask for, grant and track introductions.", no_args_is_help=True)
+plan_app = typer.Typer(help="Account plans.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="The loopback stand-ins of the three CRMs.", no_args_is_help=True)
+app.add_typer(mappings_app, name="mappings")
+app.add_typer(intro_app, name="intro")
+app.add_typer(plan_app, name="plan")
+app.add_typer(sandbox_app, name="sandbox")
+
+_state: dict[str, Path | None] = {"config": None}
+
+
+@app.callback()
+def _root(config: ConfigOpt = None) -> None:
+    _state["config"] = config
+
+
+def make_app(config: Path | None) -> App:
+    return App(config or _state["config"])
+
+
+def fail(error: CarnetError) -> NoReturn:
+    lines = error.lines() if isinstance(error, UsageError) else [str(error)]
+    for line in lines:
+        err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2 if isinstance(error, UsageError) else 1)
+
+
+def run(fn: Callable[[], Any]) -> Any:
+    """Call a service function; turn Carnet's errors into messages and exit codes."""
+    try:
+        return fn()
+    except CarnetError as exc:
+        fail(exc)
+
+
+def emit(doc: Any, as_json: bool, render: Callable[[Any], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n")
+    else:
+        render(doc)
+
+
+def not_available(command: str) -> NoReturn:
+    fail(NotAvailable(command))
+
+
+# -- init / status ------------------------------------------------------------------------------
+
+
+def _init(config: Path | None) -> dict[str, Any]:
+    from connector.store.db import current_revision, upgrade
+
+    path = config or _state["config"] or Path("config.yaml")
+    wrote = False
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise UsageError(f"{path}: the folder {path.parent} does not exist")
+        shutil.copyfile(EXAMPLE_CONFIG, path)
+        wrote = True
+    carnet = App(path)
+    try:
+        before = current_revision(carnet.engine)
+        upgrade(carnet.engine)
+        after = current_revision(carnet.engine)
+    finally:
+        carnet.close()
+    return {
+        "config": str(path),
+        "config_written": wrote,
+        "migration_before": before,
+        "migration": after,
+    }
+
+
+@app.command()
+def init(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Write config.yaml from the example (if missing) and create or migrate the store."""
+    doc = run(lambda: _init(config))
+
+    def render(d: dict[str, Any]) -> None:
+        if d["config_written"]:
+            out.print(f"wrote {d['config']} from the example: edit it, then run carnet init again")
+        before = d["migration_before"] or "empty"
+        verb = "is at" if before == d["migration"] else f"migrated from {before} to"
+        out.print(f"store {verb} migration {d['migration']}")
+
+    emit(doc, as_json, render)
+
+
+def _render_status(d: dict[str, Any]) -> None:
+    store = d["store"]
+    out.print(f"config  {d['config']}")
+    state = (
+        "not initialised (run carnet init)"
+        if not store["initialised"]
+        else f"migration {store['migration']}"
+    )
+    out.print(f"store   {store['backend']}, {state}")
+    if not store["initialised"]:
+        return
+    counts = Table("what", "rows", title="overlay", title_justify="left")
+    for name, n in d["counts"].items():
+        counts.add_row(name, str(n))
+    out.print(counts)
+    if d["sync"]:
+        sync = Table(
+            "source", "object", "cursor", "last run", "counts", title="sync", title_justify="left"
+        )
+        for s in d["sync"]:
+            sync.add_row(
+                s["source"],
+                s["object"],
+                str(s["cursor"] or "-"),
+                str(s["last_finished_at"] or "-"),
+                json.dumps(s["counts"]),
+            )
+        out.print(sync)
+    else:
+        out.print("sync    no run yet")
+    backlog = d["outbox"]["backlog"]
+    out.print(f"outbox  {json.dumps(backlog) if backlog else 'empty'}")
+    for f in d["outbox"]["failures"]:
+        out.print(f"  failed {f['source']} {f['object']} {f['id']}: {f['error']}", markup=False)
+
+
+@app.command()
+def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Cursors, last runs, outbox backlog and API usage per source."""
+    from connector.status import store_status
+
+    carnet = make_app(config)
+    try:
+        doc = run(lambda: store_status(carnet))
+    finally:
+        carnet.close()
+    emit(doc, as_json, _render_status)
+
+
+# -- commands whose issues are still open ---------------------------------------------------------
+
+
+@app.command()
+def install(config: ConfigOpt = None, source: SourceOpt = None, dry_run: DryRunOpt = False) -> None:
+    """Create the custom fields / properties Carnet writes."""
+    not_available("install")
+
+
+@mappings_app.command("check")
+def mappings_check(
+    config: ConfigOpt = None, online: Annotated[bool, typer.Option("--online")] = False
+) -> None:
+    """Validate the mappings (offline; --online against the CRM's describe)."""
+    not_available("mappings check")
+
+
+@app.command()
+def sync(
+    config: ConfigOpt = None,
+    source: SourceOpt = None,
+    full: Annotated[bool, typer.Option("--full")] = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pull, derive, push once."""
+    not_available("sync")
+
+
+@app.command()
+def push(
+    config: ConfigOpt = None,
+    source: SourceOpt = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Push pending writes only."""
+    not_available("push")
+
+
+@app.command("run")
+def run_scheduler(config: ConfigOpt = None) -> None:
+    """The scheduler, until SIGTERM / Ctrl-C."""
+    not_available("run")
+
+
+@app.command("who-knows")
+def who_knows(query: str, as_: AsOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Who of ours knows a person (email) or people at an org (name or domain)."""
+    not_available("who-knows")
+
+
+@app.command()
+def rate(
+    person_email: str,
+    rating: int,
+    as_: AsOpt,
+    config: ConfigOpt = None,
+    share: Annotated[
+        str | None, typer.Option("--share", help="private, discoverable or shared")
+    ] = None,
+    exclusive: Annotated[bool | None, typer.Option("--exclusive/--no-exclusive")] = None,
+) -> None:
+    """Rate your relationship with a person (1-5) and set what you share."""
+    not_available("rate")
+
+
+@intro_app.command("request")
+def intro_request(
+    person_email: str,
+    as_: AsOpt,
+    reason: Annotated[str, typer.Option("--reason")],
+    config: ConfigOpt = None,
+) -> None:
+    """Ask the colleague who knows a person for an introduction."""
+    not_available("intro request")
+
+
+@intro_app.command("list")
+def intro_list(as_: AsOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Introductions you asked for or were asked for."""
+    not_available("intro list")
+
+
+def _intro_transition(name: str) -> Callable[..., None]:
+    def command(
+        intro_id: int,
+        as_: AsOpt,
+        config: ConfigOpt = None,
+        reason: Annotated[str | None, typer.Option("--reason")] = None,
+    ) -> None:
+        not_available(f"intro {name}")
+
+    command.__doc__ = f"Mark an introduction {name}."
+    return command
+
+
+for _name in ("approve", "decline", "made"):
+    intro_app.command(_name)(_intro_transition(_name))
+
+
+@plan_app.command("show")
+def plan_show(
+    org: str,
+    config: ConfigOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, html, svg or json")] = "md",
+    as_: Annotated[str | None, typer.Option("--as")] = None,
+) -> None:
+    """Show an account plan."""
+    not_available("plan show")
+
+
+@plan_app.command("set")
+def plan_set(
+    org: str,
+    config: ConfigOpt = None,
+    strategy: Annotated[str | None, typer.Option("--strategy")] = None,
+    stance: Annotated[
+        tuple[str, str] | None, typer.Option("--stance", help="PERSON_EMAIL STANCE")
+    ] = None,
+    influence: Annotated[
+        tuple[str, int] | None, typer.Option("--influence", help="PERSON_EMAIL 1..5")
+    ] = None,
+    action: Annotated[str | None, typer.Option("--action")] = None,
+) -> None:
+    """Change an account plan."""
+    not_available("plan set")
+
+
+@app.command()
+def credits(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Referral credits."""
+    not_available("credits")
+
+
+@app.command()
+def network(
+    config: ConfigOpt = None,
+    org: Annotated[str | None, typer.Option("--org")] = None,
+    member: Annotated[str | None, typer.Option("--member")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Network quality per account and per member."""
+    not_available("network")
+
+
+@app.command()
+def audit(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """The audit log."""
+    not_available("audit")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    scale: Annotated[float, typer.Option("--scale")] = 0.01,
+    faults: Annotated[
+        str | None, typer.Option("--faults", help='JSON, or short form "429,500@0.2"')
+    ] = None,
+    config_out: Annotated[Path | None, typer.Option("--config-out")] = None,
+) -> None:
+    """Serve the three CRM stand-ins on loopback until SIGTERM / Ctrl-C."""
+    not_available("sandbox serve")
+
+
+@app.command()
+def demo() -> None:
+    """Sandbox, install, sync and push, then a summary."""
+    from connector.demo import run_demo
+
+    run(run_demo)
+
+
+def main() -> None:
+    try:
+        app()
+    except FatalError as exc:  # raised outside run(): still no traceback
+        fail(exc)

@@ -1,0 +1,104 @@
+"""Carnet's one exception tree, grouped by what the caller does next.
+
+    CarnetError
+    ├── UsageError          bad CLI usage, config or mapping: report, exit 2, change nothing
+    │   ├── ConfigError     one or more problems in the config file (all listed at once)
+    │   ├── MappingError    one or more problems in a mapping file (all listed at once)
+    │   └── NotAvailable    a command whose feature is not built yet
+    ├── RetriableError      a passing fault (429, 5xx, timeout): retry with backoff, then give up
+    │   └── RateLimited     the CRM said slow down; carries the delay it asked for, if any
+    ├── RecordError         one record cannot be taken or written: skip it, record why, go on
+    ├── BudgetExhausted     the API allowance share is spent: stop this source, resume next run
+    └── FatalError          the run cannot go on (auth refused, store unreachable): stop, report
+        └── AuthError       credentials refused or expired beyond renewal
+
+Adapters raise these (they may import this module and the record types, nothing else of
+`connector`); the CLI maps them to exit codes in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class CarnetError(Exception):
+    """Base of every error Carnet raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a file: where (file, line, key path) and what. Prints as
+    `config.yaml:12: sources.hubspot.token: inline secrets are not allowed ...`."""
+
+    file: str
+    key: str  # dotted key path, e.g. "sources.hubspot.token"; "" when it is about the whole file
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class UsageError(CarnetError):
+    """The user asked for something that cannot be done as asked. Exit code 2."""
+
+    exit_code = 2
+
+    def lines(self) -> list[str]:
+        return [str(self)]
+
+
+class _ProblemsError(UsageError):
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class ConfigError(_ProblemsError):
+    """Problems in the config file; every one is listed."""
+
+
+class MappingError(_ProblemsError):
+    """Problems in a mapping file; every one is listed."""
+
+
+class NotAvailable(UsageError):
+    """A command of the contract whose feature is not built yet."""
+
+    def __init__(self, command: str):
+        super().__init__(f"'carnet {command}' is not available yet in this version of Carnet")
+
+
+class RetriableError(CarnetError):
+    """A passing fault; the one retry policy (adapters/base.py) retries it."""
+
+
+class RateLimited(RetriableError):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RecordError(CarnetError):
+    """One record is malformed or was refused; the run goes on without it."""
+
+    def __init__(self, message: str, record_id: str | None = None):
+        super().__init__(message)
+        self.record_id = record_id
+
+
+class BudgetExhausted(CarnetError):
+    """The configured share of the CRM's API allowance is spent."""
+
+
+class FatalError(CarnetError):
+    """The run cannot continue."""
+
+
+class AuthError(FatalError):
+    """Credentials refused, or expired and not renewable."""

@@ -1,0 +1,422 @@
+"""The overlay's tables (DESIGN.md "The overlay") as typed SQLAlchemy 2.0 models.
+
+Times are stored as UTC and always come back timezone-aware, on SQLite as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the backend keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SHAREABILITY = ("private", "discoverable", "shared")
+STANCES = ("champion", "ally", "neutral", "adversary", "unknown")
+LEVELS = ("c_level", "vp", "director", "manager", "staff", "unknown")
+INTRO_STATES = ("requested", "approved", "declined", "made", "cancelled")
+CREDIT_STATES = ("pending", "earned", "void")
+OUTBOX_STATES = ("pending", "done", "failed", "parked")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Member(Timestamped, Base):
+    """One of our people."""
+
+    __tablename__ = "member"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(400))
+    team: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2))
+    title: Mapped[str | None] = mapped_column(String(400))
+    salesforce_user_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    hubspot_owner_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    mailbox_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Org(Timestamped, Base):
+    """An account / company."""
+
+    __tablename__ = "org"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(400), index=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    industry: Mapped[str | None] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org.id", ondelete="SET NULL"))
+    deleted_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("org.id", ondelete="SET NULL"))
+    domains: Mapped[list[OrgDomain]] = relationship(
+        back_populates="org", cascade="all, delete-orphan"
+    )
+
+
+class OrgDomain(Base):
+    __tablename__ = "org_domain"
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id", ondelete="CASCADE"), index=True)
+    org: Mapped[Org] = relationship(back_populates="domains")
+
+
+class Person(Timestamped, Base):
+    """One of their people."""
+
+    __tablename__ = "person"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str | None] = mapped_column(String(400))
+    last_name: Mapped[str | None] = mapped_column(String(400))
+    name: Mapped[str] = mapped_column(String(800))
+    name_key: Mapped[str] = mapped_column(String(800), index=True)  # normalised, for (name, org)
+    title: Mapped[str | None] = mapped_column(String(400))
+    level: Mapped[str] = mapped_column(String(20), default="unknown")
+    country: Mapped[str | None] = mapped_column(String(2))
+    phone: Mapped[str | None] = mapped_column(String(100))
+    org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("org.id", ondelete="SET NULL"), index=True
+    )
+    reports_to_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    deleted_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    emails: Mapped[list[PersonEmail]] = relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+    __table_args__ = (CheckConstraint(f"level IN {LEVELS}", name="level"),)
+
+
+class PersonEmail(Base):
+    """A person's normalised email address; the first key of identity resolution."""
+
+    __tablename__ = "person_email"
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    person: Mapped[Person] = relationship(back_populates="emails")
+
+
+class SourceLink(Base):
+    """(source, object, external id) <-> an overlay row; what the last pull saw there."""
+
+    __tablename__ = "source_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    object: Mapped[str] = mapped_column(String(60))
+    external_id: Mapped[str] = mapped_column(String(200))
+    entity: Mapped[str] = mapped_column(
+        String(20)
+    )  # member | person | org | opportunity | activity
+    entity_id: Mapped[int | None]
+    modstamp: Mapped[datetime | None]
+    seen: Mapped[dict[str, Any] | None]  # the fields the last pull saw (for write-back diffs)
+    deleted_at: Mapped[datetime | None]
+    merged_into: Mapped[str | None] = mapped_column(String(200))  # the survivor's external id
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        UniqueConstraint("source", "object", "external_id"),
+        Index("ix_source_link_entity", "entity", "entity_id"),
+    )
+
+
+class IdentityIssue(Base):
+    """An ambiguous match, recorded instead of merged silently."""
+
+    __tablename__ = "identity_issue"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    object: Mapped[str] = mapped_column(String(60))
+    external_id: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    candidates: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved: Mapped[bool] = mapped_column(default=False)
+
+
+class Relationship(Base):
+    """member <-> person: how well, who owns it, what may be shared."""
+
+    __tablename__ = "relationship"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    rating: Mapped[int | None]
+    score: Mapped[float | None] = mapped_column(Float)
+    signals: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_owner: Mapped[bool] = mapped_column(default=False)
+    shareability: Mapped[str | None] = mapped_column(String(12))  # None: the config's default
+    exclusive: Mapped[bool] = mapped_column(default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    last_interaction_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        UniqueConstraint("member_id", "person_id"),
+        Index("ix_relationship_person_id", "person_id"),
+        CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating"),
+        CheckConstraint(f"shareability IS NULL OR shareability IN {SHAREABILITY}", name="share"),
+    )
+
+
+class Opportunity(Base):
+    __tablename__ = "opportunity"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(400))
+    org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("org.id", ondelete="SET NULL"), index=True
+    )
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL"), index=True
+    )
+    amount: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    stage: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(4), default="open")  # open | won | lost
+    close_date: Mapped[date | None] = mapped_column(Date)
+    crm_created_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    roles: Mapped[list[ContactRole]] = relationship(
+        back_populates="opportunity", cascade="all, delete-orphan"
+    )
+    __table_args__ = (CheckConstraint("status IN ('open', 'won', 'lost')", name="status"),)
+
+
+class ContactRole(Base):
+    __tablename__ = "contact_role"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(
+        ForeignKey("opportunity.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str | None] = mapped_column(String(100))
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    opportunity: Mapped[Opportunity] = relationship(back_populates="roles")
+    __table_args__ = (UniqueConstraint("opportunity_id", "person_id"),)
+
+
+class Intro(Base):
+    __tablename__ = "intro"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), index=True
+    )
+    broker_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)  # the broker's reason
+    status: Mapped[str] = mapped_column(String(10), default="requested")
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    made_at: Mapped[datetime | None]
+    opportunity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opportunity.id", ondelete="SET NULL")
+    )
+    __table_args__ = (CheckConstraint(f"status IN {INTRO_STATES}", name="status"),)
+
+
+class ReferralCredit(Base):
+    __tablename__ = "referral_credit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunity.id", ondelete="CASCADE"))
+    referrer_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), index=True
+    )
+    intro_id: Mapped[int | None] = mapped_column(ForeignKey("intro.id", ondelete="SET NULL"))
+    percent: Mapped[float] = mapped_column(Float)
+    amount: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        UniqueConstraint("opportunity_id", "referrer_id"),
+        CheckConstraint(f"status IN {CREDIT_STATES}", name="status"),
+    )
+
+
+class AccountPlan(Base):
+    __tablename__ = "account_plan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id", ondelete="CASCADE"), unique=True)
+    strategy: Mapped[str | None] = mapped_column(Text)
+    objectives: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    stakeholders: Mapped[list[Stakeholder]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan"
+    )
+    actions: Mapped[list[PlanAction]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan"
+    )
+
+
+class Stakeholder(Base):
+    __tablename__ = "stakeholder"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("account_plan.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    stance: Mapped[str] = mapped_column(String(10), default="unknown")
+    influence: Mapped[int | None]
+    role: Mapped[str | None] = mapped_column(String(100))  # decision role
+    plan: Mapped[AccountPlan] = relationship(back_populates="stakeholders")
+    __table_args__ = (
+        UniqueConstraint("plan_id", "person_id"),
+        CheckConstraint(f"stance IN {STANCES}", name="stance"),
+        CheckConstraint("influence IS NULL OR (influence BETWEEN 1 AND 5)", name="influence"),
+    )
+
+
+class PlanAction(Base):
+    __tablename__ = "plan_action"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("account_plan.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(20), default="cli")  # cli | salesforce | hubspot
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    plan: Mapped[AccountPlan] = relationship(back_populates="actions")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SyncState(Base):
+    __tablename__ = "sync_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    object: Mapped[str] = mapped_column(String(60))
+    cursor: Mapped[str | None] = mapped_column(Text)
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_errors: Mapped[list[Any]] = mapped_column(default=list)
+    api_usage: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (UniqueConstraint("source", "object"),)
+
+
+class Outbox(Base):
+    """Desired CRM state per record and field set; what was last written; how it went."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    object: Mapped[str] = mapped_column(String(60))
+    external_id: Mapped[str] = mapped_column(String(200))
+    field_set: Mapped[str] = mapped_column(String(60))
+    desired: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    desired_hash: Mapped[str] = mapped_column(String(64))
+    written_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        UniqueConstraint("source", "object", "external_id", "field_set"),
+        Index("ix_outbox_status", "status", "source"),
+        CheckConstraint(f"status IN {OUTBOX_STATES}", name="status"),
+    )
+
+
+class Lease(Base):
+    """Who runs which job now; a crashed worker's lease expires and is taken over."""
+
+    __tablename__ = "lease"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+__all__ = [
+    "AccountPlan",
+    "AuditEvent",
+    "Base",
+    "ContactRole",
+    "IdentityIssue",
+    "Intro",
+    "Lease",
+    "Member",
+    "Opportunity",
+    "Org",
+    "OrgDomain",
+    "Outbox",
+    "Person",
+    "PersonEmail",
+    "PlanAction",
+    "ReferralCredit",
+    "Relationship",
+    "SourceLink",
+    "Stakeholder",
+    "SyncState",
+]
