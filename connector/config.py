@@ -192,7 +192,8 @@ class ExchangeSource(SourceBase):
         has_secret = bool(self.client_secret_env or self.client_secret_file)
         if has_secret == bool(self.certificate_file):
             raise ValueError(
-                "give either a client secret (client_secret_env / client_secret_file) or certificate_file"
+                "give either a client secret (client_secret_env or client_secret_file) "
+                "or certificate_file"
             )
         if self.certificate_file and not self.certificate_thumbprint:
             raise ValueError("certificate_file needs certificate_thumbprint")

@@ -6,6 +6,7 @@ which key is wrong, and `problems_from_validation` joins the two.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +51,12 @@ def line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
     node = doc
     for part in loc:
         if isinstance(node, CommentedMap) and part in node:
-            try:
+            with contextlib.suppress(KeyError, TypeError):
                 line = node.lc.key(part)[0] + 1
-            except (KeyError, TypeError):
-                pass
             node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            try:
+            with contextlib.suppress(KeyError, TypeError):
                 line = node.lc.item(part)[0] + 1
-            except (KeyError, TypeError):
-                pass
             node = node[part]
         else:
             break

@@ -50,7 +50,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         raise UsageError(f"database_url is not a database URL: {url!r}") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise UsageError(
-            f"database_url: unsupported database {parsed.get_backend_name()!r} (sqlite or postgresql)"
+            f"database_url: unsupported database {parsed.get_backend_name()!r} "
+            "(use sqlite or postgresql)"
         )
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         folder = Path(parsed.database).parent
@@ -110,5 +111,6 @@ def require_current(engine: Engine) -> None:
         raise UsageError("the store is not initialised: run 'carnet init'")
     if rev != head_revision():
         raise UsageError(
-            f"the store is at migration {rev}, this Carnet needs {head_revision()}: run 'carnet init'"
+            f"the store is at migration {rev}, this Carnet needs {head_revision()}: "
+            "run 'carnet init'"
         )
