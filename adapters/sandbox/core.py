@@ -130,9 +130,13 @@ class Faults:
     def parse(cls, spec: JSON) -> Faults:
         if not isinstance(spec, dict):
             raise HTTPError(400, "INVALID_FAULTS", "faults must be a JSON object")
-        unknown = [k for k in [*spec.get("kinds", []), *spec.get("once", [])] if k not in FAULT_KINDS]
+        unknown = [
+            k for k in [*spec.get("kinds", []), *spec.get("once", [])] if k not in FAULT_KINDS
+        ]
         if unknown:
-            raise HTTPError(400, "INVALID_FAULTS", f"unknown fault kinds {unknown}; known: {FAULT_KINDS}")
+            raise HTTPError(
+                400, "INVALID_FAULTS", f"unknown fault kinds {unknown}; known: {FAULT_KINDS}"
+            )
         rate = float(spec.get("rate", 0.0))
         if not 0.0 <= rate <= 1.0:
             raise HTTPError(400, "INVALID_FAULTS", "rate must be between 0 and 1")
@@ -241,12 +245,18 @@ class StandIn:
             except HTTPError as err:
                 return self.render_error(err, req)
         if allowed:
-            return self.render_error(HTTPError(405, "METHOD_NOT_ALLOWED", f"{req.method} not allowed"), req)
-        return self.render_error(HTTPError(404, "NOT_FOUND", f"The requested resource does not exist: {req.path}"), req)
+            return self.render_error(
+                HTTPError(405, "METHOD_NOT_ALLOWED", f"{req.method} not allowed"), req
+            )
+        return self.render_error(
+            HTTPError(404, "NOT_FOUND", f"The requested resource does not exist: {req.path}"), req
+        )
 
     # -- what each API renders its own way ---------------------------------------------------
     def render_error(self, err: HTTPError, req: Request) -> Response:
-        return Response(err.status, {"error": err.code, "message": err.message, **err.extra}, err.headers)
+        return Response(
+            err.status, {"error": err.code, "message": err.message, **err.extra}, err.headers
+        )
 
     def render_fault(self, kind: str, req: Request) -> Response:
         raise NotImplementedError
@@ -291,7 +301,9 @@ class StandIn:
             body = req.json() or {}
             if not body.get("winner") or not body.get("loser"):
                 raise HTTPError(400, "INVALID_BODY", 'body must be {"winner": id, "loser": id}')
-            return Response(200, self.admin_merge(req.params["object"], body["winner"], body["loser"]))
+            return Response(
+                200, self.admin_merge(req.params["object"], body["winner"], body["loser"])
+            )
 
         def faults(req: Request) -> Response:
             if req.method == "GET":
@@ -386,7 +398,9 @@ def serve(standin: StandIn, tls: ssl.SSLContext | None = None, port: int = 0) ->
     scheme = "https" if tls else "http"
     url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     standin.base_url = url
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{standin.name}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, name=f"sandbox-{standin.name}", daemon=True
+    )
     thread.start()
     return Served(standin, server, thread, url)
 

@@ -48,7 +48,7 @@ class Contact:
     last_name: str
     email: str | None  # may be missing or invalid on purpose (malformed data)
     title: str
-    level: str  # c_level | vp | director | manager | staff (the truth the mapping rules should find)
+    level: str  # c_level | vp | director | manager | staff: what the title rules should find
     country: str  # ISO alpha-2
     account_key: str
     owner_key: str  # a Member key

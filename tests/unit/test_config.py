@@ -44,7 +44,8 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         f"{path}:3: sharing.scope: Input should be 'team' or 'company'",
         f"{path}:4: sharing.colour: unknown key",
         f"{path}:6: credits.percent: Input should be less than or equal to 100",
-        f"{path}:8: scheduler.lease_seconds: Input should be a valid integer, unable to parse string as an integer",
+        f"{path}:8: scheduler.lease_seconds: "
+        "Input should be a valid integer, unable to parse string as an integer",
     ]
 
 

@@ -1,0 +1,69 @@
+"""What a mapping makes of a raw CRM record: a `MappedRecord` in the overlay's own terms.
+
+Adapters produce `RawRecord`s in their API's field names; `mappings.apply` turns them into these;
+`connector.ingest` stores them. The kinds and their value names are listed in KINDS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# kind -> (value names, reference names -> the kind referred to)
+KINDS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "member": (
+        ("email", "first_name", "last_name", "name", "team", "country", "title", "active"),
+        {},
+    ),
+    "org": (
+        ("name", "domains", "country", "industry"),
+        {"parent": "org", "owner": "member"},
+    ),
+    "person": (
+        (
+            "emails",
+            "first_name",
+            "last_name",
+            "name",
+            "title",
+            "level",
+            "country",
+            "phone",
+            "rating",
+            "shareability",
+            "stance",
+            "influence",
+        ),
+        {"org": "org", "reports_to": "person", "owner": "member"},
+    ),
+    "opportunity": (
+        ("name", "amount", "currency", "stage", "status", "close_date", "created_at"),
+        {"org": "org", "owner": "member"},
+    ),
+    "contact_role": (("role", "is_primary"), {"opportunity": "opportunity", "person": "person"}),
+    "activity": (("kind", "at", "subject"), {"person": "person", "member": "member", "org": "org"}),
+    # an entry in a rep's address book; `container` (the mailbox) is the member
+    "address_book": (
+        ("emails", "first_name", "last_name", "name", "company", "title", "phone"),
+        {"member": "member"},
+    ),
+}
+
+
+@dataclass
+class MappedRecord:
+    kind: str  # a key of KINDS
+    source: str  # salesforce | hubspot | exchange
+    object: str  # the CRM object's API name
+    external_id: str
+    values: dict[str, Any] = field(default_factory=dict)
+    # name -> (object, external id)
+    refs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # name -> (object, external ids), e.g. a HubSpot deal's associated contacts
+    many_refs: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    deleted: bool = False
+    merged_into: str | None = None  # the survivor's external id
+    modstamp: datetime | None = None
+    seen: dict[str, Any] = field(default_factory=dict)  # outbound fields as the pull saw them
+    problems: list[str] = field(default_factory=list)  # why it cannot be taken (then it is skipped)
