@@ -1,0 +1,515 @@
+"""Microsoft Graph + Entra ID stand-in: msal gets a token from `/{tenant}/oauth2/v2.0/token`, then
+`/v1.0/users`, contacts, contact folders and contact delta answer as Graph does, over TLS.
+
+What it copies from the real service (see the module docstrings of graph_entra / graph_store):
+- users: 100 a page by default, `$top` 1..999 (else 400 Request_UnsupportedQuery), `$skiptoken`
+  paging, the v1.0 default property set unless `$select`, a `$filter` subset (eq / startswith).
+- contacts: 10 a page by default; `$top` or `Prefer: odata.maxpagesize=N` raise it, capped at 1000
+  (the documented Outlook range); `Preference-Applied` echoes an honoured Prefer; `$skip` paging as
+  Outlook does. `/users/{id}/contacts` is the default Contacts folder only; `/contactFolders` lists
+  the sub-folders of that folder (each `parentFolderId` is the default folder's id).
+- delta (the documented folder form only): default 10 a page, `Prefer` raises it up to
+  `delta_max_page_size` (200, what Outlook is reported to cap contact delta at); `$select` is read
+  on the first call and carried in the state tokens; changes since a deltaLink come once each,
+  deletions and moves-out as `@removed`. A state token older than `delta_ttl_s`, or issued before
+  `POST /__sandbox/expire-delta`, answers 410 SyncStateNotFound.
+- per mailbox, at most `mailbox_concurrency` (4) requests at once; more answer 429
+  ApplicationThrottled ("MailboxConcurrency") with Retry-After.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from typing import Any
+from urllib.parse import unquote
+
+from adapters.sandbox.core import Clock, HTTPError, Request, Response, StandIn
+from adapters.sandbox.graph_entra import Entra
+from adapters.sandbox.graph_odata import (
+    CONTACT_TYPE,
+    USER_TYPE,
+    applied,
+    decode_state,
+    encode_state,
+    graph_error,
+    link,
+    parse_select,
+    parse_top,
+    prefer_maxpagesize,
+    project,
+    user_filter,
+)
+from adapters.sandbox.graph_store import (
+    CONTACT_FIELDS,
+    USER_DEFAULT_FIELDS,
+    USER_EXTRA_FIELDS,
+    Contact,
+    GraphStore,
+    Mailbox,
+)
+from adapters.sandbox.world import World
+
+USERS_PAGE, USERS_MAX = 100, 999
+CONTACTS_PAGE, CONTACTS_MAX = 10, 1000
+V1 = "/v1.0"
+MAILBOX_PATH = "/v1.0/users/{user}"
+_MAILBOX_PREFIX = "/v1.0/users/"
+
+
+class GraphStandIn(StandIn):
+    name = "graph"
+
+    def __init__(
+        self,
+        world: World,
+        clock: Clock | None = None,
+        *,
+        token_ttl_s: int = 3600,
+        delta_ttl_s: float = 30 * 86400,
+        delta_max_page_size: int = 200,
+        mailbox_concurrency: int | None = 4,
+        retry_after_s: int = 1,
+        clients: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(clock)
+        self.delta_ttl_s = delta_ttl_s
+        self.delta_max_page_size = delta_max_page_size
+        self.mailbox_concurrency = mailbox_concurrency
+        self.retry_after_s = retry_after_s
+        self.entra = Entra(self.clock, token_ttl_s, clients)
+        self.store = GraphStore(world, self.clock)
+        self.delta_generation = 0
+        self._inflight: Counter[str] = Counter()
+        self._inflight_lock = threading.Lock()
+        self._add_routes()
+
+    def _add_routes(self) -> None:
+        login = [
+            ("GET", "/{tenant}/v2.0/.well-known/openid-configuration", self._openid),
+            ("POST", "/{tenant}/oauth2/v2.0/token", self._token),
+            ("POST", "/__sandbox/expire-delta", self._expire_delta),
+        ]
+        for method, template, handler in login:
+            self.add(method, template, handler, faultable=False)
+        mailbox = MAILBOX_PATH
+        for template, handler in [
+            (f"{V1}/users", self._list_users),
+            (mailbox, self._get_user),
+            (f"{mailbox}/contacts", self._list_default_contacts),
+            (f"{mailbox}/contacts/{{contact}}", self._get_contact),
+            (f"{mailbox}/contactFolders", self._list_folders),
+            (f"{mailbox}/contactFolders/{{folder}}", self._get_folder),
+            (f"{mailbox}/contactFolders/{{folder}}/childFolders", self._list_child_folders),
+            (f"{mailbox}/contactFolders/{{folder}}/contacts", self._list_folder_contacts),
+            (f"{mailbox}/contactFolders/{{folder}}/contacts/delta", self._delta),
+        ]:
+            self.add("GET", template, handler)
+
+    # -- dispatch: the per-mailbox concurrency limit sits in front of the shared one --------------
+    def dispatch(self, req: Request) -> Response:
+        key = self._mailbox_key(req.path)
+        if key is None or self.mailbox_concurrency is None:
+            return super().dispatch(req)
+        with self._inflight_lock:
+            busy = self._inflight[key] >= self.mailbox_concurrency
+            if not busy:
+                self._inflight[key] += 1
+        if busy:
+            self._count_call(req)
+            return self._throttled(
+                req, "ApplicationThrottled", "Application is over its MailboxConcurrency limit."
+            )
+        try:
+            return super().dispatch(req)
+        finally:
+            with self._inflight_lock:
+                self._inflight[key] -= 1
+
+    def _mailbox_key(self, path: str) -> str | None:
+        if not path.startswith(_MAILBOX_PREFIX):
+            return None
+        parts = path[len(_MAILBOX_PREFIX) :].split("/")
+        if len(parts) < 2 or parts[1] not in ("contacts", "contactFolders"):
+            return None
+        user = self.store.find_user(parts[0])
+        return user["id"] if user else unquote(parts[0]).lower()
+
+    def _count_call(self, req: Request) -> None:
+        for route in self.routes:
+            if route.method == req.method and route.regex.match(req.path):
+                with self.lock:
+                    self.calls[f"{route.method} {route.template}"] += 1
+                return
+
+    # -- errors, faults, headers ------------------------------------------------------------------
+    def render_error(self, err: HTTPError, req: Request) -> Response:
+        status, code, message = err.status, err.code, err.message
+        if code == "NOT_FOUND":
+            segment = req.path.rstrip("/").rsplit("/", 1)[-1]
+            status, code = 400, "BadRequest"
+            message = f"Resource not found for the segment '{segment}'."
+        elif code == "METHOD_NOT_ALLOWED":
+            code = "Request_BadRequest"
+            message = f"Specified HTTP method is not allowed for the request target: {req.method}."
+        return graph_error(status, code, message, req, self.clock.now(), err.headers)
+
+    def render_fault(self, kind: str, req: Request) -> Response:
+        now = self.clock.now()
+        if kind == "429":
+            return self._throttled(req, "TooManyRequests", "Please retry again later.")
+        if kind == "429-no-retry-after":
+            return graph_error(429, "TooManyRequests", "Please retry again later.", req, now)
+        if kind == "503":
+            return graph_error(
+                503,
+                "serviceNotAvailable",
+                "The service is not available. Try the request again after a delay.",
+                req,
+                now,
+                self._retry_after(),
+            )
+        if kind == "expire":
+            self.entra.expire(req.header("authorization"))
+            return self._unauthorized(req, "Lifetime validation failed, the token is expired.")
+        return graph_error(500, "generalException", "An unspecified error has occurred.", req, now)
+
+    def decorate(self, resp: Response, req: Request) -> Response:
+        """Graph tags every answer with request-id and echoes client-request-id."""
+        if "request-id" not in resp.headers:
+            request_id = str(uuid.uuid4())
+            resp.headers["request-id"] = request_id
+            resp.headers["client-request-id"] = req.header("client-request-id") or request_id
+        return resp
+
+    def _retry_after(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+    def _throttled(self, req: Request, code: str, message: str) -> Response:
+        return graph_error(429, code, message, req, self.clock.now(), self._retry_after())
+
+    def _unauthorized(self, req: Request, message: str) -> Response:
+        www = (
+            'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/'
+            'oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
+        )
+        return graph_error(
+            401,
+            "InvalidAuthenticationToken",
+            message,
+            req,
+            self.clock.now(),
+            {"WWW-Authenticate": www},
+        )
+
+    def _authorized(self, req: Request) -> Response | None:
+        problem = self.entra.check(req.header("authorization"))
+        return None if problem is None else self._unauthorized(req, problem[1])
+
+    # -- Entra ----------------------------------------------------------------------------------
+    def _openid(self, req: Request) -> Response:
+        return Response(200, self.entra.openid_configuration(self.base_url, req.params["tenant"]))
+
+    def _token(self, req: Request) -> Response:
+        return self.entra.token(req, req.params["tenant"])
+
+    # -- users ------------------------------------------------------------------------------------
+    def _list_users(self, req: Request) -> Response:
+        if (denied := self._authorized(req)) is not None:
+            return denied
+        select = self._user_select(req)
+        top = parse_top(req)
+        if top is not None and not 1 <= top <= USERS_MAX:
+            raise HTTPError(
+                400,
+                "Request_UnsupportedQuery",
+                f"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.",
+            )
+        size = top or USERS_PAGE
+        keep = user_filter(req.arg("$filter"))
+        after = req.arg("$skiptoken") or ""
+        users = sorted(
+            (u for u in self.store.users.values() if u["id"] > after and keep(u)),
+            key=lambda u: u["id"],
+        )
+        page = users[:size]
+        body: dict[str, Any] = {"@odata.context": f"{self.base_url}{V1}/$metadata#users"}
+        if len(users) > size:
+            params = {
+                "$top": req.arg("$top"),
+                "$select": req.arg("$select"),
+                "$filter": req.arg("$filter"),
+                "$skiptoken": page[-1]["id"],
+            }
+            body["@odata.nextLink"] = link(self.base_url, f"{V1}/users", params)
+        body["value"] = [self._show_user(u, select) for u in page]
+        return Response(200, body)
+
+    def _get_user(self, req: Request) -> Response:
+        if (denied := self._authorized(req)) is not None:
+            return denied
+        select = self._user_select(req)
+        user = self.store.user(req.params["user"])
+        body = {"@odata.context": f"{self.base_url}{V1}/$metadata#users/$entity"}
+        return Response(200, {**body, **self._show_user(user, select)})
+
+    def _user_select(self, req: Request) -> list[str] | None:
+        known = set(USER_DEFAULT_FIELDS + USER_EXTRA_FIELDS)
+        return parse_select(req, known, USER_TYPE, "Request_BadRequest")
+
+    @staticmethod
+    def _show_user(user: dict[str, Any], select: list[str] | None) -> dict[str, Any]:
+        fields = select if select is not None else list(USER_DEFAULT_FIELDS)
+        return {name: user.get(name) for name in fields}
+
+    # -- contact folders --------------------------------------------------------------------------
+    def _list_folders(self, req: Request) -> Response:
+        if (denied := self._authorized(req)) is not None:
+            return denied
+        mb = self.store.mailbox(req.params["user"])
+        return self._folder_page(req, mb, mb.default_id)
+
+    def _list_child_folders(self, req: Request) -> Response:
+        if (denied := self._authorized(req)) is not None:
+            return denied
+        mb = self.store.mailbox(req.params["user"])
+        return self._folder_page(req, mb, self.store.folder(mb, req.params["folder"]).id)
+
+    def _folder_page(self, req: Request, mb: Mailbox, parent_id: str) -> Response:
+        folders = [f.render() for f in mb.children(parent_id)]
+        return self._offset_page(req, folders, f"{req.path}", "contactFolders")
+
+    def _get_folder(self, req: Request) -> Response:
+        if (denied := self._authorized(req)) is not None:
+            return denied
+        mb = self.store.mailbox(req.params["user"])
+        folder = self.store.folder(mb, req.params["folder"])
+        context = f"{self.base_url}{V1}/$metadata#users('{mb.user_id}')/contactFolders/$entity"
+        return Response(200, {"@odata.context": context, **folder.render()})
+
+    # -- contacts ---------------------------------------------------------------------------------
+    def _list_default_contacts(self, req: Request) -> Response:
+        if (denied := self._authorized(req)) is not None:
+            return denied
+        mb = self.store.mailbox(req.params["user"])
+        return self._contact_page(req, mb, mb.default_id)
+
+    def _list_folder_contacts(self, req: Request) -> Response:
+        if (denied := self._authorized(req)) is not None:
+            return denied
+        mb = self.store.mailbox(req.params["user"])
+        return self._contact_page(req, mb, self.store.folder(mb, req.params["folder"]).id)
+
+    def _get_contact(self, req: Request) -> Response:
+        if (denied := self._authorized(req)) is not None:
+            return denied
+        mb = self.store.mailbox(req.params["user"])
+        select = self._contact_select(req)
+        contact = self.store.contacts.get(unquote(req.params["contact"]))
+        if contact is None or contact.mailbox != mb.user_id:
+            raise HTTPError(
+                404, "ErrorItemNotFound", "The specified object was not found in the store."
+            )
+        context = f"{self.base_url}{V1}/$metadata#users('{mb.user_id}')/contacts/$entity"
+        return Response(200, {"@odata.context": context, **_show_contact(contact, select)})
+
+    def _contact_page(self, req: Request, mb: Mailbox, folder_id: str) -> Response:
+        select = self._contact_select(req)
+        rows = sorted(self.store.folder_contacts(mb, folder_id), key=lambda c: (c.created, c.id))
+        return self._offset_page(
+            req, [_show_contact(c, select) for c in rows], req.path, "contacts", user_id=mb.user_id
+        )
+
+    def _contact_select(self, req: Request) -> list[str] | None:
+        return parse_select(req, CONTACT_FIELDS, CONTACT_TYPE, "RequestBroker--ParseUri")
+
+    def _offset_page(
+        self, req: Request, rows: list[dict[str, Any]], path: str, what: str, user_id: str = ""
+    ) -> Response:
+        """One Outlook page: `$top` or Prefer sets the size (10 by default, at most 1000), `$skip`
+        the offset; the nextLink keeps the query options (not the Prefer header)."""
+        top, prefer = parse_top(req), prefer_maxpagesize(req)
+        if top is not None and top < 1:
+            raise HTTPError(400, "BadRequest", f"Invalid $top query option value '{top}'.")
+        size = min(top or prefer or CONTACTS_PAGE, CONTACTS_MAX)
+        skip = _int_arg(req, "$skip")
+        page = rows[skip : skip + size]
+        owner = f"users('{user_id}')/" if user_id else ""
+        body: dict[str, Any] = {"@odata.context": f"{self.base_url}{V1}/$metadata#{owner}{what}"}
+        if skip + size < len(rows):
+            params = {k: req.arg(k) for k in ("$select", "$top")}
+            body["@odata.nextLink"] = link(
+                self.base_url, path, {**params, "$skip": str(skip + size)}
+            )
+        body["value"] = page
+        resp = Response(200, body)
+        return applied(resp, size) if prefer is not None and top is None else resp
+
+    # -- delta ------------------------------------------------------------------------------------
+    def _delta(self, req: Request) -> Response:
+        if (denied := self._authorized(req)) is not None:
+            return denied
+        mb = self.store.mailbox(req.params["user"])
+        folder = self.store.folder(mb, req.params["folder"])
+        state = self._delta_state(req, mb, folder.id)
+        prefer = prefer_maxpagesize(req)
+        size = min(prefer or CONTACTS_PAGE, self.delta_max_page_size)
+        items, state["a"], done = self._delta_page(mb, folder.id, state, size)
+        path = f"{V1}/users/{mb.user_id}/contactFolders/{folder.id}/contacts/delta"
+        body: dict[str, Any] = {
+            "@odata.context": f"{self.base_url}{V1}/$metadata#Collection(contact)"
+        }
+        now = self.clock.now().timestamp()
+        if done:
+            token = {
+                "u": mb.user_id,
+                "f": folder.id,
+                "g": self.delta_generation,
+                "t": now,
+                "p": "c",
+                "s": state["h"],
+                "sel": state["sel"],
+            }
+            body["@odata.deltaLink"] = link(
+                self.base_url, path, {"$deltatoken": encode_state(token)}
+            )
+        else:
+            state["t"] = now
+            body["@odata.nextLink"] = link(self.base_url, path, {"$skiptoken": encode_state(state)})
+        body["value"] = items
+        resp = Response(200, body)
+        return applied(resp, size) if prefer is not None else resp
+
+    def _delta_state(self, req: Request, mb: Mailbox, folder_id: str) -> dict[str, Any]:
+        """Where this round stands: a fresh round (no token), the next page of a round
+        ($skiptoken), or the changes since a finished round ($deltatoken)."""
+        raw = req.arg("$skiptoken") or req.arg("$deltatoken")
+        if raw is None:
+            sel = self._contact_select(req)
+            return {
+                "u": mb.user_id,
+                "f": folder_id,
+                "g": self.delta_generation,
+                "p": "i",
+                "s": 0,
+                "h": self.store.seq,
+                "a": "",
+                "sel": sel,
+            }
+        state = decode_state(raw)
+        if state is None or state.get("u") != mb.user_id or state.get("f") != folder_id:
+            raise HTTPError(
+                400,
+                "ErrorInvalidSyncStateData",
+                "The sync state data is corrupted or otherwise invalid.",
+            )
+        age = self.clock.now().timestamp() - float(state.get("t", 0))
+        if state.get("g") != self.delta_generation or age > self.delta_ttl_s:
+            raise HTTPError(
+                410,
+                "SyncStateNotFound",
+                "The sync state generation is not found. "
+                "The delta token is expired and data must be synchronized again.",
+            )
+        if req.arg("$deltatoken") is not None:  # a new round of changes since the last one
+            return {**state, "p": "c", "h": self.store.seq, "a": 0}
+        return state
+
+    def _delta_page(
+        self, mb: Mailbox, folder_id: str, state: dict[str, Any], size: int
+    ) -> tuple[list[dict[str, Any]], Any, bool]:
+        """The items of one delta page, the cursor after it, and whether the round is done."""
+        select = state.get("sel")
+        if state["p"] == "i":  # the initial round: every live contact, by id
+            live = sorted(
+                (c for c in self.store.folder_contacts(mb, folder_id) if c.id > state["a"]),
+                key=lambda c: c.id,
+            )
+            page = live[:size]
+            cursor = page[-1].id if page else state["a"]
+            return [_delta_item(c, select) for c in page], cursor, len(live) <= size
+        changes = [
+            (seq, cid)
+            for seq, cid in self.store.changes(mb, folder_id, state["s"], state["h"])
+            if seq > state["a"]
+        ]
+        page_ids = changes[:size]
+        items = []
+        for _seq, cid in page_ids:
+            contact = self.store.contacts.get(cid)
+            alive = contact is not None and contact.folder_id == folder_id
+            items.append(_delta_item(contact, select) if alive and contact else _removed(cid))
+        cursor = page_ids[-1][0] if page_ids else state["a"]
+        return items, cursor, len(changes) <= size
+
+    # -- admin ------------------------------------------------------------------------------------
+    def _expire_delta(self, req: Request) -> Response:
+        self.delta_generation += 1
+        return Response(200, {"generation": self.delta_generation})
+
+    def admin_records(self, obj: str) -> list[dict[str, Any]]:
+        if obj == "users":
+            return [dict(u) for u in self.store.users.values()]
+        if obj == "contacts":
+            return [{**c.render(), "_mailbox": c.mailbox} for c in self.store.contacts.values()]
+        raise _unknown_object(obj)
+
+    def admin_upsert(self, obj: str, body: dict[str, Any]) -> dict[str, Any]:
+        if obj == "users":
+            return dict(self.store.upsert_user(body))
+        if obj == "contacts":
+            contact = self.store.upsert_contact(body)
+            return {**contact.render(), "_mailbox": contact.mailbox}
+        raise _unknown_object(obj)
+
+    def admin_delete(self, obj: str, record_id: str) -> None:
+        if obj == "users":
+            self.store.delete_user(record_id)
+        elif obj == "contacts":
+            self.store.delete_contact(record_id)
+        else:
+            raise _unknown_object(obj)
+
+    def admin_merge(self, obj: str, winner: str, loser: str) -> dict[str, Any]:
+        if obj not in ("users", "contacts"):
+            raise _unknown_object(obj)
+        raise HTTPError(400, "notSupported", "Microsoft Graph has no merge operation.")
+
+    def reset(self) -> None:
+        """Reload the world; delta tokens issued before become expired (410), access tokens stay."""
+        self.store.load()
+        self.delta_generation += 1
+
+
+def _show_contact(contact: Contact, select: list[str] | None) -> dict[str, Any]:
+    return project(contact.render(), select, ("@odata.etag", "id"))
+
+
+def _delta_item(contact: Contact, select: list[str] | None) -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.contact", **_show_contact(contact, select)}
+
+
+def _removed(contact_id: str) -> dict[str, Any]:
+    return {
+        "@odata.type": "#microsoft.graph.contact",
+        "id": contact_id,
+        "@removed": {"reason": "deleted"},
+    }
+
+
+def _int_arg(req: Request, name: str) -> int:
+    raw = req.arg(name)
+    try:
+        value = int(raw) if raw is not None else 0
+    except ValueError:
+        raise HTTPError(400, "BadRequest", f"Invalid {name} query option value '{raw}'.") from None
+    return max(value, 0)
+
+
+def _unknown_object(obj: str) -> HTTPError:
+    return HTTPError(
+        404,
+        "Request_ResourceNotFound",
+        f"Unknown object '{obj}'; the Graph stand-in holds 'users' and 'contacts'.",
+    )
