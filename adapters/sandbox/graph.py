@@ -26,9 +26,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from adapters.sandbox.core import Clock, HTTPError, Request, Response, StandIn
+from adapters.sandbox.graph_delta import ContactDelta, contact_select, show_contact
 from adapters.sandbox.graph_entra import Entra
 from adapters.sandbox.graph_odata import (
-    CONTACT_TYPE,
     USER_TYPE,
     applied,
     decode_state,
@@ -38,14 +38,11 @@ from adapters.sandbox.graph_odata import (
     parse_select,
     parse_top,
     prefer_maxpagesize,
-    project,
     user_filter,
 )
 from adapters.sandbox.graph_store import (
-    CONTACT_FIELDS,
     USER_DEFAULT_FIELDS,
     USER_EXTRA_FIELDS,
-    Contact,
     GraphStore,
     Mailbox,
 )
@@ -74,13 +71,11 @@ class GraphStandIn(StandIn):
         clients: dict[str, str] | None = None,
     ) -> None:
         super().__init__(clock)
-        self.delta_ttl_s = delta_ttl_s
-        self.delta_max_page_size = delta_max_page_size
         self.mailbox_concurrency = mailbox_concurrency
         self.retry_after_s = retry_after_s
         self.entra = Entra(self.clock, token_ttl_s, clients)
         self.store = GraphStore(world, self.clock)
-        self.delta_generation = 0
+        self.delta = ContactDelta(self.store, self.clock, delta_ttl_s, delta_max_page_size)
         self._inflight: Counter[str] = Counter()
         self._inflight_lock = threading.Lock()
         self._add_routes()
@@ -190,22 +185,19 @@ class GraphStandIn(StandIn):
         return graph_error(429, code, message, req, self.clock.now(), self._retry_after())
 
     def _unauthorized(self, req: Request, message: str) -> Response:
-        www = (
-            'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/'
-            'oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
-        )
-        return graph_error(
-            401,
-            "InvalidAuthenticationToken",
-            message,
-            req,
-            self.clock.now(),
-            {"WWW-Authenticate": www},
-        )
+        return self.render_error(_unauthorized(message), req)
 
-    def _authorized(self, req: Request) -> Response | None:
+    def _guard(self, req: Request, *options: str) -> None:
+        """Check the bearer token, then refuse query options this resource does not take here
+        (rather than silently ignore a `$filter` or `$orderby` and answer the wrong rows)."""
         problem = self.entra.check(req.header("authorization"))
-        return None if problem is None else self._unauthorized(req, problem[1])
+        if problem is not None:
+            raise _unauthorized(problem[1])
+        for name in req.query:
+            if name.startswith("$") and name not in options:
+                raise HTTPError(
+                    400, "BadRequest", f"Query option '{name}' is not supported on this resource."
+                )
 
     # -- Entra ----------------------------------------------------------------------------------
     def _openid(self, req: Request) -> Response:
@@ -216,8 +208,7 @@ class GraphStandIn(StandIn):
 
     # -- users ------------------------------------------------------------------------------------
     def _list_users(self, req: Request) -> Response:
-        if (denied := self._authorized(req)) is not None:
-            return denied
+        self._guard(req, "$select", "$top", "$filter", "$skiptoken")
         select = self._user_select(req)
         top = parse_top(req)
         if top is not None and not 1 <= top <= USERS_MAX:
@@ -228,7 +219,7 @@ class GraphStandIn(StandIn):
             )
         size = top or USERS_PAGE
         keep = user_filter(req.arg("$filter"))
-        after = req.arg("$skiptoken") or ""
+        after = _users_after(req.arg("$skiptoken"))
         users = sorted(
             (u for u in self.store.users.values() if u["id"] > after and keep(u)),
             key=lambda u: u["id"],
@@ -240,15 +231,14 @@ class GraphStandIn(StandIn):
                 "$top": req.arg("$top"),
                 "$select": req.arg("$select"),
                 "$filter": req.arg("$filter"),
-                "$skiptoken": page[-1]["id"],
+                "$skiptoken": encode_state({"after": page[-1]["id"]}),
             }
             body["@odata.nextLink"] = link(self.base_url, f"{V1}/users", params)
         body["value"] = [self._show_user(u, select) for u in page]
         return Response(200, body)
 
     def _get_user(self, req: Request) -> Response:
-        if (denied := self._authorized(req)) is not None:
-            return denied
+        self._guard(req, "$select")
         select = self._user_select(req)
         user = self.store.user(req.params["user"])
         body = {"@odata.context": f"{self.base_url}{V1}/$metadata#users/$entity"}
@@ -265,14 +255,12 @@ class GraphStandIn(StandIn):
 
     # -- contact folders --------------------------------------------------------------------------
     def _list_folders(self, req: Request) -> Response:
-        if (denied := self._authorized(req)) is not None:
-            return denied
+        self._guard(req, "$top", "$skip")
         mb = self.store.mailbox(req.params["user"])
         return self._folder_page(req, mb, mb.default_id)
 
     def _list_child_folders(self, req: Request) -> Response:
-        if (denied := self._authorized(req)) is not None:
-            return denied
+        self._guard(req, "$top", "$skip")
         mb = self.store.mailbox(req.params["user"])
         return self._folder_page(req, mb, self.store.folder(mb, req.params["folder"]).id)
 
@@ -281,8 +269,7 @@ class GraphStandIn(StandIn):
         return self._offset_page(req, folders, f"{req.path}", "contactFolders")
 
     def _get_folder(self, req: Request) -> Response:
-        if (denied := self._authorized(req)) is not None:
-            return denied
+        self._guard(req)
         mb = self.store.mailbox(req.params["user"])
         folder = self.store.folder(mb, req.params["folder"])
         context = f"{self.base_url}{V1}/$metadata#users('{mb.user_id}')/contactFolders/$entity"
@@ -290,39 +277,33 @@ class GraphStandIn(StandIn):
 
     # -- contacts ---------------------------------------------------------------------------------
     def _list_default_contacts(self, req: Request) -> Response:
-        if (denied := self._authorized(req)) is not None:
-            return denied
+        self._guard(req, "$select", "$top", "$skip")
         mb = self.store.mailbox(req.params["user"])
         return self._contact_page(req, mb, mb.default_id)
 
     def _list_folder_contacts(self, req: Request) -> Response:
-        if (denied := self._authorized(req)) is not None:
-            return denied
+        self._guard(req, "$select", "$top", "$skip")
         mb = self.store.mailbox(req.params["user"])
         return self._contact_page(req, mb, self.store.folder(mb, req.params["folder"]).id)
 
     def _get_contact(self, req: Request) -> Response:
-        if (denied := self._authorized(req)) is not None:
-            return denied
+        self._guard(req, "$select")
         mb = self.store.mailbox(req.params["user"])
-        select = self._contact_select(req)
+        select = contact_select(req)
         contact = self.store.contacts.get(unquote(req.params["contact"]))
         if contact is None or contact.mailbox != mb.user_id:
             raise HTTPError(
                 404, "ErrorItemNotFound", "The specified object was not found in the store."
             )
         context = f"{self.base_url}{V1}/$metadata#users('{mb.user_id}')/contacts/$entity"
-        return Response(200, {"@odata.context": context, **_show_contact(contact, select)})
+        return Response(200, {"@odata.context": context, **show_contact(contact, select)})
 
     def _contact_page(self, req: Request, mb: Mailbox, folder_id: str) -> Response:
-        select = self._contact_select(req)
+        select = contact_select(req)
         rows = sorted(self.store.folder_contacts(mb, folder_id), key=lambda c: (c.created, c.id))
         return self._offset_page(
-            req, [_show_contact(c, select) for c in rows], req.path, "contacts", user_id=mb.user_id
+            req, [show_contact(c, select) for c in rows], req.path, "contacts", user_id=mb.user_id
         )
-
-    def _contact_select(self, req: Request) -> list[str] | None:
-        return parse_select(req, CONTACT_FIELDS, CONTACT_TYPE, "RequestBroker--ParseUri")
 
     def _offset_page(
         self, req: Request, rows: list[dict[str, Any]], path: str, what: str, user_id: str = ""
@@ -346,107 +327,15 @@ class GraphStandIn(StandIn):
         resp = Response(200, body)
         return applied(resp, size) if prefer is not None and top is None else resp
 
-    # -- delta ------------------------------------------------------------------------------------
     def _delta(self, req: Request) -> Response:
-        if (denied := self._authorized(req)) is not None:
-            return denied
+        self._guard(req, "$select", "$top", "$skiptoken", "$deltatoken")
         mb = self.store.mailbox(req.params["user"])
         folder = self.store.folder(mb, req.params["folder"])
-        state = self._delta_state(req, mb, folder.id)
-        prefer = prefer_maxpagesize(req)
-        size = min(prefer or CONTACTS_PAGE, self.delta_max_page_size)
-        items, state["a"], done = self._delta_page(mb, folder.id, state, size)
-        path = f"{V1}/users/{mb.user_id}/contactFolders/{folder.id}/contacts/delta"
-        body: dict[str, Any] = {
-            "@odata.context": f"{self.base_url}{V1}/$metadata#Collection(contact)"
-        }
-        now = self.clock.now().timestamp()
-        if done:
-            token = {
-                "u": mb.user_id,
-                "f": folder.id,
-                "g": self.delta_generation,
-                "t": now,
-                "p": "c",
-                "s": state["h"],
-                "sel": state["sel"],
-            }
-            body["@odata.deltaLink"] = link(
-                self.base_url, path, {"$deltatoken": encode_state(token)}
-            )
-        else:
-            state["t"] = now
-            body["@odata.nextLink"] = link(self.base_url, path, {"$skiptoken": encode_state(state)})
-        body["value"] = items
-        resp = Response(200, body)
-        return applied(resp, size) if prefer is not None else resp
-
-    def _delta_state(self, req: Request, mb: Mailbox, folder_id: str) -> dict[str, Any]:
-        """Where this round stands: a fresh round (no token), the next page of a round
-        ($skiptoken), or the changes since a finished round ($deltatoken)."""
-        raw = req.arg("$skiptoken") or req.arg("$deltatoken")
-        if raw is None:
-            sel = self._contact_select(req)
-            return {
-                "u": mb.user_id,
-                "f": folder_id,
-                "g": self.delta_generation,
-                "p": "i",
-                "s": 0,
-                "h": self.store.seq,
-                "a": "",
-                "sel": sel,
-            }
-        state = decode_state(raw)
-        if state is None or state.get("u") != mb.user_id or state.get("f") != folder_id:
-            raise HTTPError(
-                400,
-                "ErrorInvalidSyncStateData",
-                "The sync state data is corrupted or otherwise invalid.",
-            )
-        age = self.clock.now().timestamp() - float(state.get("t", 0))
-        if state.get("g") != self.delta_generation or age > self.delta_ttl_s:
-            raise HTTPError(
-                410,
-                "SyncStateNotFound",
-                "The sync state generation is not found. "
-                "The delta token is expired and data must be synchronized again.",
-            )
-        if req.arg("$deltatoken") is not None:  # a new round of changes since the last one
-            return {**state, "p": "c", "h": self.store.seq, "a": 0}
-        return state
-
-    def _delta_page(
-        self, mb: Mailbox, folder_id: str, state: dict[str, Any], size: int
-    ) -> tuple[list[dict[str, Any]], Any, bool]:
-        """The items of one delta page, the cursor after it, and whether the round is done."""
-        select = state.get("sel")
-        if state["p"] == "i":  # the initial round: every live contact, by id
-            live = sorted(
-                (c for c in self.store.folder_contacts(mb, folder_id) if c.id > state["a"]),
-                key=lambda c: c.id,
-            )
-            page = live[:size]
-            cursor = page[-1].id if page else state["a"]
-            return [_delta_item(c, select) for c in page], cursor, len(live) <= size
-        changes = [
-            (seq, cid)
-            for seq, cid in self.store.changes(mb, folder_id, state["s"], state["h"])
-            if seq > state["a"]
-        ]
-        page_ids = changes[:size]
-        items = []
-        for _seq, cid in page_ids:
-            contact = self.store.contacts.get(cid)
-            alive = contact is not None and contact.folder_id == folder_id
-            items.append(_delta_item(contact, select) if alive and contact else _removed(cid))
-        cursor = page_ids[-1][0] if page_ids else state["a"]
-        return items, cursor, len(changes) <= size
+        return self.delta.answer(req, self.base_url, mb, folder.id)
 
     # -- admin ------------------------------------------------------------------------------------
     def _expire_delta(self, req: Request) -> Response:
-        self.delta_generation += 1
-        return Response(200, {"generation": self.delta_generation})
+        return Response(200, {"generation": self.delta.expire_all()})
 
     def admin_records(self, obj: str) -> list[dict[str, Any]]:
         if obj == "users":
@@ -479,23 +368,7 @@ class GraphStandIn(StandIn):
     def reset(self) -> None:
         """Reload the world; delta tokens issued before become expired (410), access tokens stay."""
         self.store.load()
-        self.delta_generation += 1
-
-
-def _show_contact(contact: Contact, select: list[str] | None) -> dict[str, Any]:
-    return project(contact.render(), select, ("@odata.etag", "id"))
-
-
-def _delta_item(contact: Contact, select: list[str] | None) -> dict[str, Any]:
-    return {"@odata.type": "#microsoft.graph.contact", **_show_contact(contact, select)}
-
-
-def _removed(contact_id: str) -> dict[str, Any]:
-    return {
-        "@odata.type": "#microsoft.graph.contact",
-        "id": contact_id,
-        "@removed": {"reason": "deleted"},
-    }
+        self.delta.expire_all()
 
 
 def _int_arg(req: Request, name: str) -> int:
@@ -513,3 +386,23 @@ def _unknown_object(obj: str) -> HTTPError:
         "Request_ResourceNotFound",
         f"Unknown object '{obj}'; the Graph stand-in holds 'users' and 'contacts'.",
     )
+
+
+def _unauthorized(message: str) -> HTTPError:
+    www = (
+        'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/'
+        'oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
+    )
+    return HTTPError(401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": www})
+
+
+def _users_after(token: str | None) -> str:
+    """The id a users `$skiptoken` continues after."""
+    if token is None:
+        return ""
+    state = decode_state(token)
+    if state is None or not isinstance(state.get("after"), str):
+        raise HTTPError(
+            400, "Request_BadRequest", "The specified page token value has expired or is invalid."
+        )
+    return str(state["after"])
