@@ -1,20 +1,30 @@
 """Microsoft Graph + Entra ID stand-in: msal gets a token from `/{tenant}/oauth2/v2.0/token`, then
 `/v1.0/users`, contacts, contact folders and contact delta answer as Graph does, over TLS.
 
-What it copies from the real service (see the module docstrings of graph_entra / graph_store):
-- users: 100 a page by default, `$top` 1..999 (else 400 Request_UnsupportedQuery), `$skiptoken`
-  paging, the v1.0 default property set unless `$select`, a `$filter` subset (eq / startswith).
+msal against it: `ConfidentialClientApplication(client_id, client_credential=secret or
+{"private_key", "thumbprint" | "public_certificate"}, authority=f"{url}/{tenant}",
+http_client=<requests.Session, trust_env=False, verify=ca_file>, instance_discovery=False)`.
+Without `instance_discovery=False` (or `validate_authority=False`, which msal documents as the
+older switch) msal first asks https://login.microsoftonline.com/common/discovery/instance about
+the unknown host; one of the two is needed, `instance_discovery=False` is the documented one.
+msal's token cache keeps a token until msal's own clock says it expired: after a 401
+InvalidAuthenticationToken, call `app.remove_tokens_for_client()` and acquire again.
+
+What it copies from the real service:
+- users: 100 a page by default, `$top` 1..999 (else 400 Request_UnsupportedQuery), opaque
+  `$skiptoken` paging, the v1.0 default property set unless `$select`, a `$filter` subset
+  (eq / startswith, joined by and).
 - contacts: 10 a page by default; `$top` or `Prefer: odata.maxpagesize=N` raise it, capped at 1000
   (the documented Outlook range); `Preference-Applied` echoes an honoured Prefer; `$skip` paging as
   Outlook does. `/users/{id}/contacts` is the default Contacts folder only; `/contactFolders` lists
-  the sub-folders of that folder (each `parentFolderId` is the default folder's id).
-- delta (the documented folder form only): default 10 a page, `Prefer` raises it up to
-  `delta_max_page_size` (200, what Outlook is reported to cap contact delta at); `$select` is read
-  on the first call and carried in the state tokens; changes since a deltaLink come once each,
-  deletions and moves-out as `@removed`. A state token older than `delta_ttl_s`, or issued before
-  `POST /__sandbox/expire-delta`, answers 410 SyncStateNotFound.
+  the sub-folders of that folder (each `parentFolderId` is the default folder's id, which is also
+  every default-folder contact's `parentFolderId`).
+- delta (the documented folder form only; `/users/{id}/contacts/delta` is not served): 10 a page,
+  `Prefer` raises it up to `delta_max_page_size` (200, what Outlook is reported to cap contact
+  delta at), `$top` is ignored there; see graph_delta.py.
 - per mailbox, at most `mailbox_concurrency` (4) requests at once; more answer 429
-  ApplicationThrottled ("MailboxConcurrency") with Retry-After.
+  ApplicationThrottled ("MailboxConcurrency") with Retry-After (`retry_after_s`, 1 s).
+- query options a resource does not take here answer 400 rather than being silently ignored.
 """
 
 from __future__ import annotations

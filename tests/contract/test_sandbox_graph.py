@@ -179,7 +179,8 @@ def test_msal_gets_a_token_with_a_client_secret(graph: Served, http: requests.Se
     assert calls["POST /{tenant}/oauth2/v2.0/token"] == 1
 
 
-def _self_signed() -> tuple[str, str]:
+def _self_signed() -> tuple[str, str, str]:
+    """A throw-away RSA key, its self-signed certificate (PEM) and the SHA-1 thumbprint."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "carnet-test")])
     now = dt.datetime.now(dt.UTC)
@@ -197,14 +198,30 @@ def _self_signed() -> tuple[str, str]:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     thumbprint = cert.fingerprint(hashes.SHA1()).hex().upper()  # Entra x5t: SHA-1 of the DER
-    return pem, thumbprint
+    return pem, cert.public_bytes(serialization.Encoding.PEM).decode(), thumbprint
 
 
-def test_msal_gets_a_token_with_a_certificate(graph: Served, http: requests.Session) -> None:
-    pem, thumbprint = _self_signed()
-    app = _msal_app(graph, http, {"private_key": pem, "thumbprint": thumbprint})
+@pytest.mark.parametrize(
+    "form, header", [("thumbprint", "x5t"), ("public_certificate", "x5t#S256")]
+)
+def test_msal_gets_a_token_with_a_certificate(
+    graph: Served, http: requests.Session, form: str, header: str
+) -> None:
+    key_pem, cert_pem, thumbprint = _self_signed()
+    credential = {"private_key": key_pem, form: thumbprint if form == "thumbprint" else cert_pem}
+    recorder = _Recorder(http)
+    app = msal.ConfidentialClientApplication(
+        "carnet-app",
+        client_credential=credential,
+        authority=f"{graph.url}/{TENANT}",
+        http_client=recorder,
+        instance_discovery=False,
+    )
     result = app.acquire_token_for_client(scopes=GRAPH_SCOPE)
     assert result.get("token_type") == "Bearer", result
+    assertion = recorder.posted[-1]["client_assertion"]
+    assert header in jwt.get_unverified_header(assertion)
+    assert recorder.posted[-1]["client_assertion_type"].endswith(":jwt-bearer")
     assert _get(http, graph, "/v1.0/users", result["access_token"]).status_code == 200
 
 
@@ -213,6 +230,7 @@ class _Recorder:
 
     def __init__(self, session: requests.Session) -> None:
         self.session, self.urls = session, list[str]()
+        self.posted = list[dict[str, Any]]()
 
     def _check(self, url: str) -> None:
         self.urls.append(url)
@@ -225,6 +243,7 @@ class _Recorder:
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         self._check(url)
+        self.posted.append(dict(kwargs.get("data") or {}))
         return self.session.post(url, **kwargs)
 
     def close(self) -> None:
@@ -317,7 +336,7 @@ def test_msal_reports_a_wrong_secret(
 
 
 def test_assertion_for_another_client_is_refused(graph: Served, http: requests.Session) -> None:
-    pem, _ = _self_signed()
+    pem, _, _ = _self_signed()
     assertion = jwt.encode(
         {"aud": "x", "iss": "other", "sub": "other", "exp": 2**31},
         pem,
