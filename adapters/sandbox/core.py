@@ -399,7 +399,7 @@ def serve(standin: StandIn, tls: ssl.SSLContext | None = None, port: int = 0) ->
     url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     standin.base_url = url
     thread = threading.Thread(
-        target=server.serve_forever, name=f"sandbox-{standin.name}", daemon=True
+        target=server.serve_forever, args=(0.05,), name=f"sandbox-{standin.name}", daemon=True
     )
     thread.start()
     return Served(standin, server, thread, url)
