@@ -51,6 +51,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+# JSON whose Python None is stored as SQL NULL (so `IS NULL` finds it), not as JSON 'null'
+NullableJSON = JSON(none_as_null=True).with_variant(
+    postgresql.JSONB(none_as_null=True), "postgresql"
+)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -100,6 +104,7 @@ class Org(Timestamped, Base):
     __tablename__ = "org"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(400), index=True)
+    name_key: Mapped[str] = mapped_column(String(400), index=True, default="")  # normalised name
     country: Mapped[str | None] = mapped_column(String(2))
     industry: Mapped[str | None] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org.id", ondelete="SET NULL"))
@@ -167,6 +172,11 @@ class SourceLink(Base):
     seen: Mapped[dict[str, Any] | None]  # the fields the last pull saw (for write-back diffs)
     deleted_at: Mapped[datetime | None]
     merged_into: Mapped[str | None] = mapped_column(String(200))  # the survivor's external id
+    # what ingest applied from this record (owner, mailbox member, rating...), to undo on change
+    applied: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    # references not resolved yet: name -> [object, external id (or a list of them)]
+    pending: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    seen_at: Mapped[datetime | None]  # when a pull last saw it (a full pass tombstones the unseen)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     __table_args__ = (
         UniqueConstraint("source", "object", "external_id"),
