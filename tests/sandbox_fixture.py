@@ -1,0 +1,63 @@
+"""Pytest fixtures for tests that need the three CRM stand-ins: one `sandbox` (seed 1, scale 0.01)
+for the whole session, and `fresh_sandbox`, the same one reset through `POST /__sandbox/reset`.
+
+Registered from tests/conftest.py with `pytest_plugins = ["tests.sandbox_fixture"]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from adapters.sandbox.runner import NAMES, Sandbox, start
+
+
+def admin_session(sandbox: Sandbox) -> requests.Session:
+    """A session that trusts the sandbox's CA whatever REQUESTS_CA_BUNDLE says."""
+    session = requests.Session()
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides `verify`
+    session.verify = str(sandbox.ca_file)
+    return session
+
+
+def admin(
+    sandbox: Sandbox, name: str, method: str, path: str, json: Any = None
+) -> requests.Response:
+    """Call one stand-in's `/__sandbox/...` endpoint ("salesforce", "hubspot" or "graph")."""
+    with admin_session(sandbox) as session:
+        resp = session.request(method, sandbox.urls[name] + path, json=json, timeout=10)
+    resp.raise_for_status()
+    return resp
+
+
+def sandbox_stats(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    """`GET /__sandbox/stats` of every stand-in, by name."""
+    return {name: admin(sandbox, name, "GET", "/__sandbox/stats").json() for name in NAMES}
+
+
+def reset_sandbox(sandbox: Sandbox) -> None:
+    """Reload every stand-in's world, clear its stats and faults, and put the clock back."""
+    for name in NAMES:
+        admin(sandbox, name, "POST", "/__sandbox/reset")
+    sandbox.clock.offset = timedelta(0)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The three stand-ins on ephemeral loopback ports, with their config in a temp folder."""
+    running = start(seed=1, scale=0.01, workdir=tmp_path_factory.mktemp("sandbox"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def fresh_sandbox(sandbox: Sandbox) -> Sandbox:
+    """The session's sandbox, reset to its seeded world before the test."""
+    reset_sandbox(sandbox)
+    return sandbox
