@@ -1,10 +1,5 @@
-"""Start the three CRM stand-ins on loopback from one seeded world and write the Carnet config that
-points at them: `carnet sandbox serve`, the demo and the tests' `sandbox` fixture all use `start`.
-
-Salesforce and Graph (with its Entra login) are served over TLS with a throw-away trustme CA written
-as `ca.pem`; HubSpot over plain HTTP, as the client's `host=` allows. The config, its secrets
-(`secrets/`), the CA and the SQLite store all sit in one folder, named relative to the config.
-"""
+"""Start the three CRM stand-ins on loopback from one seeded world and write the Carnet config
+that points at them: `carnet sandbox serve`, the demo and the tests' `sandbox` fixture use it."""
 
 from __future__ import annotations
 
@@ -280,10 +275,13 @@ def start(
 ) -> Sandbox:
     """Generate the world once and serve the three stand-ins on ephemeral loopback ports.
 
+    Salesforce and Graph (with its Entra login) answer over TLS with a throw-away trustme CA,
+    written as `ca.pem`; HubSpot over plain HTTP, as the client's `host=` allows.
+
     `faults` is the initial faults spec (JSON object or `parse_faults` text; its seed defaults to
     `seed`); `options` gives each stand-in's constructor options by name ("salesforce", ...).
     The config goes to `config_out`, else `workdir/config.yaml`, else a temporary folder removed by
-    `stop()`; the CA, secrets and SQLite store go beside it.
+    `stop()`; the CA, secrets (`secrets/`) and SQLite store go beside it, named relative to it.
     """
     spec = parse_faults(faults) if isinstance(faults, str) else check_faults(faults or {})
     spec.setdefault("seed", seed)

@@ -1,10 +1,5 @@
 """Deterministic seed data for the sandbox: our sales force, its market, deals, activities and
-Exchange address books, built as a neutral `World` by `generate(seed, scale)`.
-
-Everything is drawn from one `random.Random(seed)` and Faker instances seeded from it (never the
-global random, never the wall clock), so two calls with the same seed and scale give equal worlds.
-Faker is only used to fill small per-locale name pools; records pick from those pools.
-"""
+Exchange address books, built as a neutral `World` by `generate(seed, scale)`."""
 
 from __future__ import annotations
 
@@ -51,7 +46,12 @@ def counts(scale: float) -> Counts:
 
 
 def generate(seed: int, scale: float) -> World:
-    """The sandbox's world for this seed and scale; equal worlds for equal arguments."""
+    """The sandbox's world for this seed and scale; equal worlds for equal arguments.
+
+    Everything is drawn from one `random.Random(seed)` and Faker instances seeded from it (never
+    the global random, never the wall clock: times are ages in days). Faker only fills small
+    per-locale name pools that records then pick from, which keeps scale 1 to a second or two.
+    """
     n = counts(scale)
     gen = Generator(seed, World(seed=seed, scale=scale))
     add_members(gen, n.members)
