@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from connector.app import App
 from connector.errors import CarnetError, FatalError, NotAvailable, UsageError
@@ -93,6 +94,22 @@ def emit(doc: Any, as_json: bool, render: Callable[[Any], None]) -> None:
 
 def not_available(command: str) -> NoReturn:
     fail(NotAvailable(command))
+
+
+def governed(config: Path | None, fn: Callable[[App, Session], Any]) -> Any:
+    """Run `fn(app, session)` in one transaction: an error rolls everything back."""
+    from connector.store.db import transaction
+
+    carnet = make_app(config)
+
+    def work() -> Any:
+        with transaction(carnet.sessions) as session:
+            return fn(carnet, session)
+
+    try:
+        return run(work)
+    finally:
+        carnet.close()
 
 
 # -- init / status ------------------------------------------------------------------------------
@@ -236,7 +253,12 @@ def run_scheduler(config: ConfigOpt = None) -> None:
 @app.command("who-knows")
 def who_knows(query: str, as_: AsOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Who of ours knows a person (email) or people at an org (name or domain)."""
-    not_available("who-knows")
+    from connector.cli_governance import render_who_knows
+    from connector.relationships import member_by_email
+    from connector.whoknows import who_knows as answer
+
+    doc = governed(config, lambda c, s: answer(s, member_by_email(s, as_), query, c.config.sharing))
+    emit(doc, as_json, render_who_knows)
 
 
 @app.command()
@@ -251,7 +273,16 @@ def rate(
     exclusive: Annotated[bool | None, typer.Option("--exclusive/--no-exclusive")] = None,
 ) -> None:
     """Rate your relationship with a person (1-5) and set what you share."""
-    not_available("rate")
+    from connector.cli_governance import render_rate
+    from connector.relationships import rate_by_email
+
+    doc = governed(
+        config,
+        lambda c, s: rate_by_email(
+            s, as_, person_email, rating, share, exclusive, c.config.sharing
+        ),
+    )
+    render_rate(doc)
 
 
 @intro_app.command("request")
@@ -262,13 +293,29 @@ def intro_request(
     config: ConfigOpt = None,
 ) -> None:
     """Ask the colleague who knows a person for an introduction."""
-    not_available("intro request")
+    from connector.intros import request
+    from connector.relationships import member_by_email
+
+    doc = governed(
+        config,
+        lambda c, s: request(s, member_by_email(s, as_), person_email, reason, c.config.sharing),
+    )
+    out.print(
+        f"introduction #{doc['id']} to {doc['person']['name']} requested from "
+        f"{doc['broker']['name']} <{doc['broker']['email']}>",
+        markup=False,
+    )
 
 
 @intro_app.command("list")
 def intro_list(as_: AsOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Introductions you asked for or were asked for."""
-    not_available("intro list")
+    from connector.cli_governance import render_intros
+    from connector.intros import list_intros
+    from connector.relationships import member_by_email
+
+    doc = governed(config, lambda c, s: list_intros(s, member_by_email(s, as_)))
+    emit(doc, as_json, render_intros)
 
 
 def _intro_transition(name: str) -> Callable[..., None]:
@@ -278,13 +325,23 @@ def _intro_transition(name: str) -> Callable[..., None]:
         config: ConfigOpt = None,
         reason: Annotated[str | None, typer.Option("--reason")] = None,
     ) -> None:
-        not_available(f"intro {name}")
+        from connector.intros import transition
+        from connector.relationships import member_by_email
 
-    command.__doc__ = f"Mark an introduction {name}."
+        doc = governed(
+            config, lambda c, s: transition(s, member_by_email(s, as_), intro_id, name, reason)
+        )
+        out.print(f"introduction #{doc['id']} is now {doc['status']}", markup=False)
+
+    command.__doc__ = (
+        "Cancel an introduction you asked for."
+        if name == "cancel"
+        else f"As its broker, mark an introduction {'made' if name == 'made' else name + 'd'}."
+    )
     return command
 
 
-for _name in ("approve", "decline", "made"):
+for _name in ("approve", "decline", "made", "cancel"):
     intro_app.command(_name)(_intro_transition(_name))
 
 
@@ -334,22 +391,46 @@ def network(
 
 
 @app.command()
-def audit(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """The audit log."""
-    not_available("audit")
+def audit(
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    as_: Annotated[
+        str | None, typer.Option("--as", help="read as this member (default: the admin's log)")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="newest events to show")] = 200,
+) -> None:
+    """The audit log, as a member may read it (--as), or the admin's full log."""
+    from connector.audit import list_events
+    from connector.cli_governance import render_audit
+    from connector.relationships import member_by_email
+
+    doc = governed(
+        config,
+        lambda c, s: list_events(
+            s, member_by_email(s, as_) if as_ else None, c.config.sharing, limit
+        ),
+    )
+    emit(doc, as_json, render_audit)
 
 
 @sandbox_app.command("serve")
 def sandbox_serve(
     seed: Annotated[int, typer.Option("--seed")] = 1,
-    scale: Annotated[float, typer.Option("--scale")] = 0.01,
+    scale: Annotated[float, typer.Option("--scale", min=0.001, max=10.0)] = 0.01,
     faults: Annotated[
         str | None, typer.Option("--faults", help='JSON, or short form "429,500@0.2"')
     ] = None,
     config_out: Annotated[Path | None, typer.Option("--config-out")] = None,
 ) -> None:
     """Serve the three CRM stand-ins on loopback until SIGTERM / Ctrl-C."""
-    not_available("sandbox serve")
+    from importlib.metadata import entry_points
+
+    (serve,) = entry_points(group="carnet.sandbox", name="serve")
+    try:
+        code = serve.load()(seed=seed, scale=scale, faults=faults, config_out=config_out)
+    except ValueError as exc:  # a bad --faults spec or --config-out
+        fail(UsageError(str(exc)))
+    raise typer.Exit(code)
 
 
 @app.command()

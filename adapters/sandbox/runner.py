@@ -131,7 +131,7 @@ def config_document(urls: dict[str, str], creds: Credentials) -> dict[str, Any]:
     return {
         "version": 1,
         "database_url": "sqlite:///carnet.db",  # CARNET_DATABASE_URL, when set, overrides it
-        "sharing": {"default": "discoverable", "scope": "team", "pilot_teams": []},
+        "sharing": {"default": "discoverable", "scope": "company", "pilot_teams": []},
         "credits": {"percent": 10},
         "logging": {"level": "INFO", "format": "auto"},
         "sources": {
