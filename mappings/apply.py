@@ -1,0 +1,217 @@
+"""Applying a loaded mapping to one raw CRM record: the overlay values, references and outbound
+fields it carries, as a `MappedRecord`. Nothing here raises on bad data.
+
+A value a transform cannot take becomes None and a note; a record that lacks what its kind needs
+(a member without a valid email, a person with neither email nor name and org) gets `problems`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from adapters.base import RawRecord
+from mappings.records import MappedRecord
+from mappings.schema import Mapping, ObjectMap, RefRule, ValueRule
+from mappings.transforms import TRANSFORMS, Bad
+from mappings.vocabulary import MANY_REFS, REQUIRED, VALUE_TYPES, max_length
+
+FILTERED = "filtered out by the mapping"
+
+
+@dataclass
+class Mapped(MappedRecord):
+    """A MappedRecord with the notes that did not stop it being taken (an invalid second email,
+    an unknown country, a name cut to the store's length)."""
+
+    notes: list[str] = field(default_factory=list)
+
+
+def apply(mapping: Mapping, object_name: str, raw: RawRecord) -> Mapped:
+    om = mapping.objects[object_name]
+    rec = Mapped(
+        kind=om.kind,
+        source=mapping.source,
+        object=object_name,
+        external_id=str(raw.id),
+        deleted=raw.deleted,
+        merged_into=raw.merged_into,
+        modstamp=raw.modstamp,
+    )
+    if raw.deleted or raw.merged_into:
+        return rec  # a tombstone: only its identity matters
+    outside = _filtered_out(om, raw)
+    if outside:
+        rec.problems.append(f"{FILTERED}: {outside}")
+        return rec
+    for name, rule in om.values.items():
+        value = _value(om.kind, name, rule, raw, rec.notes)
+        if value is not None and value != []:
+            rec.values[name] = value
+    for name, ref in om.refs.items():
+        ids = _ref_ids(ref, raw)
+        if name in MANY_REFS.get(om.kind, {}):
+            if ids:
+                rec.many_refs[name] = (ref.to, ids)
+        elif ids:
+            rec.refs[name] = (ref.to, ids[0])
+    rec.seen = {f: raw.fields[f] for f in mapping.outbound_fields(object_name) if f in raw.fields}
+    missing = _missing(rec)
+    if missing:
+        rec.problems.append(missing)
+        rec.problems += rec.notes
+    return rec
+
+
+# -- reading fields -------------------------------------------------------------------------------
+
+_STEP = re.compile(r"\.?([A-Za-z_][\w-]*)|\[(\d*)\]")
+
+
+@cache
+def _steps(path: str) -> tuple[str | int | None, ...]:
+    """`a.b[].c[0]` -> ("a", "b", None, "c", 0); None means every item of a list."""
+    out: list[str | int | None] = []
+    for m in _STEP.finditer(path):
+        if m.group(1) is not None:
+            out.append(m.group(1))
+        else:
+            out.append(int(m.group(2)) if m.group(2) else None)
+    return tuple(out)
+
+
+def resolve(raw: RawRecord, path: str) -> list[Any]:
+    """Every value at `path` in the record (lists flattened), empty ones left out."""
+    if path == "$id":
+        return [raw.id]
+    if path == "$container":
+        return [raw.container] if raw.container else []
+    current: list[Any] = [raw.fields]
+    for step in _steps(path):
+        nxt: list[Any] = []
+        for node in current:
+            if isinstance(step, str) and isinstance(node, dict):
+                nxt.append(node.get(step))
+            elif isinstance(node, list) and step is None:
+                nxt.extend(node)
+            elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+                nxt.append(node[step])
+        current = nxt
+    flat: list[Any] = []
+    for v in current:
+        flat.extend(v if isinstance(v, list) else [v])
+    return [v for v in flat if not _empty(v)]
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _filtered_out(om: ObjectMap, raw: RawRecord) -> str | None:
+    for path, wanted in om.filter.items():
+        allowed = wanted if isinstance(wanted, list) else [wanted]
+        keys = {_key(a) for a in allowed}
+        got = resolve(raw, path)
+        if not any(_key(v) in keys for v in got):
+            shown = got[0] if got else None
+            return f"{path} is {shown!r}, not {' or '.join(map(str, allowed))}"
+    return None
+
+
+def _key(value: Any) -> str:
+    return str(value).strip().casefold()
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+
+def _value(kind: str, name: str, rule: ValueRule, raw: RawRecord, notes: list[str]) -> Any:
+    """One overlay value: a list for list values, else the first candidate that transforms."""
+    fn = TRANSFORMS[rule._transform].fn
+    where = f"{name} ({', '.join(rule.sources) or 'const'})"
+    if TRANSFORMS[rule._transform].combines:
+        inputs = (
+            [rule.const]
+            if rule.const is not None
+            else [_combined(resolve(raw, p)) for p in rule.sources]
+        )
+        result = _try(fn, inputs, rule, where, notes)
+        if result is None and rule.default is not None:
+            result = _try(fn, [rule.default], rule, where, notes)
+        return _cut(kind, name, rule, result, notes)
+    candidates = _candidates(rule, raw)
+    if VALUE_TYPES[name].many:
+        out: list[Any] = []
+        for c in candidates:
+            v = _cut(kind, name, rule, _try(fn, c, rule, where, notes), notes)
+            if v is not None and v not in out:
+                out.append(v)
+        return out
+    failed: list[str] = []  # noted only when no candidate gives a value
+    for c in candidates:
+        v = _try(fn, c, rule, where, failed)
+        if v is not None:
+            return _cut(kind, name, rule, v, notes)
+    notes += failed
+    return None
+
+
+def _combined(values: list[Any]) -> Any:
+    return None if not values else values[0] if len(values) == 1 else " ".join(map(str, values))
+
+
+def _candidates(rule: ValueRule, raw: RawRecord) -> list[Any]:
+    if rule.const is not None:
+        return [rule.const]
+    found = [v for p in rule.sources for v in resolve(raw, p)]
+    if rule.split:
+        found = [part for v in found for part in str(v).split(rule.split) if part.strip()]
+    if not found and rule.default is not None:
+        found = [rule.default]
+    return found
+
+
+def _try(fn: Any, arg: Any, rule: ValueRule, where: str, notes: list[str]) -> Any:
+    try:
+        return fn(arg, rule._opts)
+    except Bad as exc:
+        notes.append(f"{where}: {exc}")
+        return None
+
+
+def _cut(kind: str, name: str, rule: ValueRule, value: Any, notes: list[str]) -> Any:
+    limit = rule.max_length or max_length(kind, name)
+    if isinstance(value, str) and limit is not None and len(value) > limit:
+        notes.append(f"{name}: cut to {limit} characters (was {len(value)})")
+        return value[:limit]
+    return value
+
+
+# -- references and what a kind needs -------------------------------------------------------------
+
+
+def _ref_ids(ref: RefRule, raw: RawRecord) -> list[str]:
+    ids = [_id(v) for v in resolve(raw, ref.from_)] if ref.from_ else []
+    if not ids and ref.association:
+        ids = [_id(v) for v in raw.associations.get(ref.association, [])]
+    return list(dict.fromkeys(i for i in ids if i))
+
+
+def _id(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():  # HubSpot number properties
+        return str(int(value))
+    return str(value).strip()
+
+
+def _missing(rec: MappedRecord) -> str | None:
+    present = set(rec.values) | set(rec.refs) | set(rec.many_refs)
+    if rec.kind == "person":
+        if "emails" in present or {"name", "org"} <= present:
+            return None
+        return "a person needs a valid email, or a name and an org to be matched by"
+    for alternatives in REQUIRED[rec.kind]:
+        if not present & set(alternatives):
+            return f"a {rec.kind} needs {' or '.join(alternatives)}"
+    return None
