@@ -458,6 +458,19 @@ def test_datetimes_ids_order_limit_offset_count_and_parents(start: Callable[...,
     assert opp["IsClosed"] is True and opp["IsWon"] is True and opp["Amount"] == 12000.0
 
 
+def test_id_ranges_dates_and_numbers(start: Callable[..., Env]) -> None:
+    env = start()
+    ids = env.ids("SELECT Id FROM Contact ORDER BY Id")
+    assert ids == sorted(ids)  # ids order as their characters do, so Id ranges chunk a table
+    assert env.ids(f"SELECT Id FROM Contact WHERE Id > '{ids[1]}' ORDER BY Id") == ids[2:]
+    soql = (
+        "SELECT Name FROM Opportunity WHERE CloseDate < 2999-01-01 AND Amount >= 12000 "
+        "AND IsWon = true AND CurrencyIsoCode IN ('EUR', 'USD')"
+    )
+    assert [r["Name"] for r in env.sf.query(soql)["records"]] == ["Acme renewal"]
+    assert env.sf.query("SELECT Id FROM Opportunity WHERE Amount > 12000.5")["totalSize"] == 0
+
+
 @pytest.mark.parametrize(
     "soql, code",
     [
@@ -482,6 +495,13 @@ def test_datetimes_ids_order_limit_offset_count_and_parents(start: Callable[...,
         ("SELECT Id FROM Contact WHERE AccountId = 'not-an-id'", "INVALID_QUERY_FILTER_OPERATOR"),
         ("SELECT Id FROM Contact WHERE IsDeleted > true", "INVALID_QUERY_FILTER_OPERATOR"),
         ("SELECT Id FROM Contact WHERE Email = 3", "INVALID_QUERY_FILTER_OPERATOR"),
+        (
+            "SELECT Id FROM Opportunity WHERE CloseDate < 2030-01-01T00:00:00Z",
+            "INVALID_QUERY_FILTER_OPERATOR",
+        ),
+        ("SELECT Id FROM Opportunity WHERE Amount > '5'", "INVALID_QUERY_FILTER_OPERATOR"),
+        ("SELECT Id FROM Contact WHERE Email LIKE 5", "INVALID_QUERY_FILTER_OPERATOR"),
+        ("SELECT Id FROM Contact LIMIT -1", "MALFORMED_QUERY"),
         ("SELECT Id FROM Contact OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE"),
     ],
 )
