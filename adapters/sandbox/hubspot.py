@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "per_10s": 100,  # calls per token in any rolling 10 s (free / starter apps)
     "daily_limit": 250_000,  # calls per portal per day
     "search_per_second": 5,  # search calls per token per second
+    "search_lag_s": 0.0,  # how long a write takes to reach the search index
     "token_ttl_s": 1800,  # lifetime of OAuth access tokens issued by /oauth/v1/token
     "portal_id": 24_681_357,
     "app_id": 3_141_592,
@@ -66,7 +67,12 @@ class HubSpotStandIn(StandIn):
         self.store = Store(self.clock, self.props)
         self._load()
         for api in (
-            ObjectsApi(self.store, lambda: self.faults.partial_failure(), lambda: self.base_url),
+            ObjectsApi(
+                self.store,
+                lambda: self.faults.partial_failure(),
+                lambda: self.base_url,
+                float(self.options["search_lag_s"]),
+            ),
             MetaApi(lambda: self.owners, lambda: self.props, lambda: self.base_url),
             AssociationsApi(self.store),
         ):
@@ -131,40 +137,16 @@ class HubSpotStandIn(StandIn):
     def oauth_token(self, req: Request) -> Response:
         """POST /oauth/v1/token (form-encoded): authorization_code and refresh_token grants."""
         form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()}
-        grant = form.get("grant_type", "")
-        problem = None
-        if grant not in ("authorization_code", "refresh_token"):
-            problem = (
-                "BAD_GRANT_TYPE",
-                f"grant_type must be authorization_code or refresh_token; got '{grant}'",
-            )
-        elif not form.get("client_id") or not form.get("client_secret"):
-            problem = ("BAD_CLIENT_ID", "missing or unknown client id or client secret")
-        elif not form.get("refresh_token" if grant == "refresh_token" else "code"):
-            problem = (
-                "BAD_REFRESH_TOKEN" if grant == "refresh_token" else "BAD_AUTH_CODE",
-                "missing or unknown refresh token"
-                if grant == "refresh_token"
-                else "missing or unknown auth code",
-            )
+        problem = _oauth_problem(form)
         if problem is not None:
-            return Response(
-                400,
-                {"status": problem[0], "message": problem[1], "correlationId": str(uuid.uuid4())},
-            )
+            body = {"status": problem[0], "message": problem[1], "correlationId": str(uuid.uuid4())}
+            return Response(400, body)
         ttl = int(self.options["token_ttl_s"])
         access = f"sandbox-at-{uuid.uuid4().hex}"
         self.issued[access] = self.clock.now() + timedelta(seconds=ttl)
         refresh = form.get("refresh_token") or f"sandbox-rt-{uuid.uuid4().hex}"
-        return Response(
-            200,
-            {
-                "token_type": "bearer",
-                "refresh_token": refresh,
-                "access_token": access,
-                "expires_in": ttl,
-            },
-        )
+        return Response(200, {"token_type": "bearer", "refresh_token": refresh,
+                              "access_token": access, "expires_in": ttl})  # fmt: skip
 
     # -- how HubSpot answers -------------------------------------------------------------------
     def render_error(self, err: HTTPError, req: Request) -> Response:
@@ -274,3 +256,18 @@ class HubSpotStandIn(StandIn):
     def admin_merge(self, obj: str, winner: str, loser: str) -> dict[str, Any]:
         with self.lock:
             return self._full(obj, self.store.merge(self._type(obj), winner, loser))
+
+
+def _oauth_problem(form: dict[str, str]) -> tuple[str, str] | None:
+    """What HubSpot's token endpoint objects to in a request, if anything (any non-empty
+    client id, secret, code or refresh token is accepted)."""
+    grant = form.get("grant_type", "")
+    if grant not in ("authorization_code", "refresh_token"):
+        return "BAD_GRANT_TYPE", f"grant_type must be authorization_code or refresh_token: {grant}"
+    if not form.get("client_id") or not form.get("client_secret"):
+        return "BAD_CLIENT_ID", "missing or unknown client id or client secret"
+    if grant == "refresh_token" and not form.get("refresh_token"):
+        return "BAD_REFRESH_TOKEN", "missing or unknown refresh token"
+    if grant == "authorization_code" and not form.get("code"):
+        return "BAD_AUTH_CODE", "missing or unknown auth code"
+    return None

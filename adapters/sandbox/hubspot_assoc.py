@@ -90,12 +90,6 @@ class Associations:
                 if moved:
                     self.add(object_type, survivor, to_type, to_id, moved)
 
-    def forget(self, object_type: str, object_id: str) -> None:
-        """Remove every edge of a record (a purge)."""
-        for to_type, row in self.edges.pop((object_type, object_id), {}).items():
-            for to_id in row:
-                self.edges.get((to_type, to_id), {}).get(object_type, {}).pop(object_id, None)
-
 
 def type_spec(type_id: int) -> dict[str, object]:
     """One association type as the v4 API shows it."""

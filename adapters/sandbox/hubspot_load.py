@@ -106,7 +106,8 @@ class WorldLoader:
             email = None  # HubSpot holds one contact per email address
         company = self.ids.get(("companies", c.account_key))
         account = self.accounts.get(c.account_key)
-        rec = self._put("contacts", c.key, index, c.age_days, {
+        # associatedcompanyid makes the primary contact->company association (typeIds 1 and 279)
+        self._put("contacts", c.key, index, c.age_days, {
             "email": email, "firstname": c.first_name, "lastname": c.last_name,
             "jobtitle": c.title, "country": country_name(c.country), "phone": c.phone,
             "hubspot_owner_id": self.owner_of.get(c.owner_key),
@@ -114,17 +115,6 @@ class WorldLoader:
             "associatedcompanyid": company,
             "hs_additional_emails": c.second_email.lower() if c.second_email else None,
         })  # fmt: skip
-        if email:
-            self.store.emails[email] = rec.id
-        if company:
-            primary = PRIMARY_TYPE[("contacts", "companies")]
-            self.store.assoc.add(
-                "contacts",
-                rec.id,
-                "companies",
-                company,
-                [primary, DEFAULT_TYPE[("contacts", "companies")]],
-            )
 
     def _deal(self, index: int, o: Opportunity) -> None:
         stage_name = o.stage.strip().lower()

@@ -55,9 +55,15 @@ def body_object(req: Request) -> dict[str, Any]:
 class ObjectsApi:
     """Handlers for /crm/v3/objects/...; `partial` decides whether one batch record fails."""
 
-    def __init__(self, store: Store, partial: Callable[[], bool], base_url: Callable[[], str]):
+    def __init__(
+        self,
+        store: Store,
+        partial: Callable[[], bool],
+        base_url: Callable[[], str],
+        search_lag_s: float = 0.0,
+    ):
         self.store, self.partial, self.base_url = store, partial, base_url
-        self.search_engine = Search(store)
+        self.search_engine = Search(store, search_lag_s)
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         base = "/crm/v3/objects/{objectType}"

@@ -157,25 +157,7 @@ class Properties:
                     "context": {"name": [name]},
                 },
             )
-        now = hs_time(self.clock.now())
-        options = [
-            _option(str(o.get("value")), str(o.get("label")), int(o.get("displayOrder", i)))
-            for i, o in enumerate(body.get("options") or [])
-            if isinstance(o, dict)
-        ]
-        prop = {
-            "updatedAt": now, "createdAt": now, "name": name, "label": body["label"],
-            "type": body["type"], "fieldType": body["fieldType"],
-            "description": body.get("description", ""), "groupName": body["groupName"],
-            "options": options, "displayOrder": body.get("displayOrder", -1),
-            "calculated": False, "externalOptions": False,
-            "hasUniqueValue": bool(body.get("hasUniqueValue", False)),
-            "hidden": bool(body.get("hidden", False)),
-            "formField": bool(body.get("formField", False)),
-            "archived": False, "dataSensitivity": "non_sensitive",
-            "modificationMetadata": {"archivable": True, "readOnlyDefinition": False,
-                                     "readOnlyValue": False},
-        }  # fmt: skip
+        prop = _custom_property(name, body, hs_time(self.clock.now()))
         self.defs[type_name][name] = prop
         return prop
 
@@ -322,6 +304,28 @@ class Properties:
             if bad:
                 return ("INVALID_OPTION", f"{bad[0]} was not one of the allowed options: {allowed}")
         return value
+
+
+def _custom_property(name: str, body: dict[str, Any], now: str) -> dict[str, Any]:
+    """A property a portal user (or Carnet) created, in the API's shape."""
+    options = [
+        _option(str(o.get("value")), str(o.get("label")), int(o.get("displayOrder", i)))
+        for i, o in enumerate(body.get("options") or [])
+        if isinstance(o, dict)
+    ]
+    return {
+        "updatedAt": now, "createdAt": now, "name": name, "label": body["label"],
+        "type": body["type"], "fieldType": body["fieldType"],
+        "description": body.get("description", ""), "groupName": body["groupName"],
+        "options": options, "displayOrder": body.get("displayOrder", -1),
+        "calculated": False, "externalOptions": False,
+        "hasUniqueValue": bool(body.get("hasUniqueValue", False)),
+        "hidden": bool(body.get("hidden", False)),
+        "formField": bool(body.get("formField", False)),
+        "archived": False, "dataSensitivity": "non_sensitive",
+        "modificationMetadata": {"archivable": True, "readOnlyDefinition": False,
+                                 "readOnlyValue": False},
+    }  # fmt: skip
 
 
 def _as_text(raw: Any) -> str | None:

@@ -9,6 +9,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from .core import HTTPError
@@ -52,10 +53,14 @@ def invalid(message: str) -> HTTPError:
 
 
 class Search:
-    """Runs searches over a store; caches the ordered ids of recent queries for paging."""
+    """Runs searches over a store; caches the ordered ids of recent queries for paging.
 
-    def __init__(self, store: Store, cache_size: int = 16):
-        self.store = store
+    With `lag_s` > 0 the index trails writes as HubSpot's does: a record created or changed in
+    the last `lag_s` seconds is not found yet (so a modstamp cursor must re-read an overlap).
+    """
+
+    def __init__(self, store: Store, lag_s: float = 0.0, cache_size: int = 16):
+        self.store, self.lag = store, timedelta(seconds=lag_s)
         self.cache: OrderedDict[tuple[str, str, int], list[str]] = OrderedDict()
         self.cache_size = cache_size
 
@@ -89,6 +94,9 @@ class Search:
             return self.cache[key]
         predicate = self._predicate(type_name, groups, query)
         hits = [r for r in self.store.live(type_name) if predicate(r)]
+        if self.lag:
+            indexed = self.store.clock.now() - self.lag
+            return [r.id for r in self._sorted(type_name, hits, sort) if r.updated <= indexed]
         ids = [r.id for r in self._sorted(type_name, hits, sort)]
         self.cache[key] = ids
         if len(self.cache) > self.cache_size:
@@ -274,16 +282,15 @@ def _token_predicate(name: str, value: str) -> Predicate:
 
 
 def _query_predicate(type_name: str, query: Any) -> Predicate | None:
+    """`query`: every word must start a word of one of the type's default searchable fields."""
     if not query:
         return None
     tokens = [t.lower() for t in str(query).split()]
     fields = _QUERY_PROPS[type_name]
 
     def matches(rec: Record) -> bool:
-        words = [w for f in fields for w in _TOKEN.findall((rec.props.get(f) or "").lower())]
         texts = [(rec.props.get(f) or "").lower() for f in fields]
-        return all(
-            any(w.startswith(t) for w in words) or any(t in x for x in texts) for t in tokens
-        )
+        words = texts + [w for text in texts for w in _TOKEN.findall(text)]
+        return all(any(w.startswith(t) for w in words) for t in tokens)
 
     return matches

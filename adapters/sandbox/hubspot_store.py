@@ -14,6 +14,7 @@ from .hubspot_assoc import Associations
 from .hubspot_props import Properties, hs_time
 from .hubspot_schema import (
     ASSOC_TYPES,
+    DEFAULT_TYPE,
     OBJECT_TYPES,
     PRIMARY_TYPE,
     ObjectType,
@@ -236,7 +237,13 @@ class Store:
             company = written["associatedcompanyid"]
             primary = PRIMARY_TYPE[("contacts", "companies")]
             if company and self.find("companies", company):
-                self.assoc.add("contacts", rec.id, "companies", company, [primary, 279])
+                self.assoc.add(
+                    "contacts",
+                    rec.id,
+                    "companies",
+                    company,
+                    [primary, DEFAULT_TYPE[("contacts", "companies")]],
+                )
             elif company is None:
                 for other in list(self.assoc.targets("contacts", rec.id, "companies")):
                     self.assoc.remove("contacts", rec.id, "companies", other, [primary])

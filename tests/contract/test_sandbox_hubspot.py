@@ -41,6 +41,7 @@ from tests.contract.hubspot_fixtures import (
     error_of,
     install_fixtures,
     search,
+    small_world,
 )
 
 served, hs, client = install_fixtures()
@@ -355,6 +356,25 @@ def test_search_operators(client: HubSpot, flt: dict[str, Any], expected: int) -
     assert search(client, [[flt]]).total == expected
 
 
+def test_search_query_and_association_filters(client: HubSpot, hs: HubSpotStandIn) -> None:
+    assert search(client, [], query="c14@gamma").total == 1
+    assert search(client, [], query="last14 first14").results[0].id == contact_id(hs, "c14")
+    at_beta = search(
+        client,
+        [
+            [
+                {
+                    "property_name": "associations.company",
+                    "operator": "EQ",
+                    "value": hs.ids[("companies", "a2")],
+                }
+            ]
+        ],
+        limit=200,
+    )
+    assert at_beta.total == 50 and contact_id(hs, "c1") in [r.id for r in at_beta.results]
+
+
 def test_search_never_returns_archived_and_tracks_modstamps(
     client: HubSpot, hs: HubSpotStandIn
 ) -> None:
@@ -371,6 +391,21 @@ def test_search_never_returns_archived_and_tracks_modstamps(
         client, [[{"property_name": "email", "operator": "EQ", "value": "c0@acme.example"}]]
     )
     assert email.total == 0
+
+
+def test_search_lags_writes_when_asked_to() -> None:
+    s = serve(HubSpotStandIn(small_world(), None, search_lag_s=0.4))
+    try:
+        client = HubSpot(access_token="lag", host=s.url)
+        client.crm.contacts.basic_api.create(
+            SimplePublicObjectInputForCreate(properties={"email": "late@x.example"})
+        )
+        by_email = [[{"property_name": "email", "operator": "EQ", "value": "late@x.example"}]]
+        assert search(client, by_email).total == 0
+        time.sleep(0.45)
+        assert search(client, by_email).total == 1
+    finally:
+        s.stop()
 
 
 @pytest.mark.parametrize(
