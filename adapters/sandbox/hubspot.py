@@ -81,6 +81,7 @@ class HubSpotStandIn(StandIn):
         self.add("POST", "/oauth/v1/token", self.oauth_token, faultable=False)
 
     def _fresh_props(self) -> Properties:
+        """Owners from the world's members, and a fresh property registry that knows them."""
         self.owners = owners_from(self.world, self.started)
         owner_ids = {o["id"] for o in self.owners}
         return Properties(self.clock, self.options["portal_id"], owner_ids.__contains__)
