@@ -79,7 +79,9 @@ class Field:
 
     @property
     def filterable(self) -> bool:
-        return self.type != "base64" and not (self.type == "textarea" and self.length > 255)
+        if self.type in ("base64", "complexvalue"):
+            return False
+        return not (self.type == "textarea" and self.length > 255)
 
     @property
     def required_on_create(self) -> bool:

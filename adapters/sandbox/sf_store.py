@@ -129,6 +129,10 @@ class Store:
             rec |= {"LastModifiedDate": stamp, "LastModifiedById": by}
         self._derive(obj, rec)
         self.tables[obj][rid] = rec
+        if obj == "Opportunity" and "Amount" in changes:  # splits follow the amount
+            for sid, split in list(self.tables["OpportunitySplit"].items()):
+                if split["OpportunityId"] == rid and not split["IsDeleted"]:
+                    self.update("OpportunitySplit", sid, {}, by, at)
         return rec
 
     def _derive(self, obj: str, rec: Record) -> None:

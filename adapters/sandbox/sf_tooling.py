@@ -49,7 +49,8 @@ def tooling_schema() -> Schema:
         [
             s("DeveloperName", 40, nillable=False),
             s("TableEnumOrId", 40, nillable=False),
-            s("FullName", 255),
+            s("FullName", 255, create=False, update=False),
+            Field("Metadata", "complexvalue", create=False, update=False),
             s("NamespacePrefix", 15),
             s("Description", 1000),
             s("InlineHelpText", 510),
@@ -70,12 +71,10 @@ class ToolingAPI:
         self.sf = sf
         self.schema = tooling_schema()
         self.store = Store(self.schema, sf.clock)
-        self.metadata: dict[str, dict[str, Any]] = {}
 
     def reset(self) -> None:
         self.schema = tooling_schema()
         self.store = Store(self.schema, self.sf.clock)
-        self.metadata.clear()
 
     def register(self) -> None:
         self.sf.api("POST", "/tooling/sobjects/CustomField", self.create)
@@ -98,8 +97,8 @@ class ToolingAPI:
             "Description": body["Metadata"].get("description"),
             "InlineHelpText": body["Metadata"].get("inlineHelpText"),
         }
+        values["Metadata"] = dict(body["Metadata"])
         rec = self.store.insert("CustomField", values, session.user_id)
-        self.metadata[rec["Id"]] = dict(body["Metadata"])
         body = {"id": rec["Id"], "success": True, "errors": [], "warnings": [], "infos": []}
         return Response(201, body)
 
@@ -139,14 +138,21 @@ class ToolingAPI:
         if rec is None:
             raise HTTPError(404, "NOT_FOUND", "The requested resource does not exist")
         url = f"/services/data/v{req.params['version']}/tooling/sobjects/CustomField/{rec['Id']}"
-        body = {"attributes": {"type": "CustomField", "url": url}, **rec}
-        return Response(200, {**body, "Metadata": self.metadata.get(rec["Id"])})
+        return Response(200, {"attributes": {"type": "CustomField", "url": url}, **rec})
 
     def query(self, req: Request, session: Session) -> Response:
         try:
             bound = compile_query(req.arg("q") or "", self.schema, self.store.lookup)
         except SoqlError as err:
             raise HTTPError(400, err.code, err.message) from None
+        heavy = {c.field.name for c in bound.columns} & {"FullName", "Metadata"}
+        if heavy and (bound.limit is None or bound.limit > 1):
+            raise HTTPError(
+                400,
+                "MALFORMED_QUERY",
+                "When retrieving results with Metadata or FullName fields, the query "
+                "qualifications must specify no more than one row for retrieval.",
+            )
         rows = bound.run(self.store.rows(bound.obj.name))
         url_base = f"/services/data/v{req.params['version']}/tooling/sobjects"
         records = [] if bound.count else [bound.render(r, url_base) for r in rows]

@@ -589,6 +589,18 @@ def test_single_create_validation(
     assert error_code(exc) == code
 
 
+def test_splits_follow_the_opportunity_amount(start: Callable[..., Env]) -> None:
+    env = start()
+    split = env.sf.query(
+        "SELECT OpportunityId, SplitPercentage, SplitAmount, SplitType.DeveloperName "
+        "FROM OpportunitySplit"
+    )["records"][0]
+    assert split["SplitType"]["DeveloperName"] == "Revenue" and split["SplitAmount"] == 12000.0
+    env.obj("Opportunity").update(split["OpportunityId"], {"Amount": 5000})
+    after = env.sf.query("SELECT SplitAmount FROM OpportunitySplit")["records"][0]
+    assert after["SplitAmount"] == 5000.0
+
+
 # -- sObject Collections ---------------------------------------------------------------------------
 def _contacts(n: int, **extra: Any) -> list[dict[str, Any]]:
     return [{"attributes": {"type": "Contact"}, "LastName": f"Bulk{i}", **extra} for i in range(n)]
@@ -698,6 +710,12 @@ def test_tooling_custom_fields_show_in_describe_and_take_values(start: Callable[
     assert [(r["DeveloperName"], r["TableEnumOrId"]) for r in found["records"]] == [
         ("Carnet_Strength", "Contact")
     ]
+    with pytest.raises(SalesforceMalformedRequest) as exc:  # FullName: one row at a time
+        env.sf.toolingexecute("query/?q=SELECT+FullName+FROM+CustomField")
+    assert error_code(exc) == "MALFORMED_QUERY"
+    one = env.sf.toolingexecute("query/?q=SELECT+FullName,Metadata+FROM+CustomField+LIMIT+1")
+    assert one["records"][0]["FullName"] == "Contact.Carnet_Strength__c"
+    assert one["records"][0]["Metadata"]["precision"] == 1
     field = next(
         f for f in env.obj("Contact").describe()["fields"] if f["name"] == "Carnet_Strength__c"
     )
