@@ -218,7 +218,10 @@ def mappings_check(
     config: ConfigOpt = None, online: Annotated[bool, typer.Option("--online")] = False
 ) -> None:
     """Validate the mappings (offline; --online against the CRM's describe)."""
-    not_available("mappings check")
+    from connector.mappings_check import check_mappings, render_check
+
+    carnet = make_app(config)
+    render_check(run(lambda: check_mappings(carnet.config, online)), out)
 
 
 @app.command()

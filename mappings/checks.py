@@ -78,9 +78,16 @@ def _check_choices(value: str, rule: ValueRule, transform: str) -> Found:
     return [(("choices",), f"{o!r} is not a {value} ({', '.join(words)})") for o in bad]
 
 
-def check_object(obj: str, om: ObjectMap, order: list[str], kinds: dict[str, str], source: str
-                 ) -> Found:  # fmt: skip
-    """Problems of one object, located relative to `objects.<obj>`."""
+def check_object(
+    obj: str,
+    om: ObjectMap,
+    order: list[str],
+    kinds: dict[str, str],
+    source: str,
+    whole: bool = True,
+) -> Found:
+    """Problems of one object, located relative to `objects.<obj>`. `whole` False: some of its
+    rules were invalid and left out, so what it lacks is not reported."""
     found: Found = []
     for value, rule in om.values.items():
         found += [(("values", value, *loc), msg) for loc, msg in check_value(om.kind, value, rule)]
@@ -103,7 +110,7 @@ def check_object(obj: str, om: ObjectMap, order: list[str], kinds: dict[str, str
         elif order.index(ref.to) > order.index(obj):
             found.append(((*loc, "to"), f"{ref.to} must come before {obj} in the file"))
     present = set(om.values) | set(om.refs)
-    for alternatives in REQUIRED[om.kind]:
+    for alternatives in REQUIRED[om.kind] if whole else ():
         if not present & set(alternatives):
             need = " or ".join(alternatives)
             found.append(((), f"a {om.kind} needs {need}"))

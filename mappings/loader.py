@@ -18,7 +18,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from connector.errors import MappingError, Problem
 from connector.yamlfile import dotted, line_of, load_yaml, problems_from_validation, to_plain
 from mappings.checks import check_mapping, check_object, effective_transform
-from mappings.schema import SOURCES, LevelRule, Mapping, ObjectMap, Strict, ValueRule
+from mappings.schema import SOURCES, LevelRule, Mapping, ObjectMap, RefRule, Strict, ValueRule
 from mappings.transforms import Opts, plain
 from mappings.vocabulary import VALUE_TYPES
 
@@ -101,18 +101,39 @@ def _partial_checks(data: dict[str, Any], source: str) -> list[tuple[tuple[Any, 
     objects = data.get("objects")
     if not isinstance(objects, dict):
         return found
-    valid: dict[str, ObjectMap] = {}
-    for obj, body in objects.items():
-        try:
-            valid[obj] = ObjectMap.model_validate(body)
-        except ValidationError:
-            continue
+    salvaged = {obj: _salvage(body) for obj, body in objects.items()}
+    valid = {obj: (om, whole) for obj, (om, whole) in salvaged.items() if om is not None}
     order = list(objects)
-    kinds = {obj: om.kind for obj, om in valid.items()}
-    for obj, om in valid.items():
-        for loc, msg in check_object(obj, om, order, kinds, str(data.get("source"))):
+    kinds = {obj: om.kind for obj, (om, _) in valid.items()}
+    for obj, (om, whole) in valid.items():
+        for loc, msg in check_object(obj, om, order, kinds, str(data.get("source")), whole):
             found.append((("objects", obj, *loc), msg))
     return found
+
+
+def _salvage(body: Any) -> tuple[ObjectMap | None, bool]:
+    """The object without its invalid value and reference rules (already reported), so that
+    the rest of it can still be checked, and whether none had to be left out."""
+    whole = True
+    if isinstance(body, dict):
+        body = dict(body)
+        for key, model in (("values", ValueRule), ("refs", RefRule)):
+            if isinstance(body.get(key), dict):
+                kept = {k: v for k, v in body[key].items() if _valid(model, v)}
+                whole = whole and len(kept) == len(body[key])
+                body[key] = kept
+    try:
+        return ObjectMap.model_validate(body), whole
+    except ValidationError:
+        return None, False
+
+
+def _valid(model: type[Strict], value: Any) -> bool:
+    try:
+        model.model_validate({"from": value} if isinstance(value, str) else value)
+    except ValidationError:
+        return False
+    return True
 
 
 # -- duplicate keys: two rules onto one target -------------------------------------------------

@@ -278,7 +278,7 @@ def stage(values: list[Any], opts: Opts) -> str | None:
 
 TEXT_TYPES = frozenset(
     {"string", "email", "phone", "url", "textarea", "picklist", "multipicklist", "combobox"}
-    | {"id", "reference", "enumeration", "encryptedstring"}
+    | {"id", "reference", "enumeration", "encryptedstring", "phone_number"}
 )
 NUMBER_TYPES = frozenset({"double", "currency", "percent", "int", "long", "number"})
 BOOL_TYPES = frozenset({"boolean", "bool"})
