@@ -309,7 +309,7 @@ class RestAPI:
         if not isinstance(records, list):
             raise HTTPError(400, "JSON_PARSER_ERROR", "records: a list of records is required")
         writer = Collections(self.sf.store, self.sf.faults, session.user_id)
-        all_or_none = bool(body.get("allOrNone", False))
+        all_or_none = flag(body.get("allOrNone"))
         run = writer.create if action == "create" else writer.update
         return Response(200, run(records, all_or_none))
 
@@ -321,13 +321,13 @@ class RestAPI:
         if not isinstance(records, list):
             raise HTTPError(400, "JSON_PARSER_ERROR", "records: a list of records is required")
         writer = Collections(self.sf.store, self.sf.faults, session.user_id)
-        return Response(200, writer.upsert(sobj, field, records, bool(body.get("allOrNone"))))
+        return Response(200, writer.upsert(sobj, field, records, flag(body.get("allOrNone"))))
 
     def collection_delete(self, req: Request, session: Session) -> Response:
         ids = [i for i in (req.arg("ids") or "").split(",") if i]
         if not ids:
             raise HTTPError(400, "MISSING_ARGUMENT", "ids: at least one id is required")
-        all_or_none = (req.arg("allOrNone") or "false").lower() == "true"
+        all_or_none = flag(req.arg("allOrNone"))
         writer = Collections(self.sf.store, self.sf.faults, session.user_id)
         return Response(200, writer.delete(ids, all_or_none))
 
@@ -337,6 +337,11 @@ def json_object(req: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise HTTPError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
     return body
+
+
+def flag(value: Any) -> bool:
+    """allOrNone as JSON true or the text "true" (a query parameter); anything else is false."""
+    return value is True or str(value).lower() == "true"
 
 
 def as_http(err: RecordError, status: int = 400) -> HTTPError:

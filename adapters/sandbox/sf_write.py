@@ -75,7 +75,7 @@ def coerce_value(f: Field, v: Any) -> Any:
         raise HTTPError(
             400,
             "JSON_PARSER_ERROR",
-            f"Cannot deserialize instance of {SOAP_TYPES.get(t, 'string').split(':')[1]} from "
+            f"Cannot deserialize instance of {SOAP_TYPES.get(t, 'xsd:string').split(':')[1]} from "
             f"{type(v).__name__.upper()} value {v} or request may be missing a required field",
         )
     return v
@@ -237,6 +237,11 @@ def _normalize_refs(sobj: SObject, values: Record) -> Record:
 
 # -- single records ---------------------------------------------------------------------------
 def create_record(store: Store, sobj: SObject, values: Record, by: str) -> Record:
+    if not sobj.createable:
+        raise RecordError(
+            "INVALID_TYPE_FOR_OPERATION",
+            f"entity type cannot be inserted: {sobj.label or sobj.name}",
+        )
     if any(k.lower() == "id" for k in values):
         raise RecordError(
             "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"]
@@ -267,6 +272,11 @@ def target(store: Store, sobj: SObject, record_id: Any) -> str:
 
 
 def update_record(store: Store, sobj: SObject, rid: str, values: Record, by: str) -> Record:
+    if not sobj.updateable:
+        raise RecordError(
+            "INVALID_TYPE_FOR_OPERATION",
+            f"entity type cannot be updated: {sobj.label or sobj.name}",
+        )
     validate(store, sobj, values, creating=False)
     return store.update(sobj.name, rid, _normalize_refs(sobj, values), by)
 

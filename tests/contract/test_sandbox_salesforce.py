@@ -629,9 +629,19 @@ def test_collections_create_update_delete(start: Callable[..., Env]) -> None:
         ],
     }
     ids = ",".join(r["id"] for r in created)
+    refused = env.rest(
+        "composite/sobjects",
+        method="DELETE",
+        params={"ids": ids + ",003000000000000AAA", "allOrNone": "true"},
+    )
+    assert [r["success"] for r in refused] == [False] * 4  # one unknown id: all rolled back
+    assert refused[3]["errors"][0]["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
     deleted = env.rest("composite/sobjects", method="DELETE", params={"ids": ids})
     assert [r["success"] for r in deleted] == [True] * 3
     assert env.ids("SELECT Id FROM Contact WHERE LastName LIKE 'Bulk%'") == []
+    split_type = [{"attributes": {"type": "OpportunitySplitType"}, "MasterLabel": "Mine"}]
+    result = env.rest("composite/sobjects", method="POST", json={"records": split_type})
+    assert result[0]["errors"][0]["statusCode"] == "INVALID_TYPE_FOR_OPERATION"
 
 
 def test_collections_cap_is_200(start: Callable[..., Env]) -> None:
