@@ -5,7 +5,10 @@ Choices made where Salesforce leaves room, checked against its REST, Bulk 2.0 an
 
 - Sessions come from `POST /services/oauth2/token` (client credentials, JWT bearer with an
   unverified but well-formed assertion, or password grant) and expire `token_ttl_s` after issue
-  (default 7200). A missing, unknown or expired one answers 401 INVALID_SESSION_ID.
+  (default 7200; stricter than Salesforce's sliding inactivity timeout). A missing, unknown or
+  expired one answers 401 INVALID_SESSION_ID. Client-credentials sessions run as an integration
+  user ("Carnet Integration", not a world member), like a connected app's run-as user; JWT and
+  password sessions run as the named user when one exists.
 - Every call under /services/data counts against a rolling 24-hour allowance (`daily_limit`,
   default 100,000), shown in `Sforce-Limit-Info: api-usage=N/M`; once spent: 403
   REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded.". Salesforce sends the *same* status
@@ -97,15 +100,14 @@ class SalesforceStandIn(StandIn):
             self._load()
 
     # -- sessions, the allowance, routing with both ----------------------------------------------
-    def api(self, method: str, template: str, fn: SessionHandler, count: bool = True) -> None:
+    def api(self, method: str, template: str, fn: SessionHandler) -> None:
         """Register a /services/data/vXX.X route that needs a session and spends the allowance."""
 
         def handler(req: Request) -> Response:
             session = self.authenticate(req)
             if req.params.get("version") not in API_VERSIONS:
                 raise HTTPError(404, "NOT_FOUND", "The requested resource does not exist")
-            if count:
-                self.spend()
+            self.spend()
             resp: Response = fn(req, session)
             return resp
 

@@ -9,6 +9,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from .core import Faults, HTTPError
@@ -64,13 +65,13 @@ def coerce_value(f: Field, v: Any) -> Any:
         bad = not isinstance(v, str) or (t == "base64" and not _is_base64(v))
     elif t == "boolean":
         bad = not isinstance(v, bool) and v not in ("true", "false")
-        v = v if isinstance(v, bool) else v == "true"
+        v = v if isinstance(v, bool) or bad else v == "true"
     elif t in NUMBER_TYPES:
         v, bad = _number(v, t == "int")
     elif t == "datetime":
         v, bad = _datetime(v)
     elif t == "date":
-        bad = not isinstance(v, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)
+        bad = not isinstance(v, str) or not _is_date(v)
     if bad:
         raise HTTPError(
             400,
@@ -79,6 +80,14 @@ def coerce_value(f: Field, v: Any) -> Any:
             f"{type(v).__name__.upper()} value {v} or request may be missing a required field",
         )
     return v
+
+
+def _is_date(v: str) -> bool:
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        return False
+    return len(v) == 10
 
 
 def _is_base64(v: str) -> bool:
