@@ -8,9 +8,10 @@ Objects (mappings/exchange.yaml):
   (ingest tombstones members that left); the cursor only records when they were listed.
 - `contacts`: every contact of every contact folder of every read mailbox, through contact delta;
   see adapters/exchange_contacts.py for the cursor, the 410 / full-pass rules and `@removed`.
-  Mailboxes: `all` reads every enabled user's mailbox; a list names mailboxes by user principal
-  name or primary address (`GET /users/{upn}`, then `$filter=mail eq`); one that is unknown,
-  disabled, or not readable by the app is skipped with a warning. RawRecord.container is the
+  Mailboxes: `all` reads the mailbox of every enabled member user with a mail address; a list
+  names mailboxes by user principal name or primary address (`GET /users/{upn}`, then
+  `$filter=mail eq`); one that is unknown, disabled, or not readable by the app (404, or 403 under
+  an application access policy) is skipped with a log line. RawRecord.container is the
   mailbox's user id. `Prefer: odata.maxpagesize=<page_size>` is sent (Graph's default is 10).
 
 Carnet does not write to Exchange: `push` answers every write with a failed, non-retriable
@@ -37,7 +38,7 @@ from connector.errors import UsageError
 log = logging.getLogger(__name__)
 
 USERS_TOP = 999  # the most /users gives in one page
-MAILBOX_FIELDS = ("id", "userPrincipalName", "mail", "accountEnabled")
+MAILBOX_FIELDS = ("id", "userPrincipalName", "mail", "accountEnabled", "userType")
 NO_WRITES = "Carnet does not write to Exchange; this write was not sent"
 
 
@@ -127,8 +128,12 @@ class ExchangeAdapter:
 
 
 def _readable(user: dict[str, Any]) -> bool:
-    """Whether a user's mailbox is read: disabled accounts are skipped."""
+    """Whether a user's mailbox is read: not for disabled accounts, nor for users without a
+    mailbox in the tenant (no mail address, or guests, whose address is elsewhere)."""
     if user.get("accountEnabled") is False:
         log.info("exchange: the account of mailbox %s is disabled; skipped", user.get("id"))
+        return False
+    if not user.get("mail") or user.get("userType") == "Guest":
+        log.debug("exchange: user %s has no mailbox here; skipped", user.get("id"))
         return False
     return True
