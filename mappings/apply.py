@@ -16,7 +16,7 @@ from adapters.base import RawRecord
 from mappings.records import MappedRecord
 from mappings.schema import Mapping, ObjectMap, RefRule, ValueRule
 from mappings.transforms import TRANSFORMS, Bad
-from mappings.vocabulary import MANY_REFS, REQUIRED, VALUE_TYPES, max_length
+from mappings.vocabulary import MANY_REFS, REQUIRED, VALUE_TYPES, article, max_length
 
 FILTERED = "filtered out by the mapping"
 
@@ -213,5 +213,5 @@ def _missing(rec: MappedRecord) -> str | None:
         return "a person needs a valid email, or a name and an org to be matched by"
     for alternatives in REQUIRED[rec.kind]:
         if not present & set(alternatives):
-            return f"a {rec.kind} needs {' or '.join(alternatives)}"
+            return f"{article(rec.kind)} needs {' or '.join(alternatives)}"
     return None

@@ -18,6 +18,7 @@ from mappings.vocabulary import (
     REQUIRED,
     TEXT_LENGTHS,
     VALUE_TYPES,
+    article,
     max_length,
     ref_kinds,
     value_names,
@@ -36,7 +37,7 @@ def check_value(kind: str, value: str, rule: ValueRule) -> list[tuple[tuple[Any,
     """Problems of one value rule, located relative to the rule."""
     if value not in value_names(kind):
         known = ", ".join(value_names(kind))
-        return [((), f"unknown overlay value {value!r} for a {kind} (known: {known})")]
+        return [((), f"unknown overlay value {value!r} for {article(kind)} (known: {known})")]
     vtype = VALUE_TYPES[value]
     name = effective_transform(value, rule)
     found: Found = []
@@ -75,7 +76,7 @@ def _check_choices(value: str, rule: ValueRule, transform: str) -> Found:
         return [] if words else [((), "transform choice needs choices: [...] or {crm: overlay}")]
     outputs = rule.choices if isinstance(rule.choices, list) else list(rule.choices.values())
     bad = [o for o in outputs if words and o not in words]
-    return [(("choices",), f"{o!r} is not a {value} ({', '.join(words)})") for o in bad]
+    return [(("choices",), f"{o!r} is not {article(value)} ({', '.join(words)})") for o in bad]
 
 
 def check_object(
@@ -96,7 +97,9 @@ def check_object(
         loc = ("refs", name)
         if name not in allowed:
             known = ", ".join(allowed) or "none"
-            found.append((loc, f"unknown reference {name!r} for a {om.kind} (known: {known})"))
+            found.append(
+                (loc, f"unknown reference {name!r} for {article(om.kind)} (known: {known})")
+            )
             continue
         if ref.association is not None and source != "hubspot":
             found.append(((*loc, "association"), "associations are read from HubSpot only"))
@@ -104,8 +107,8 @@ def check_object(
             found.append(((*loc, "to"), f"refers to {ref.to!r}, which is not an object here"))
         elif ref.to in kinds and kinds[ref.to] != allowed[name]:
             found.append(
-                ((*loc, "to"), f"{name!r} points at a {allowed[name]}, but {ref.to} is a "
-                               f"{kinds[ref.to]}")
+                ((*loc, "to"), f"{name!r} points at {article(allowed[name])}, but {ref.to} is "
+                               f"{article(kinds[ref.to])}")
             )  # fmt: skip
         elif order.index(ref.to) > order.index(obj):
             found.append(((*loc, "to"), f"{ref.to} must come before {obj} in the file"))
@@ -113,7 +116,7 @@ def check_object(
     for alternatives in REQUIRED[om.kind] if whole else ():
         if not present & set(alternatives):
             need = " or ".join(alternatives)
-            found.append(((), f"a {om.kind} needs {need}"))
+            found.append(((), f"{article(om.kind)} needs {need}"))
     return found
 
 
@@ -133,7 +136,7 @@ def check_outbound(mapping: Mapping) -> Found:
             found.append((loc, f"{obj} is not an object of this mapping"))
             continue
         if om.kind not in OUTBOUND_VALUES:
-            found.append((loc, f"Carnet writes nothing to a {om.kind}"))
+            found.append((loc, f"Carnet writes nothing to {article(om.kind)}"))
             continue
         read = {f.casefold() for f in mapping.inbound_fields(obj)}
         seen: dict[str, str] = {}
@@ -162,7 +165,7 @@ def _check_name(source: str, name: str, loc: tuple[Any, ...]) -> Found:
 def _check_field(source: str, kind: str, spec: OutField) -> Found:
     values = OUTBOUND_VALUES[kind]
     if spec.value not in values:
-        return [(("value",), f"unknown outbound value {spec.value!r} for a {kind} "
+        return [(("value",), f"unknown outbound value {spec.value!r} for {article(kind)} "
                              f"(known: {', '.join(values)})")]  # fmt: skip
     types = OUTBOUND_TYPES[source]
     if spec.type not in types:
@@ -170,12 +173,17 @@ def _check_field(source: str, kind: str, spec: OutField) -> Found:
     sort = values[spec.value]
     found: Found = []
     if sort not in types[spec.type]:
-        found.append((("type",), f"{spec.value} is a {sort}; a {spec.type} field cannot hold it"))
+        found.append(
+            (
+                ("type",),
+                f"{spec.value} is {article(sort)}; {article(spec.type)} field cannot hold it",
+            )
+        )
     if source == "salesforce":
         found += _check_sf_sizes(spec)
     elif spec.field_type is not None and spec.field_type not in HUBSPOT_FIELD_TYPES[spec.type]:
         allowed = ", ".join(HUBSPOT_FIELD_TYPES[spec.type])
-        found.append((("field_type",), f"a {spec.type} property shows as {allowed}"))
+        found.append((("field_type",), f"{article(spec.type)} property shows as {allowed}"))
     return found
 
 
@@ -185,9 +193,11 @@ def _check_sf_sizes(spec: OutField) -> Found:
         found.append((("field_type",), "field_type is a HubSpot setting"))
     bounds = TEXT_LENGTHS.get(spec.type)
     if spec.length is not None and bounds is None:
-        found.append((("length",), f"a {spec.type} field has no length"))
+        found.append((("length",), f"{article(spec.type)} field has no length"))
     elif spec.length is not None and bounds and not bounds[0] <= spec.length <= bounds[1]:
-        found.append((("length",), f"a {spec.type} holds {bounds[0]} to {bounds[1]} characters"))
+        found.append(
+            (("length",), f"{article(spec.type)} holds {bounds[0]} to {bounds[1]} characters")
+        )
     numeric = spec.type in ("Number", "Percent", "Currency")
     for key in ("precision", "scale"):
         if getattr(spec, key) is not None and not numeric:

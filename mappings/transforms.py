@@ -215,9 +215,9 @@ def boolean(value: Any, opts: Opts) -> bool:
 
 def _epoch(n: float) -> datetime:
     # HubSpot sends epoch milliseconds; anything below 10^11 reads as seconds (before 1973 in ms)
-    seconds = n / 1000 if abs(n) >= 1e11 else n
     try:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+        delta = timedelta(milliseconds=n) if abs(n) >= 1e11 else timedelta(seconds=n)
+        return datetime(1970, 1, 1, tzinfo=UTC) + delta
     except OverflowError:
         raise Bad(f"not a time: {n!r}") from None
 
@@ -231,9 +231,11 @@ def to_datetime(value: Any, opts: Opts) -> datetime:
     if isinstance(value, bool):
         raise Bad(f"not a time: {value!r}")
     if isinstance(value, int | float):
-        return _epoch(float(value))
+        return _epoch(value)
     text = _text(value)
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+    if re.fullmatch(r"-?\d+", text):
+        return _epoch(int(text))
+    if re.fullmatch(r"-?\d+\.\d+", text):
         return _epoch(float(text))
     try:
         parsed = datetime.fromisoformat(text)

@@ -83,6 +83,11 @@ REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
 KIND_ORDER = ("member", "org", "person", "address_book", "opportunity", "contact_role", "activity")
 
 
+def article(noun: str) -> str:
+    """The noun with its indefinite article: "a member", "an org"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def value_names(kind: str) -> tuple[str, ...]:
     return KINDS[kind][0]
 
