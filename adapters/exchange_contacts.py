@@ -6,7 +6,10 @@ Folders: `GET /users/{id}/contactFolders` lists the folders *under* the default 
 those; the default folder's own id comes from that `parentFolderId`, else from the
 `parentFolderId` of a contact of `GET /users/{id}/contacts`, else from the cursor (a folder the
 cursor knows that discovery does not find is followed anyway: a 404 then says it is gone).
-Delta is only served (and documented) per folder: `.../contactFolders/{fid}/contacts/delta`.
+An incremental pass lists the children of new folders only (a folder made inside a folder the
+cursor already knows is found by the next full pass), so a quiet mailbox costs one folder list
+plus one delta call per folder. Delta is only served (and documented) per folder:
+`.../contactFolders/{fid}/contacts/delta`.
 
 Incremental pass: each folder's round starts from its deltaLink; a Page follows every delta page
 that holds records, its cursor the links so far (a folder being paged through keeps its previous
@@ -119,7 +122,8 @@ class ContactsPull:
         self.mailboxes = [_Mailbox(m) for m in mailboxes]
         self.select = contact_select(spec)
         self.prefer = f"odata.maxpagesize={page_size}"
-        self._discovered: dict[str, list[str]] = {}  # mailbox -> folders found by listing
+        # mailbox -> (whether every folder's children were listed, the folders found)
+        self._discovered: dict[str, tuple[bool, list[str]]] = {}
         self._followed: dict[str, set[str]] = {}  # mailbox -> every folder this pull follows
 
     def run(self, cursor: str | None, full: bool) -> Iterator[Page]:
@@ -147,7 +151,7 @@ class ContactsPull:
         state: Cursor = {m: dict(f) for m, f in old.items()}
         for mb in self.mailboxes:
             known = list(old.get(mb.id, {}))
-            for folder in self._folders(mb.id, known):
+            for folder in self._folders(mb.id, known, complete=False):
                 link = old.get(mb.id, {}).get(folder)
                 try:
                     for records, delta_link in self._round(mb.id, folder, link):
@@ -164,7 +168,7 @@ class ContactsPull:
     def _full(self, old: Cursor) -> Iterator[Page]:
         state: Cursor = {}
         for mb in self.mailboxes:
-            for folder in self._folders(mb.id, list(old.get(mb.id, {}))):
+            for folder in self._folders(mb.id, list(old.get(mb.id, {})), complete=True):
                 for attempt in range(ROUND_RESTARTS + 1):
                     try:
                         for records, delta_link in self._round(mb.id, folder, None):
@@ -232,23 +236,26 @@ class ContactsPull:
         return RawRecord(id=contact_id, fields={}, deleted=True, container=mailbox)
 
     # -- folders ----------------------------------------------------------------------------------
-    def _folders(self, mailbox: str, known: list[str]) -> list[str]:
+    def _folders(self, mailbox: str, known: list[str], complete: bool) -> list[str]:
         """The mailbox's contact folders (default first), plus folders only the cursor knows
         (the default one when nothing else names it, or folders since deleted: their delta
-        answers 404)."""
-        if mailbox not in self._discovered:
-            self._discovered[mailbox] = self._discover(mailbox, bool(known))
-        found = self._discovered[mailbox]
+        answers 404). Not `complete` (incremental): the children of folders the cursor knows are
+        not listed again, so a folder made inside one of them waits for the next full pass."""
+        cached = self._discovered.get(mailbox)
+        if cached is None or (complete and not cached[0]):
+            cached = (complete, self._discover(mailbox, known, complete))
+            self._discovered[mailbox] = cached
+        found = cached[1]
         folders = found + [f for f in known if f not in found]
         self._followed[mailbox] = set(folders)
         return folders
 
-    def _discover(self, mailbox: str, cursor_knows_some: bool) -> list[str]:
+    def _discover(self, mailbox: str, known: list[str], complete: bool) -> list[str]:
         base = f"v1.0/users/{quote(mailbox)}"
         try:
             top = self._folder_list(f"{base}/contactFolders")
             default = next((f["parentFolderId"] for f in top if f.get("parentFolderId")), None)
-            if default is None and not cursor_knows_some:
+            if default is None and not known:
                 first = self.graph.get(
                     f"{base}/contacts", {"$top": "1", "$select": "parentFolderId"}, None
                 )
@@ -264,6 +271,8 @@ class ContactsPull:
             if folder in folders:
                 continue
             folders.append(folder)
+            if not complete and folder in known:
+                continue
             children = f"{base}/contactFolders/{quote(folder, safe='')}/childFolders"
             try:
                 todo += [str(f["id"]) for f in self._folder_list(children)]

@@ -327,10 +327,18 @@ def test_a_cursor_round_trip_with_no_change_yields_nothing(
     assert {(m, f) for m, folders in links.items() for f in folders} == set(
         _folder_sizes(fresh_sandbox)
     )
-    before = stats(fresh_sandbox)[DELTA_ROUTE]
+    before = stats(fresh_sandbox)
     pages, again = pull(adapter, "contacts", cursor)
     assert records(pages) == [] and len(pages) == 1 and not pages[0].full
-    assert stats(fresh_sandbox)[DELTA_ROUTE] - before == len(_folder_sizes(fresh_sandbox))
+    calls = stats(fresh_sandbox) - before
+    # the mailbox list, one folder list per mailbox, one delta call per folder; nothing else
+    assert calls == Counter(
+        {
+            "GET /v1.0/users": 1,
+            "GET /v1.0/users/{user}/contactFolders": len(links),
+            DELTA_ROUTE: len(_folder_sizes(fresh_sandbox)),
+        }
+    )
     assert set(load_cursor(again) or {}) == set(links)
 
 
