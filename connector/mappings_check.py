@@ -171,6 +171,7 @@ def render_check(doc: dict[str, Any], console: Any) -> None:
             f"{s['outbound_fields']} outbound fields)",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         for note in s["notes"]:
-            console.print(f"  note: {note}", markup=False, highlight=False)
+            console.print(f"  note: {note}", markup=False, highlight=False, soft_wrap=True)

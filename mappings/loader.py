@@ -38,31 +38,37 @@ def mapping_path(source: str, configured: Path | None) -> Path:
 def load_mapping(path: str | Path, source: str) -> Mapping:
     """Read, validate and prepare a mapping file; every problem in one MappingError."""
     path = Path(path)
-    doc, data = _read(path)
+    doc, data, problems = _read(path)
     name = str(path)
     try:
         mapping = Mapping.model_validate(data)
     except ValidationError as err:
-        problems = _tidy(problems_from_validation(name, doc, err), doc)
+        problems += _tidy(problems_from_validation(name, doc, err), doc)
         problems += _located(name, doc, _partial_checks(data, source))
         raise MappingError(_sorted(problems)) from None
     mapping._path, mapping._doc = path, doc
-    found = _source_check(mapping.source, source) + check_mapping(mapping)
-    if found:
-        raise MappingError(_sorted(_located(name, doc, found)))
+    problems += _located(name, doc, _source_check(mapping.source, source) + check_mapping(mapping))
+    if problems:
+        raise MappingError(_sorted(problems))
     _prepare(mapping)
     return mapping
 
 
-def _read(path: Path) -> tuple[Any, dict[str, Any]]:
+def _read(path: Path) -> tuple[Any, dict[str, Any], list[Problem]]:
+    """The document, its plain data, and the keys given twice (the rest is still checked)."""
     doc, problems = load_yaml(path)
     if problems:
-        raise MappingError(_duplicates(path) or problems)
+        duplicates = _duplicates(path)
+        if not duplicates:
+            raise MappingError(problems)
+        yaml = YAML(typ="rt")
+        yaml.allow_duplicate_keys = True
+        doc, problems = yaml.load(path.read_text(encoding="utf-8")), duplicates
     if not isinstance(doc, dict):
         raise MappingError(
-            [Problem(str(path), "", "expected a mapping (key: value) at the top", 1)]
+            [*problems, Problem(str(path), "", "expected a mapping (key: value) at the top", 1)]
         )
-    return doc, to_plain(doc)
+    return doc, to_plain(doc), problems
 
 
 def _located(file: str, doc: Any, found: list[tuple[tuple[Any, ...], str]]) -> list[Problem]:
@@ -194,7 +200,9 @@ class _LevelsFile(Strict):
 @cache
 def default_levels() -> tuple[LevelRule, ...]:
     """The level rules shipped in mappings/levels.yaml (used when a file has no `levels:`)."""
-    doc, data = _read(LEVELS_FILE)
+    doc, data, problems = _read(LEVELS_FILE)
+    if problems:
+        raise MappingError(problems)
     try:
         return tuple(_LevelsFile.model_validate(data).levels)
     except ValidationError as err:
