@@ -49,6 +49,8 @@ def check_value(kind: str, value: str, rule: ValueRule) -> list[tuple[tuple[Any,
     for option in ("sep", "choices", "min", "max"):
         if getattr(rule, option) is not None and option not in transform.options:
             found.append(((option,), f"option {option!r} does nothing with transform {name}"))
+    if rule.first is not None and vtype.many:
+        found.append((("first",), f"{value!r} is a list of every field's values: use from: [...]"))
     if rule.split is not None and not vtype.many:
         found.append((("split",), f"split is for list values; {value!r} holds one value"))
     several = isinstance(rule.from_, list) and len(rule.from_) > 1

@@ -139,6 +139,11 @@ CASES = {
         BASE.replace("name: Name", "name: {from: [Name, Site]}"),
         11, "objects.Account.values.name.from", "several fields onto one value",
     ),
+    "first on a list value": (
+        BASE.replace("email: Email", "email: X\n  C:\n    kind: person\n    values:\n"
+                     "      emails: {first: [A, B]}"),
+        11, "objects.C.values.emails.first", "use from: [...]",
+    ),
     "an option its transform ignores": (
         BASE.replace("email: Email", "email: {from: Email, sep: '-'}"),
         7, "objects.User.values.email.sep", "does nothing with transform email",
