@@ -145,7 +145,7 @@ def report(scale: float, rows: list[Row], e2e: Any, rss: tuple[float, float]) ->
         ),
     ]
     if e2e is None:
-        print("end to end: connector.sync is not there yet; skipped")
+        print("\nEnd to end: skipped (--no-sync, or connector.sync is not there yet)")
     else:
         sync_rows, seconds = e2e
         n = sum(r.records for r in sync_rows)
