@@ -1,0 +1,415 @@
+"""Draw an account plan (the dict `plans.build_plan` returns) as Markdown, HTML or an SVG map.
+
+Pure functions over that dict. Every text that came from a user or a CRM goes through html.escape,
+in all three formats (a Markdown note is shown as HTML by the CRMs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from html import escape
+from typing import Any
+
+from connector.store.models import LEVELS
+
+LEVEL_NAMES = {
+    "c_level": "C-level",
+    "vp": "VP",
+    "director": "Director",
+    "manager": "Manager",
+    "staff": "Staff",
+    "unknown": "Level unknown",
+}
+STANCE_FILL = {
+    "champion": "#4caf50",
+    "ally": "#c5e1a5",
+    "neutral": "#e0e0e0",
+    "adversary": "#ef9a9a",
+    "unknown": "#ffffff",
+}
+
+
+def e(value: Any) -> str:
+    """Escaped text; None as an empty string."""
+    return "" if value is None else escape(str(value), quote=True)
+
+
+def tree(doc: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:
+    """Stakeholders in reports-to order (depth-first from the roots), with their depth. A cycle in
+    the CRM's reports-to data cannot loop: anyone not reached from a root is appended as a root."""
+    people = {s["id"]: s for s in doc["stakeholders"]}
+    children: dict[int, list[int]] = {}
+    for s in doc["stakeholders"]:
+        if s["reports_to_id"] is not None:
+            children.setdefault(s["reports_to_id"], []).append(s["id"])
+    rank = {lv: i for i, lv in enumerate(LEVELS)}
+
+    def order(ids: list[int]) -> list[int]:
+        return sorted(ids, key=lambda i: (rank.get(people[i]["level"], 9), people[i]["name"], i))
+
+    out: list[tuple[dict[str, Any], int]] = []
+    seen: set[int] = set()
+
+    def walk(start: int) -> None:
+        stack = [(start, 0)]
+        while stack:
+            pid, depth = stack.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            out.append((people[pid], depth))
+            stack.extend((c, depth + 1) for c in reversed(order(children.get(pid, []))))
+
+    for root in order([i for i in doc["roots"] if i in people]):
+        walk(root)
+    for pid in order([i for i in people if i not in seen]):
+        walk(pid)
+    return out
+
+
+def known_text(s: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k['member']['name']} ({k['strength'] or '-'})" + (" (you)" if k["yours"] else "")
+        for k in s["known_by"]
+    )
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{round(share * 100)}%"
+
+
+def audience_line(doc: dict[str, Any]) -> str:
+    if doc["audience"] == "crm":
+        return "company-wide view (what a CRM note may hold)"
+    return f"as {doc['audience']}"
+
+
+# -- Markdown ------------------------------------------------------------------------------------
+
+
+def _md(value: Any) -> str:
+    return e(value).replace("|", "\\|").replace("\n", " ") or "-"
+
+
+def to_markdown(doc: dict[str, Any]) -> str:
+    cov = doc["coverage"]
+    lines = [f"# Account plan: {_md(doc['org']['name'])}", "", f"_{e(audience_line(doc))}_", ""]
+    lines += ["## Strategy", "", _md(doc["strategy"]), ""]
+    if doc["objectives"]:
+        lines += ["## Objectives", "", _md(doc["objectives"]), ""]
+    lines += ["## Coverage", "", "| level | people | known | share |", "|---|---|---|---|"]
+    lines += [
+        f"| {LEVEL_NAMES[r['level']]} | {r['people']} | {r['known']} | {_pct(r['share'])} |"
+        for r in cov["by_level"]
+    ]
+    lines += ["", "| country | people | known | share |", "|---|---|---|---|"]
+    lines += [
+        f"| {_md(r['country'] or 'unknown')} | {r['people']} | {r['known']} | {_pct(r['share'])} |"
+        for r in cov["by_country"]
+    ]
+    lines += [
+        "",
+        f"Key stakeholders: {cov['key']}; known: {cov['key_known']}; known well (strength 3+): "
+        f"{cov['key_known_strong']} ({_pct(cov['key_strong_share'])}).",
+        "",
+        "## Single-threaded risk",
+        "",
+    ]
+    people = {s["id"]: s for s in doc["stakeholders"]}
+    risky = [people[i] for i in doc["single_threaded"]]
+    lines += [f"- {_md(s['name'])}: only {_md(known_text(s))} knows them" for s in risky] or [
+        "- none"
+    ]
+    lines += ["", "## Stakeholders", ""]
+    lines += [("  " * depth) + "- " + _md_person(s) for s, depth in tree(doc)]
+    lines += ["", "## Actions", ""]
+    lines += [_md_action(a) for a in doc["actions"]] or ["- none yet"]
+    return "\n".join(lines) + "\n"
+
+
+def _md_person(s: dict[str, Any]) -> str:
+    bits = [
+        f"**{_md(s['name'])}**",
+        _md(s["title"]) if s["title"] else None,
+        LEVEL_NAMES[s["level"]],
+        _md(s["country"]) if s["country"] else None,
+        f"stance: {s['stance']}",
+        f"influence: {s['influence']}" if s["influence"] else None,
+        f"role: {_md(s['role'])}" if s["role"] else None,
+        f"known by: {_md(known_text(s))}" if s["known_by"] else "known by nobody visible",
+        "**single-threaded**" if s["single_threaded"] else None,
+    ]
+    return " · ".join(b for b in bits if b)
+
+
+def _md_action(a: dict[str, Any]) -> str:
+    who = f" — {_md(a['by']['name'])}" if a["by"] else ""
+    return f"- {a['at'][:10]}: {_md(a['text'])}{who} ({_md(a['source'])})"
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+
+_CSS = (
+    "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:"
+    ".5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
+    ".risk{color:#b71c1c;font-weight:bold}ul.tree{list-style:none}ul.tree ul{list-style:none}"
+    ".stance{display:inline-block;width:.8em;height:.8em;border:1px solid #555;margin-right:.3em}"
+)
+
+
+def to_html(doc: dict[str, Any]) -> str:
+    name = e(doc["org"]["name"])
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Account plan: {name}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Account plan: {name}</h1><p><em>{e(audience_line(doc))}</em></p>",
+        f"<h2>Strategy</h2><p>{e(doc['strategy']) or '-'}</p>",
+    ]
+    if doc["objectives"]:
+        parts.append(f"<h2>Objectives</h2><p>{e(doc['objectives'])}</p>")
+    parts += _html_coverage(doc)
+    parts.append("<h2>Stakeholders</h2>")
+    parts += _html_tree(doc)
+    parts.append("<h2>Actions</h2><ul>")
+    parts += [
+        f"<li>{e(a['at'][:10])}: {e(a['text'])}"
+        + (f" — {e(a['by']['name'])}" if a["by"] else "")
+        + f" ({e(a['source'])})</li>"
+        for a in doc["actions"]
+    ] or ["<li>none yet</li>"]
+    parts.append("</ul></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _html_coverage(doc: dict[str, Any]) -> list[str]:
+    cov = doc["coverage"]
+    rows = ["<h2>Coverage</h2><table><tr><th>level</th><th>people</th><th>known</th>"]
+    rows[0] += "<th>share</th></tr>"
+    rows += [
+        f"<tr><td>{LEVEL_NAMES[r['level']]}</td><td>{r['people']}</td><td>{r['known']}</td>"
+        f"<td>{_pct(r['share'])}</td></tr>"
+        for r in cov["by_level"]
+    ]
+    rows.append("</table><table><tr><th>country</th><th>people</th><th>known</th><th>share</th>")
+    rows += [
+        f"<tr><td>{e(r['country'] or 'unknown')}</td><td>{r['people']}</td><td>{r['known']}</td>"
+        f"<td>{_pct(r['share'])}</td></tr>"
+        for r in cov["by_country"]
+    ]
+    rows.append(
+        f"</table><p>Key stakeholders: {cov['key']}; known: {cov['key_known']}; known well "
+        f"(strength 3+): {cov['key_known_strong']} ({_pct(cov['key_strong_share'])}).</p>"
+    )
+    return rows
+
+
+def _html_tree(doc: dict[str, Any]) -> Iterator[str]:
+    depth_now = -1
+    for s, depth in tree(doc):
+        while depth_now < depth:
+            yield '<ul class="tree">'
+            depth_now += 1
+        while depth_now > depth:
+            yield "</ul>"
+            depth_now -= 1
+        yield _html_person(s)
+    while depth_now >= 0:
+        yield "</ul>"
+        depth_now -= 1
+
+
+def _html_person(s: dict[str, Any]) -> str:
+    fill = STANCE_FILL[s["stance"]]
+    bits = [
+        e(s["title"]),
+        LEVEL_NAMES[s["level"]],
+        e(s["country"]),
+        f"stance: {e(s['stance'])}",
+        f"influence: {s['influence']}" if s["influence"] else "",
+        f"role: {e(s['role'])}" if s["role"] else "",
+        f"known by: {e(known_text(s))}" if s["known_by"] else "known by nobody visible",
+    ]
+    risk = ' <span class="risk">single-threaded</span>' if s["single_threaded"] else ""
+    return (
+        f'<li><span class="stance" style="background:{fill}"></span><strong>{e(s["name"])}'
+        f"</strong> — {' · '.join(b for b in bits if b)}{risk}</li>"
+    )
+
+
+# -- SVG map -------------------------------------------------------------------------------------
+
+BOX_W, BOX_H, GAP_X, ROW_H = 170, 46, 16, 96
+MEMBER_W, MEMBER_H, MEMBER_GAP = 190, 34, 12
+LEFT, TOP, PEOPLE_X = 20, 70, 260
+MEMBER_COLOURS = ("#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#5d4037", "#ad1457", "#2e7d32")
+FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
+
+
+def _cut(text: Any, n: int) -> str:
+    t = "" if text is None else str(text)
+    return e(t if len(t) <= n else t[: n - 1] + "…")
+
+
+def _layout(doc: dict[str, Any]) -> tuple[dict[int, tuple[float, float]], list[str]]:
+    """Each stakeholder's box corner: one row per level present, C-level on top; within a row,
+    the reports-to tree's depth-first order, so reports sit under their managers."""
+    rows = [lv for lv in LEVELS if any(s["level"] == lv for s in doc["stakeholders"])]
+    slot = {lv: 0 for lv in rows}
+    pos: dict[int, tuple[float, float]] = {}
+    for s, _depth in tree(doc):
+        lv = s["level"]
+        pos[s["id"]] = (PEOPLE_X + slot[lv] * (BOX_W + GAP_X), TOP + rows.index(lv) * ROW_H)
+        slot[lv] += 1
+    return pos, rows
+
+
+def render_svg(doc: dict[str, Any]) -> str:
+    pos, rows = _layout(doc)
+    members = _members(doc)
+    widest = max([x for x, _ in pos.values()], default=PEOPLE_X) + BOX_W
+    bottom = max(
+        TOP + len(rows) * ROW_H,
+        TOP + len(members) * (MEMBER_H + MEMBER_GAP),
+    )
+    width, height = max(int(widest) + 40, 900), int(bottom) + 120
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" {FONT} font-size="12">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{LEFT}" y="30" font-size="20" font-weight="bold" fill="#111">'
+        f"Account plan: {_cut(doc['org']['name'], 80)}</text>",
+        f'<text x="{LEFT}" y="50" fill="#555">{e(audience_line(doc))}</text>',
+    ]
+    out += _level_labels(rows, width)
+    out += _reports_to_lines(doc, pos)
+    out += _member_lines(doc, pos, members)
+    out += [_person_box(s, *pos[s["id"]]) for s in doc["stakeholders"]]
+    out += [_member_box(m, y) for m, y in members.values()]
+    out += _legend(int(bottom) + 20)
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _members(doc: dict[str, Any]) -> dict[str, tuple[dict[str, Any], float]]:
+    """Our members who visibly know someone here, in a column on the left: email -> (member, y)."""
+    found: dict[str, dict[str, Any]] = {}
+    for s in doc["stakeholders"]:
+        for k in s["known_by"]:
+            found.setdefault(k["member"]["email"], {**k["member"], "yours": k["yours"]})
+    ordered = sorted(found.values(), key=lambda m: (m["name"], m["email"]))
+    return {
+        m["email"]: (
+            {**m, "colour": MEMBER_COLOURS[i % len(MEMBER_COLOURS)]},
+            TOP + i * (MEMBER_H + MEMBER_GAP),
+        )
+        for i, m in enumerate(ordered)
+    }
+
+
+def _level_labels(rows: list[str], width: int) -> list[str]:
+    out = []
+    for i, lv in enumerate(rows):
+        y = TOP + i * ROW_H
+        out.append(
+            f'<rect x="{PEOPLE_X - 10}" y="{y - 12}" width="{width - PEOPLE_X - 10}" '
+            f'height="{BOX_H + 24}" fill="{"#f7f9fc" if i % 2 == 0 else "#ffffff"}"/>'
+        )
+        out.append(
+            f'<text x="{width - 20}" y="{y - 1}" text-anchor="end" fill="#90a4ae" '
+            f'font-size="11">{LEVEL_NAMES[lv]}</text>'
+        )
+    return out
+
+
+def _reports_to_lines(doc: dict[str, Any], pos: dict[int, tuple[float, float]]) -> list[str]:
+    out = []
+    for s in doc["stakeholders"]:
+        boss = s["reports_to_id"]
+        if boss is None or boss not in pos:
+            continue
+        (cx, cy), (bx, by) = pos[s["id"]], pos[boss]
+        out.append(
+            f'<line x1="{cx + BOX_W / 2}" y1="{cy}" x2="{bx + BOX_W / 2}" y2="{by + BOX_H}" '
+            'stroke="#9e9e9e" stroke-width="1.2"/>'
+        )
+    return out
+
+
+def _member_lines(
+    doc: dict[str, Any],
+    pos: dict[int, tuple[float, float]],
+    members: dict[str, tuple[dict[str, Any], float]],
+) -> list[str]:
+    out = []
+    for s in doc["stakeholders"]:
+        px, py = pos[s["id"]]
+        for k in s["known_by"]:
+            m, my = members[k["member"]["email"]]
+            x1, y1 = LEFT + MEMBER_W, my + MEMBER_H / 2
+            x2, y2 = px, py + BOX_H / 2
+            mid = (x1 + x2) / 2
+            out.append(
+                f'<path d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" fill="none" '
+                f'stroke="{m["colour"]}" stroke-opacity="0.55" '
+                f'stroke-width="{k["strength"] or 1}"/>'
+            )
+    return out
+
+
+def _person_box(s: dict[str, Any], x: float, y: float) -> str:
+    border = "#e65100" if s["single_threaded"] else ("#37474f" if s["key"] else "#90a4ae")
+    dash = ' stroke-dasharray="5,3"' if s["single_threaded"] else ""
+    weight = 2.5 if s["key"] or s["single_threaded"] else 1
+    sub = " · ".join(b for b in (s["title"], s["country"]) if b)
+    return (
+        f"<g><title>{e(s['name'])}: {e(s['title'])} (stance {e(s['stance'])})</title>"
+        f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="6" '
+        f'fill="{STANCE_FILL[s["stance"]]}" stroke="{border}" stroke-width="{weight}"{dash}/>'
+        f'<text x="{x + 8}" y="{y + 18}" font-weight="bold" fill="#111">{_cut(s["name"], 22)}'
+        f'</text><text x="{x + 8}" y="{y + 35}" fill="#333" font-size="10.5">{_cut(sub, 28)}'
+        "</text></g>"
+    )
+
+
+def _member_box(m: dict[str, Any], y: float) -> str:
+    label = m["name"] + (" (you)" if m["yours"] else "")
+    return (
+        f'<g><rect x="{LEFT}" y="{y}" width="{MEMBER_W}" height="{MEMBER_H}" rx="17" '
+        f'fill="#ffffff" stroke="{m["colour"]}" stroke-width="2"/>'
+        f'<text x="{LEFT + 14}" y="{y + 21}" fill="{m["colour"]}" font-weight="bold">'
+        f"{_cut(label, 24)}</text></g>"
+    )
+
+
+def _legend(y: int) -> list[str]:
+    out = [f'<text x="{LEFT}" y="{y + 12}" font-weight="bold" fill="#111">Stance</text>']
+    x = LEFT + 60
+    for stance, fill in STANCE_FILL.items():
+        out.append(
+            f'<rect x="{x}" y="{y}" width="16" height="16" fill="{fill}" stroke="#555"/>'
+            f'<text x="{x + 22}" y="{y + 12}" fill="#333">{stance}</text>'
+        )
+        x += 105
+    y += 32
+    out.append(f'<text x="{LEFT}" y="{y + 4}" font-weight="bold" fill="#111">Strength</text>')
+    x = LEFT + 80
+    for n in range(1, 6):
+        out.append(
+            f'<line x1="{x}" y1="{y}" x2="{x + 40}" y2="{y}" stroke="#1565c0" stroke-width="{n}"/>'
+            f'<text x="{x + 46}" y="{y + 4}" fill="#333">{n}</text>'
+        )
+        x += 75
+    out.append(
+        f'<rect x="{x + 10}" y="{y - 9}" width="30" height="18" fill="#fff" stroke="#e65100" '
+        f'stroke-width="2.5" stroke-dasharray="5,3"/><text x="{x + 46}" y="{y + 4}" '
+        'fill="#333">single-threaded key stakeholder</text>'
+    )
+    return out
+
+
+def to_svg(doc: dict[str, Any]) -> str:
+    return render_svg(doc)
+
+
+RENDERERS = {"md": to_markdown, "html": to_html, "svg": to_svg}
