@@ -355,8 +355,17 @@ def plan_show(
     fmt: Annotated[str, typer.Option("--format", help="md, html, svg or json")] = "md",
     as_: Annotated[str | None, typer.Option("--as")] = None,
 ) -> None:
-    """Show an account plan."""
-    not_available("plan show")
+    """Show an account plan (without --as: the company-wide view a CRM note may hold)."""
+    from connector.cli_plans import check_format, print_plan
+    from connector.plans import show_plan
+    from connector.relationships import member_by_email
+
+    form = run(lambda: check_format(fmt))
+    doc = governed(
+        config,
+        lambda c, s: show_plan(s, org, member_by_email(s, as_) if as_ else None, c.config.sharing),
+    )
+    print_plan(doc, form)
 
 
 @plan_app.command("set")
@@ -371,15 +380,37 @@ def plan_set(
         tuple[str, int] | None, typer.Option("--influence", help="PERSON_EMAIL 1..5")
     ] = None,
     action: Annotated[str | None, typer.Option("--action")] = None,
+    as_: Annotated[str | None, typer.Option("--as", help="the member making the change")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Change an account plan."""
-    not_available("plan set")
+    from connector.cli_plans import render_plan_set
+    from connector.plans import set_plan
+    from connector.relationships import member_by_email
+
+    doc = governed(
+        config,
+        lambda c, s: set_plan(
+            s,
+            org,
+            member_by_email(s, as_) if as_ else None,
+            strategy=strategy,
+            stance=stance,
+            influence=influence,
+            action=action,
+        ),
+    )
+    emit(doc, as_json, render_plan_set)
 
 
 @app.command()
 def credits(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Referral credits."""
-    not_available("credits")
+    """Referral credits: pending, earned and void, with totals per referrer."""
+    from connector.cli_plans import render_credits
+    from connector.credits import list_credits
+
+    doc = governed(config, lambda c, s: list_credits(s))
+    emit(doc, as_json, render_credits)
 
 
 @app.command()
@@ -388,9 +419,22 @@ def network(
     org: Annotated[str | None, typer.Option("--org")] = None,
     member: Annotated[str | None, typer.Option("--member")] = None,
     as_json: JsonOpt = False,
+    as_: Annotated[
+        str | None, typer.Option("--as", help="read as this member (default: company-wide)")
+    ] = None,
 ) -> None:
     """Network quality per account and per member."""
-    not_available("network")
+    from connector.cli_plans import render_network
+    from connector.network import network_report
+    from connector.relationships import member_by_email
+
+    doc = governed(
+        config,
+        lambda c, s: network_report(
+            s, c.config.sharing, member_by_email(s, as_) if as_ else None, org, member
+        ),
+    )
+    emit(doc, as_json, render_network)
 
 
 @app.command()
