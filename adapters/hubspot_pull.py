@@ -238,7 +238,7 @@ class Puller:
         if archived:
             return records
         self.assoc.fill(spec.name, spec.associations, records, rows if inline else None)
-        if spec.name == "deals":
+        if spec.name == "deals" and records:
             self._stage_status(records)
         return [out for rec in records for out in (rec, *merged_losers(rec))]
 
