@@ -125,9 +125,7 @@ class HubSpotApi:
             except API_ERRORS as exc:
                 raise self._error(exc) from None
             except urllib3.exceptions.HTTPError as exc:
-                raise RetriableError(
-                    f"HubSpot could not be reached: {type(exc).__name__}"
-                ) from None
+                raise _unreachable(exc) from None
             self._reread_token = False
             return self._read(resp)
 
@@ -214,10 +212,7 @@ class HubSpotApi:
         if status >= 500 or status in (408, 423):
             return RetriableError(f"HubSpot answered {status}: {body.get('message', '')}")
         if status == 0:  # the client's own wrapping of TLS failures
-            reason = str(exc.reason or "")
-            if "CERTIFICATE_VERIFY_FAILED" in reason:
-                return FatalError("HubSpot's TLS certificate is not trusted (see ca_file)")
-            return RetriableError("TLS failure talking to HubSpot")
+            return _tls_failure(str(exc.reason or ""))
         return HubSpotRefused(status, body)
 
     def _rate_limited(self, headers: Any, body: dict[str, Any]) -> CarnetError:
@@ -267,6 +262,23 @@ def retry_after_s(headers: Any) -> float:
         pass  # an HTTP date: fall back to the window
     interval_ms = _int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")) or 10_000
     return max(0.5, interval_ms / 1000 / 10)
+
+
+def _unreachable(exc: urllib3.exceptions.HTTPError) -> CarnetError:
+    """A call that got no HTTP answer: refused or dropped connections and timeouts are passing
+    faults; an untrusted certificate is not."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(exc, urllib3.exceptions.SSLError) or isinstance(
+        reason, urllib3.exceptions.SSLError
+    ):
+        return _tls_failure(str(reason or exc))
+    return RetriableError(f"HubSpot could not be reached: {type(reason or exc).__name__}")
+
+
+def _tls_failure(reason: str) -> CarnetError:
+    if "CERTIFICATE_VERIFY_FAILED" in reason:
+        return FatalError("HubSpot's TLS certificate is not trusted (see the source's ca_file)")
+    return RetriableError("TLS failure talking to HubSpot")
 
 
 def _int(value: Any) -> int | None:

@@ -5,6 +5,8 @@ records, merges, deal stage status, the daily budget, 401s, describe and batch w
 
 from __future__ import annotations
 
+import socket
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,10 +16,11 @@ from typing import Any
 
 import pytest
 import requests
+import trustme
 from hubspot import HubSpot
 from hubspot.crm.properties import PropertyCreate
 
-from adapters.base import Page, RawRecord, WindowLimiter, Write
+from adapters.base import MAX_ATTEMPTS, Page, RawRecord, WindowLimiter, Write
 from adapters.hubspot import HubSpotAdapter
 from adapters.hubspot_api import retry_after_s
 from adapters.hubspot_assoc import inline_ids, primary_first
@@ -25,7 +28,7 @@ from adapters.hubspot_pull import epoch_ms, merged_losers, stage_statuses
 from adapters.sandbox.core import Clock, Served, serve
 from adapters.sandbox.hubspot import HubSpotStandIn
 from connector.config import HubSpotSource
-from connector.errors import AuthError, BudgetExhausted
+from connector.errors import AuthError, BudgetExhausted, FatalError, RetriableError
 from tests.contract.cases.hubspot import CASE
 from tests.contract.hubspot_fixtures import ApiException, small_world
 
@@ -404,6 +407,44 @@ def test_a_refused_token_is_read_again_once_then_final(
     with pytest.raises(AuthError) as exc:
         pull(adapter, "owners", None, True)
     assert portal.calls() == before + 2 and token not in str(exc.value)
+
+
+def _adapter_at(url: str, tmp_path: Path, ca_file: Path | None = None) -> HubSpotAdapter:
+    token = tmp_path / "token"
+    token.write_text("pat-na1-tls\n")
+    settings = HubSpotSource(base_url=url, token_file=token, ca_file=ca_file)
+    return HubSpotAdapter(settings, settings.secret, sleep=lambda s: None)
+
+
+def test_tls_to_a_private_ca_needs_its_ca_file(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(tls)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    served = serve(HubSpotStandIn(small_world()), tls=tls)
+    trusted = _adapter_at(served.url, tmp_path, ca_file)
+    untrusted = _adapter_at(served.url, tmp_path)
+    try:
+        assert "email" in trusted.describe("contacts")
+        with pytest.raises(FatalError, match="not trusted"):  # final at once, not retried
+            untrusted.describe("contacts")
+        assert untrusted.usage().calls == 1
+    finally:
+        trusted.close()
+        untrusted.close()
+        served.stop()
+
+
+def test_an_unreachable_portal_is_retried_then_given_up(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    adapter = _adapter_at(f"http://127.0.0.1:{port}", tmp_path)
+    with pytest.raises(RetriableError, match="could not be reached"):
+        pull(adapter, "owners", None, True)
+    assert adapter.usage().calls == MAX_ATTEMPTS
+    adapter.close()
 
 
 # -- describe and push ---------------------------------------------------------------------------
