@@ -21,6 +21,7 @@ from typing import Any
 from adapters.base import ObjectSpec, Page, RawRecord, check_pagination
 from adapters.hubspot_api import SEARCH_LIMIT, HubSpotApi
 from adapters.hubspot_assoc import AssociationReader
+from connector.errors import CarnetError
 
 SEARCH_CAP = 10_000  # results one search query can page through
 MERGEABLE = frozenset({"contacts", "companies", "deals"})
@@ -91,12 +92,18 @@ def merged_losers(rec: RawRecord) -> list[RawRecord]:
 def mark_last(
     pages: Iterable[Page], final_cursor: Callable[[], str | None] | None
 ) -> Iterator[Page]:
-    """Pages as they come, the last one marked done (and given `final_cursor()` if set)."""
+    """Pages as they come, the last one marked done (and given `final_cursor()` if set). A page
+    held back to see whether it is the last still goes out when the pull stops on an error."""
     held: Page | None = None
-    for page in pages:
+    try:
+        for page in pages:
+            if held is not None:
+                yield held
+            held = page
+    except CarnetError:
         if held is not None:
             yield held
-        held = page
+        raise
     last = held or Page([], None)
     if final_cursor is not None:
         last.cursor = final_cursor()
@@ -143,7 +150,7 @@ class Puller:
         """The newest modified date now (one search, newest first): the full pass's cursor."""
         mod = modified_prop(obj)
         flt = [{"property_name": mod, "operator": "HAS_PROPERTY"}]
-        data = self.api.search(obj, flt, mod, None, [mod], descending=True, limit=1)
+        data = self.api.search(obj, flt, mod, None, [mod], descending=True, limit=1) or {}
         rows = data.get("results") or []
         return epoch_ms((rows[0].get("properties") or {}).get(mod)) if rows else None
 
@@ -154,7 +161,7 @@ class Puller:
         tokens: set[Any] = set()
         while True:
             wanted = list(assocs) if not archived else []
-            data = self.api.list_page(obj, after, props, archived, wanted)
+            data = self.api.list_page(obj, after, props, archived, wanted) or {}
             yield data.get("results") or []
             after = ((data.get("paging") or {}).get("next") or {}).get("after")
             if after is None:
@@ -194,7 +201,7 @@ class Puller:
             check_pagination(tokens, (lower, strict, after))
             op = "GT" if strict else "GTE"
             flt = [*extra, {"property_name": key, "operator": op, "value": str(lower)}]
-            data = self.api.search(obj, flt, key, after, props)
+            data = self.api.search(obj, flt, key, after, props) or {}
             rows: list[Row] = []
             for row in data.get("results") or []:
                 k = _key(row, key)

@@ -24,7 +24,7 @@ from adapters.base import MAX_ATTEMPTS, Page, RawRecord, WindowLimiter, Write
 from adapters.hubspot import HubSpotAdapter
 from adapters.hubspot_api import retry_after_s
 from adapters.hubspot_assoc import inline_ids, primary_first
-from adapters.hubspot_pull import epoch_ms, merged_losers, stage_statuses
+from adapters.hubspot_pull import epoch_ms, mark_last, merged_losers, stage_statuses
 from adapters.sandbox.core import Clock, Served, serve
 from adapters.sandbox.hubspot import HubSpotStandIn
 from connector.config import HubSpotSource
@@ -180,6 +180,21 @@ def test_merged_losers_and_association_order() -> None:
     paged = {"associations": {"contacts": {"results": [], "paging": {"next": {"after": "9"}}}}}
     assert inline_ids(paged, "contacts") is None
     assert epoch_ms("2024-01-01T00:00:00.250Z") == 1_704_067_200_250 == epoch_ms("1704067200250")
+
+
+def test_a_pull_that_stops_still_gives_the_pages_it_read() -> None:
+    def pages() -> Iterator[Page]:
+        yield Page([RawRecord("1", {})], "10")
+        yield Page([RawRecord("2", {})], "20")
+        raise BudgetExhausted("spent")
+
+    got: list[Page] = []
+    with pytest.raises(BudgetExhausted):
+        got.extend(mark_last(pages(), None))
+    assert [p.cursor for p in got] == ["10", "20"] and not any(p.done for p in got)
+    done = list(mark_last(iter([Page([], None), Page([], None)]), lambda: "30"))
+    assert [(p.cursor, p.done) for p in done] == [(None, False), ("30", True)]
+    assert [(p.cursor, p.done) for p in mark_last(iter([]), lambda: "0")] == [("0", True)]
 
 
 # -- retries and pacing --------------------------------------------------------------------------
