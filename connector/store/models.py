@@ -138,7 +138,10 @@ class Person(Timestamped, Base):
     org_id: Mapped[int | None] = mapped_column(
         ForeignKey("org.id", ondelete="SET NULL"), index=True
     )
-    reports_to_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    reports_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"),
+        index=True,  # direct reports (0003)
+    )
     deleted_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     emails: Mapped[list[PersonEmail]] = relationship(
@@ -198,6 +201,18 @@ class IdentityIssue(Base):
     resolved: Mapped[bool] = mapped_column(default=False)
 
 
+WHO_KNOWS_COLUMNS = (
+    "person_id",
+    "member_id",
+    "shareability",
+    "exclusive",
+    "rating",
+    "score",
+    "last_interaction_at",
+    "id",
+)
+
+
 class Relationship(Base):
     """member <-> person: how well, who owns it, what may be shared."""
 
@@ -217,7 +232,8 @@ class Relationship(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     __table_args__ = (
         UniqueConstraint("member_id", "person_id"),
-        Index("ix_relationship_person_id", "person_id"),
+        # who-knows reads a person's relationships from this index alone (0003)
+        Index("ix_relationship_who_knows", *WHO_KNOWS_COLUMNS),
         CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating"),
         CheckConstraint(f"shareability IS NULL OR shareability IN {SHAREABILITY}", name="share"),
     )

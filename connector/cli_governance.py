@@ -1,0 +1,132 @@
+"""How who-knows, rate, intro and audit answers look at a terminal (rich tables).
+
+The JSON form is the service functions' dictionaries as they are; this module only draws them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+out = Console()
+
+
+def cell(value: Any) -> Text:
+    """Data never goes through rich markup: a name with brackets stays a name."""
+    if value is None or value == "":
+        return Text("-")
+    if isinstance(value, bool):
+        return Text("yes" if value else "no")
+    return Text(str(value))
+
+
+def _say(line: str) -> None:
+    out.print(line, markup=False, highlight=False)
+
+
+def _strength(k: dict[str, Any]) -> str:
+    text = str(k["strength"] or "-")
+    if k.get("disagreement"):
+        text += f" (rated {k['rating']}, score {k['score']})"
+    return text
+
+
+def render_who_knows(d: dict[str, Any]) -> None:
+    if d["kind"] == "person":
+        p = d["person"]
+        _say(f"{p['name']}" + (f" — {p['title']}" if p.get("title") else ""))
+    else:
+        known, listed = d["known_people"], len(d["people"])
+        more = f", the {listed} strongest listed (--limit 0 lists all)" if listed < known else ""
+        _say(f"{d['org']['name']}: {known} people known by colleagues you can see{more}")
+    if not d["people"] and not d["paths"]:
+        _say("no colleague you can see knows them")
+        return
+    if d["people"]:
+        table = Table(
+            "person", "colleague", "team", "strength", "share", "exclusive", "last", "notes"
+        )
+        for person in d["people"]:
+            label = person["name"] + (f", {person['title']}" if person.get("title") else "")
+            for i, k in enumerate(person["known_by"]):
+                who = k["member"]["name"] + (" (you)" if k["yours"] else "")
+                last = (k["last_interaction_at"] or "")[:10]
+                table.add_row(
+                    cell(label if i == 0 else ""),
+                    cell(f"{who} <{k['member']['email']}>"),
+                    cell(k["member"]["team"]),
+                    cell(_strength(k)),
+                    cell(k["shareability"]),
+                    cell(k["exclusive"]),
+                    cell(last),
+                    cell(k["notes"]),
+                )
+        out.print(table)
+    for path in d["paths"]:
+        names = ", ".join(
+            ("you" if k["yours"] else k["member"]["name"]) + f" ({k['strength'] or '-'})"
+            for k in path["known_by"]
+        )
+        link = "the manager of" if path["link"] == "manager" else "a direct report of"
+        via, target = path["via"], path["person"]
+        _say(
+            f"{names} know {via['name']}"
+            + (f" ({via['title']})" if via.get("title") else "")
+            + f", {link} {target['name']}"
+            + (f" ({target['title']})" if target.get("title") else "")
+        )
+
+
+def render_rate(d: dict[str, Any]) -> None:
+    verb = "created and rated" if d["created"] else "rated"
+    _say(
+        f"{verb} your relationship with {d['person']['name']}: {d['rating']}, "
+        f"{d['shareability']}{', exclusive' if d['exclusive'] else ''}"
+    )
+    if not d["changes"] and not d["created"]:
+        _say("nothing changed")
+    if d["disagreement"]:
+        _say(f"note: the computed score from the signals is {d['score']}")
+
+
+def render_intros(d: dict[str, Any]) -> None:
+    for key, title, other in (
+        ("requested", "introductions you asked for", "broker"),
+        ("brokering", "introductions asked of you", "requester"),
+    ):
+        table = Table("#", "status", "person", other, "reason", "answer", title=title)
+        table.title_justify = "left"
+        for i in d[key]:
+            person = i["person"]["name"] + (
+                f" ({i['person']['org']})" if i["person"]["org"] else ""
+            )
+            table.add_row(
+                cell(i["id"]),
+                cell(i["status"]),
+                cell(person),
+                cell(f"{i[other]['name']} <{i[other]['email']}>"),
+                cell(i["reason"]),
+                cell(i["response"]),
+            )
+        out.print(table)
+
+
+def render_audit(d: dict[str, Any]) -> None:
+    table = Table("at", "actor", "action", "relationships", "details")
+    for e in d["events"]:
+        rels = "; ".join(f"{r['holder']} -> {r['person']}" for r in e["relationships"])
+        actor = e["actor"]["email"] if e["actor"] else None
+        table.add_row(
+            cell(e["at"][:19]),
+            cell(actor),
+            cell(e["action"]),
+            cell(rels),
+            cell(json.dumps(e["details"], ensure_ascii=False, default=str)),
+        )
+    out.print(table)
+    if not d["events"]:
+        _say("no audit events for you" if d["reader"] else "the audit log is empty")

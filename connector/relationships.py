@@ -1,0 +1,484 @@
+"""Relationships and the ONE visibility rule: who may see which relationship, and how much of it.
+
+Every read path (who-knows, intros, plans, network reports, exports, CRM write-back, audit listings)
+goes through `visibility()` or its SQL twin `visibility_sql()`; see docs/governance.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import IntEnum
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Select,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session
+
+from connector.config import Sharing
+from connector.errors import RecordError, UsageError
+from connector.scoring import strength
+from connector.store.models import SHAREABILITY, Member, Person, PersonEmail, Relationship
+
+
+class Visibility(IntEnum):
+    HIDDEN = 0  # the viewer must not learn that the relationship exists
+    DISCOVERABLE = 1  # that the holder knows the person and how well; no notes, details, signals
+    FULL = 2  # everything, including notes and the person's contact details
+
+
+class CrmAudience:
+    """Whoever reads a CRM: write-back fields and notes, exports into a CRM."""
+
+    def __repr__(self) -> str:
+        return "CRM_AUDIENCE"
+
+
+CRM_AUDIENCE = CrmAudience()
+
+
+class HolderLike(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def team(self) -> str | None: ...
+
+
+class RelLike(Protocol):
+    @property
+    def member_id(self) -> int: ...
+    @property
+    def shareability(self) -> str | None: ...
+
+
+Viewer = HolderLike | CrmAudience
+
+
+def effective_shareability(shareability: str | None, sharing: Sharing) -> str:
+    return shareability or sharing.default
+
+
+def sharing_on(team: str | None, sharing: Sharing) -> bool:
+    """Sharing is on for a holder's team unless a pilot list is set and leaves the team out."""
+    return not sharing.pilot_teams or team in sharing.pilot_teams
+
+
+def visibility(holder: HolderLike, rel: RelLike, viewer: Viewer, sharing: Sharing) -> Visibility:
+    """How much of `rel` (held by `holder`) `viewer` may see. The rule, in order:
+    the holder sees all; private, or a holder outside the pilot teams, hides it from everyone
+    else; the scope decides who else is in reach (team: same team; company: every member; the CRM
+    audience only under company scope); within reach, shared is FULL, discoverable DISCOVERABLE."""
+    if rel.member_id != holder.id:
+        raise ValueError("the holder given is not the relationship's member")
+    return _level(holder.id, holder.team, rel.shareability, viewer, sharing)
+
+
+HIDDEN, DISCOVERABLE, FULL = Visibility.HIDDEN, Visibility.DISCOVERABLE, Visibility.FULL
+_LEVELS = (HIDDEN, DISCOVERABLE, FULL)
+_NAMES = {level: level.name.lower() for level in _LEVELS}
+
+
+def _level(
+    holder_id: int,
+    holder_team: str | None,
+    shareability: str | None,
+    viewer: Viewer,
+    sharing: Sharing,
+) -> Visibility:
+    crm = isinstance(viewer, CrmAudience)
+    if not crm and viewer.id == holder_id:  # type: ignore[union-attr]
+        return FULL
+    share = shareability or sharing.default
+    if share == "private" or (sharing.pilot_teams and holder_team not in sharing.pilot_teams):
+        return HIDDEN
+    if crm:
+        in_reach = sharing.scope == "company"
+    elif sharing.scope == "team":
+        in_reach = holder_team is not None and viewer.team == holder_team  # type: ignore[union-attr]
+    else:
+        in_reach = True
+    if not in_reach:
+        return HIDDEN
+    return FULL if share == "shared" else DISCOVERABLE
+
+
+def visibility_sql(
+    viewer: Viewer, sharing: Sharing, rel: Any = Relationship, holder: Any = Member
+) -> ColumnElement[int]:
+    """The same rule as `visibility()`, as a SQL expression giving 0, 1 or 2 per row, over the
+    relationship `rel` joined to its holder `holder` (either may be an alias)."""
+    share = func.coalesce(rel.shareability, literal(sharing.default))
+    # NULL-safe throughout: a NULL team must give false, never NULL (NOT NULL is NULL, and a NULL
+    # condition would let the CASE fall through to a visible level)
+    has_team = holder.team.is_not(None)
+    pilot: ColumnElement[bool] = (
+        and_(has_team, holder.team.in_(sharing.pilot_teams)) if sharing.pilot_teams else true()
+    )
+    if isinstance(viewer, CrmAudience):
+        in_reach: ColumnElement[bool] = true() if sharing.scope == "company" else false()
+        is_holder: ColumnElement[bool] = false()
+    else:
+        is_holder = rel.member_id == viewer.id
+        if sharing.scope == "company":
+            in_reach = true()
+        elif viewer.team is None:
+            in_reach = false()
+        else:
+            in_reach = and_(has_team, holder.team == viewer.team)
+    return case(
+        (is_holder, int(Visibility.FULL)),
+        (or_(share == "private", ~pilot, ~in_reach), int(Visibility.HIDDEN)),
+        (share == "shared", int(Visibility.FULL)),
+        else_=int(Visibility.DISCOVERABLE),
+    )
+
+
+# -- the read path every feature uses ------------------------------------------------------------
+
+
+class VisibleRel(NamedTuple):
+    """One relationship as a viewer may see it; redacted fields are None."""
+
+    id: int
+    person_id: int
+    member_id: int
+    member_name: str
+    member_email: str
+    member_team: str | None
+    level: Visibility
+    yours: bool
+    strength: int | None
+    rating: int | None
+    score: int | None
+    disagreement: bool
+    shareability: str
+    exclusive: bool
+    last_interaction_at: datetime | None  # FULL only (it comes from the signals)
+    notes: str | None  # FULL only
+
+    def to_json(self) -> dict[str, Any]:
+        at = self.last_interaction_at
+        return {
+            "relationship_id": self.id,
+            "member": {
+                "name": self.member_name,
+                "email": self.member_email,
+                "team": self.member_team,
+            },
+            "yours": self.yours,
+            "visibility": _NAMES[self.level],
+            "strength": self.strength,
+            "rating": self.rating,
+            "score": self.score,
+            "disagreement": self.disagreement,
+            "shareability": self.shareability,
+            "exclusive": self.exclusive,
+            "last_interaction_at": at.isoformat() if at else None,
+            "notes": self.notes,
+        }
+
+
+def visible_relationships(
+    session: Session,
+    viewer: Viewer,
+    sharing: Sharing,
+    person_ids: Iterable[int] | Any | None = None,
+) -> list[VisibleRel]:
+    """Every relationship `viewer` may see (of the given people: ids or a subquery of ids), redacted
+    to its level, strongest first. SQL filters with `visibility_sql`; each row is then checked and
+    redacted with `visibility()`, so the two forms of the rule guard each other."""
+    level = visibility_sql(viewer, sharing)
+    # the columns of ix_relationship_who_knows: the rows are read from the index alone
+    q = (
+        select(
+            Relationship.id,
+            Relationship.person_id,
+            Relationship.member_id,
+            Relationship.shareability,
+            Relationship.rating,
+            Relationship.score,
+            Relationship.exclusive,
+            Member.name,
+            Member.email,
+            Member.team,
+            level,
+        )
+        .join(Member, Member.id == Relationship.member_id)
+        .where(level > int(HIDDEN))
+        .where(or_(Member.active, _is_viewer(viewer)))
+    )
+    if person_ids is not None:
+        ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
+        q = q.where(Relationship.person_id.in_(ids))
+    rows = session.connection().execute(q).all()  # Core rows: no ORM loading on the hot path
+    # both forms of the rule must agree (the property tests show they do); should they ever
+    # not, the stricter one wins
+    levels = [min(_level(r[2], r[9], r[3], viewer, sharing), _LEVELS[r[10]]) for r in rows]
+    # notes and the last interaction are read only where they will be shown in full
+    extra = _full_details(session, [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL])
+    viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
+    default = sharing.default
+    out: list[VisibleRel] = []
+    for (rid, pid, mid, share, rating, score, excl, name, email, team, _), lv in zip(
+        rows, levels, strict=True
+    ):
+        if lv == HIDDEN:
+            continue
+        s = strength(rating, score)
+        last, notes = extra.get(rid, (None, None)) if lv == FULL else (None, None)
+        out.append(
+            VisibleRel(
+                rid,
+                pid,
+                mid,
+                name,
+                email,
+                team,
+                lv,
+                mid == viewer_id,
+                s.effective,
+                s.rating,
+                s.score,
+                s.disagreement,
+                share or default,
+                excl,
+                last,
+                notes,
+            )
+        )
+    out.sort(key=sort_key)
+    return out
+
+
+def ranked_people(
+    session: Session, viewer: Viewer, sharing: Sharing, person_ids: Iterable[int] | Any
+) -> list[int]:
+    """The people (of `person_ids`) with at least one relationship `viewer` may see, strongest
+    first (then by name): the same SQL rule, aggregated in the store. Only ids leave it; what is
+    shown of each person is read again through `visible_relationships`."""
+    level = visibility_sql(viewer, sharing)
+    strength_sql = func.coalesce(
+        Relationship.rating, func.round(cast(Relationship.score, Numeric)), 0
+    )
+    ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
+    q = (
+        select(Relationship.person_id)
+        .join(Member, Member.id == Relationship.member_id)
+        .join(Person, Person.id == Relationship.person_id)
+        .where(Relationship.person_id.in_(ids), level > int(HIDDEN))
+        .where(or_(Member.active, _is_viewer(viewer)))
+        .group_by(Relationship.person_id, Person.name)
+        .order_by(func.max(strength_sql).desc(), Person.name, Relationship.person_id)
+    )
+    return list(session.connection().execute(q).scalars())
+
+
+def _is_viewer(viewer: Viewer) -> ColumnElement[bool]:
+    return false() if isinstance(viewer, CrmAudience) else Member.id == viewer.id
+
+
+def _full_details(
+    session: Session, ids: list[int]
+) -> dict[int, tuple[datetime | None, str | None]]:
+    out: dict[int, tuple[datetime | None, str | None]] = {}
+    for i in range(0, len(ids), 500):
+        q = select(Relationship.id, Relationship.last_interaction_at, Relationship.notes).where(
+            Relationship.id.in_(ids[i : i + 500])
+        )
+        out.update({rid: (last, notes) for rid, last, notes in session.connection().execute(q)})
+    return out
+
+
+def sort_key(v: VisibleRel) -> tuple[int, float, int]:
+    """Strongest first, then the most recent interaction, then the oldest relationship."""
+    at = v.last_interaction_at.timestamp() if v.last_interaction_at else 0.0
+    return (-(v.strength or 0), -at, v.id)
+
+
+# -- looking people up ---------------------------------------------------------------------------
+
+
+def member_by_email(session: Session, email: str) -> Member:
+    """The active member acting (`--as`); a UsageError when there is none."""
+    wanted = email.strip().lower()
+    member = session.scalar(select(Member).where(Member.email == wanted))
+    if member is None:
+        member = session.scalar(select(Member).where(func.lower(Member.email) == wanted))
+    if member is None:
+        raise UsageError(f"--as {email}: no member with that email")
+    if not member.active:
+        raise UsageError(f"--as {email}: that member is no longer active")
+    return member
+
+
+def person_by_email(session: Session, email: str) -> Person | None:
+    """The live person with that email (following merges), or None."""
+    row = session.get(PersonEmail, email.strip().lower())
+    person = row.person if row else None
+    seen: set[int] = set()
+    while person is not None and person.merged_into_id is not None and person.id not in seen:
+        seen.add(person.id)
+        person = session.get(Person, person.merged_into_id)
+    if person is None or person.deleted_at is not None:
+        return None
+    return person
+
+
+def require_person(session: Session, email: str) -> Person:
+    person = person_by_email(session, email)
+    if person is None:
+        raise UsageError(f"no person with email {email.strip()} in the store")
+    return person
+
+
+# -- changing relationships ----------------------------------------------------------------------
+
+
+def get_or_create(session: Session, member_id: int, person_id: int) -> tuple[Relationship, bool]:
+    rel = session.scalar(
+        select(Relationship).where(
+            Relationship.member_id == member_id, Relationship.person_id == person_id
+        )
+    )
+    if rel is not None:
+        return rel, False
+    rel = Relationship(member_id=member_id, person_id=person_id, signals={})
+    session.add(rel)
+    session.flush()
+    return rel, True
+
+
+def set_fields(rel: Relationship, **wanted: Any) -> dict[str, list[Any]]:
+    """Set the given fields; return {field: [old, new]} for those that changed."""
+    changes: dict[str, list[Any]] = {}
+    for name, value in wanted.items():
+        old = getattr(rel, name)
+        if old != value:
+            setattr(rel, name, value)
+            changes[name] = [old, value]
+    return changes
+
+
+def check_rating(rating: int) -> None:
+    if not 1 <= rating <= 5:
+        raise UsageError(f"rating must be a whole number from 1 to 5, got {rating}")
+
+
+def check_share(share: str) -> None:
+    if share not in SHAREABILITY:
+        raise UsageError(f"--share must be one of {', '.join(SHAREABILITY)}, got {share!r}")
+
+
+def rate(
+    session: Session,
+    member: Member,
+    person: Person,
+    rating: int,
+    share: str | None = None,
+    exclusive: bool | None = None,
+) -> tuple[Relationship, dict[str, list[Any]], bool]:
+    """The member rates their own relationship with the person (created when there is none: the
+    rep knows the person though no signal said so). Returns (relationship, changes, created)."""
+    check_rating(rating)
+    if share is not None:
+        check_share(share)
+    rel, created = get_or_create(session, member.id, person.id)
+    wanted: dict[str, Any] = {"rating": rating}
+    if share is not None:
+        wanted["shareability"] = share
+    if exclusive is not None:
+        wanted["exclusive"] = exclusive
+    changes = set_fields(rel, **wanted)
+    _audit_change(session, member.id, rel, changes, created, source="cli")
+    return rel, changes, created
+
+
+def apply_crm_rating(
+    session: Session,
+    owner_member_id: int,
+    person_id: int,
+    rating: int | None,
+    shareability: str | None,
+    source: str = "crm",
+) -> bool:
+    """The inbound sync's entry: a CRM contact field, set by the contact's owner, carries the
+    owner's rating and shareability. None clears the rating / returns the shareability to the
+    config default. A bad value is a RecordError (skip the record, go on). True if it changed."""
+    if rating is not None and not (isinstance(rating, int) and 1 <= rating <= 5):
+        raise RecordError(f"rating must be 1 to 5, got {rating!r}", record_id=str(person_id))
+    if shareability is not None and shareability not in SHAREABILITY:
+        raise RecordError(f"unknown shareability {shareability!r}", record_id=str(person_id))
+    rel, created = get_or_create(session, owner_member_id, person_id)
+    changes = set_fields(rel, rating=rating, shareability=shareability)
+    _audit_change(session, owner_member_id, rel, changes, created, source=source)
+    return bool(changes) or created
+
+
+def _audit_change(
+    session: Session,
+    actor_id: int,
+    rel: Relationship,
+    changes: dict[str, list[Any]],
+    created: bool,
+    source: str,
+) -> None:
+    if not changes and not created:
+        return
+    from connector.audit import record  # audit lists events through visibility(): import late
+
+    record(
+        session,
+        actor_id=actor_id,
+        action="relationship.created" if created else "relationship.changed",
+        subject_type="relationship",
+        subject_id=rel.id,
+        details={
+            "holder_id": rel.member_id,
+            "person_id": rel.person_id,
+            "changes": changes,
+            "source": source,
+        },
+    )
+
+
+def rate_by_email(
+    session: Session,
+    as_email: str,
+    person_email: str,
+    rating: int,
+    share: str | None,
+    exclusive: bool | None,
+    sharing: Sharing,
+) -> dict[str, Any]:
+    """`carnet rate`: always the caller's own relationship with the person, never anyone else's."""
+    check_rating(rating)
+    if share is not None:
+        check_share(share)
+    member = member_by_email(session, as_email)
+    person = require_person(session, person_email)
+    rel, changes, created = rate(session, member, person, rating, share, exclusive)
+    s = strength(rel.rating, rel.score)
+    return {
+        "relationship_id": rel.id,
+        "member": member.email,
+        "person": {"name": person.name, "email": person_email.strip().lower()},
+        "created": created,
+        "changes": changes,
+        "rating": rel.rating,
+        "score": s.score,
+        "disagreement": s.disagreement,
+        "shareability": effective_shareability(rel.shareability, sharing),
+        "exclusive": rel.exclusive,
+    }
