@@ -254,13 +254,26 @@ def run_scheduler(config: ConfigOpt = None) -> None:
 
 
 @app.command("who-knows")
-def who_knows(query: str, as_: AsOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def who_knows(
+    query: str,
+    as_: AsOpt,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="people of an org listed, strongest first; 0: all")
+    ] = 50,
+) -> None:
     """Who of ours knows a person (email) or people at an org (name or domain)."""
     from connector.cli_governance import render_who_knows
     from connector.relationships import member_by_email
     from connector.whoknows import who_knows as answer
 
-    doc = governed(config, lambda c, s: answer(s, member_by_email(s, as_), query, c.config.sharing))
+    doc = governed(
+        config,
+        lambda c, s: answer(
+            s, member_by_email(s, as_), query, c.config.sharing, limit=limit or None
+        ),
+    )
     emit(doc, as_json, render_who_knows)
 
 
