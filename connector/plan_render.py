@@ -242,6 +242,7 @@ def _html_person(s: dict[str, Any]) -> str:
 BOX_W, BOX_H, GAP_X, ROW_H = 170, 46, 16, 96
 MEMBER_W, MEMBER_H, MEMBER_GAP = 190, 34, 12
 LEFT, TOP, PEOPLE_X = 20, 70, 260
+MAX_DRAWN, PER_LINE, MAX_MEMBERS = 60, 10, 15
 MEMBER_COLOURS = ("#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#5d4037", "#ad1457", "#2e7d32")
 FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
 
@@ -251,37 +252,77 @@ def _cut(text: Any, n: int) -> str:
     return e(t if len(t) <= n else t[: n - 1] + "…")
 
 
-def _layout(doc: dict[str, Any]) -> tuple[dict[int, tuple[float, float]], list[str]]:
-    """Each stakeholder's box corner: one row per level present, C-level on top; within a row,
-    the reports-to tree's depth-first order, so reports sit under their managers."""
-    rows = [lv for lv in LEVELS if any(s["level"] == lv for s in doc["stakeholders"])]
-    slot = {lv: 0 for lv in rows}
+def drawn(doc: dict[str, Any], limit: int = MAX_DRAWN) -> tuple[dict[str, Any], int]:
+    """A large account's map shows the people who matter: key stakeholders, the people someone of
+    ours knows, and their managers up the chain (so the tree holds together), at most `limit`.
+    Returns the doc to draw and how many people were left out."""
+    people = doc["stakeholders"]
+    if len(people) <= limit:
+        return doc, 0
+    by_id = {p["id"]: p for p in people}
+    keep: set[int] = set()
+    for p in sorted(people, key=lambda p: (not p["key"], -(p["strength"] or 0), p["id"])):
+        if not (p["key"] or p["known_by"]) or len(keep) >= limit:
+            continue
+        chain: list[int] = []
+        cur: dict[str, Any] | None = p
+        while cur is not None and cur["id"] not in keep and len(chain) < limit:
+            chain.append(cur["id"])
+            cur = by_id.get(cur["reports_to_id"]) if cur["reports_to_id"] else None
+        if len(keep) + len(chain) <= limit:
+            keep.update(chain)
+    shown = [p for p in people if p["id"] in keep]
+    roots = [p["id"] for p in shown if p["reports_to_id"] not in keep]
+    return {**doc, "stakeholders": shown, "roots": roots}, len(people) - len(shown)
+
+
+def _layout(
+    doc: dict[str, Any],
+) -> tuple[dict[int, tuple[float, float]], list[tuple[str, float, int]]]:
+    """Each stakeholder's box corner: one band per level present, C-level on top, wrapping after
+    PER_LINE boxes; within a band, the reports-to tree's depth-first order, so reports sit under
+    their managers. Also the bands: (level, top, lines)."""
+    order = tree(doc)
+    count = {lv: sum(1 for s, _ in order if s["level"] == lv) for lv in LEVELS}
+    bands: list[tuple[str, float, int]] = []
+    y = float(TOP)
+    for lv in LEVELS:
+        if count[lv]:
+            lines = -(-count[lv] // PER_LINE)
+            bands.append((lv, y, lines))
+            y += lines * ROW_H
+    top = {lv: band_y for lv, band_y, _ in bands}
+    slot = dict.fromkeys(LEVELS, 0)
     pos: dict[int, tuple[float, float]] = {}
-    for s, _depth in tree(doc):
+    for s, _depth in order:
         lv = s["level"]
-        pos[s["id"]] = (PEOPLE_X + slot[lv] * (BOX_W + GAP_X), TOP + rows.index(lv) * ROW_H)
+        line, col = divmod(slot[lv], PER_LINE)
+        pos[s["id"]] = (PEOPLE_X + col * (BOX_W + GAP_X), top[lv] + line * ROW_H)
         slot[lv] += 1
-    return pos, rows
+    return pos, bands
 
 
 def render_svg(doc: dict[str, Any]) -> str:
-    pos, rows = _layout(doc)
-    members = _members(doc)
+    doc, left_out = drawn(doc)
+    pos, bands = _layout(doc)
+    members, more = _members(doc)
     widest = max([x for x, _ in pos.values()], default=PEOPLE_X) + BOX_W
     bottom = max(
-        TOP + len(rows) * ROW_H,
+        bands[-1][1] + bands[-1][2] * ROW_H if bands else TOP,
         TOP + len(members) * (MEMBER_H + MEMBER_GAP),
     )
     width, height = max(int(widest) + 40, 900), int(bottom) + 120
+    note = f" — {left_out} more people not drawn" if left_out else ""
+    note += f" — {more} more colleagues not drawn" if more else ""
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" {FONT} font-size="12">',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
         f'<text x="{LEFT}" y="30" font-size="20" font-weight="bold" fill="#111">'
         f"Account plan: {_cut(doc['org']['name'], 80)}</text>",
-        f'<text x="{LEFT}" y="50" fill="#555">{e(audience_line(doc))}</text>',
+        f'<text x="{LEFT}" y="50" fill="#555">{e(audience_line(doc))}{e(note)}</text>',
     ]
-    out += _level_labels(rows, width)
+    out += _level_labels(bands, width)
     out += _reports_to_lines(doc, pos)
     out += _member_lines(doc, pos, members)
     out += [_person_box(s, *pos[s["id"]]) for s in doc["stakeholders"]]
@@ -291,29 +332,35 @@ def render_svg(doc: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _members(doc: dict[str, Any]) -> dict[str, tuple[dict[str, Any], float]]:
-    """Our members who visibly know someone here, in a column on the left: email -> (member, y)."""
+def _members(doc: dict[str, Any]) -> tuple[dict[str, tuple[dict[str, Any], float]], int]:
+    """Our members who visibly know someone drawn, in a column on the left: email -> (member, y);
+    those with the most links first, at most MAX_MEMBERS (and how many more there were)."""
     found: dict[str, dict[str, Any]] = {}
+    links: dict[str, int] = {}
     for s in doc["stakeholders"]:
         for k in s["known_by"]:
-            found.setdefault(k["member"]["email"], {**k["member"], "yours": k["yours"]})
-    ordered = sorted(found.values(), key=lambda m: (m["name"], m["email"]))
-    return {
+            email = k["member"]["email"]
+            found.setdefault(email, {**k["member"], "yours": k["yours"]})
+            links[email] = links.get(email, 0) + (k["strength"] or 1)
+    ranked = sorted(found.values(), key=lambda m: (-links[m["email"]], m["name"], m["email"]))
+    shown = sorted(ranked[:MAX_MEMBERS], key=lambda m: (m["name"], m["email"]))
+    column: dict[str, tuple[dict[str, Any], float]] = {
         m["email"]: (
             {**m, "colour": MEMBER_COLOURS[i % len(MEMBER_COLOURS)]},
             TOP + i * (MEMBER_H + MEMBER_GAP),
         )
-        for i, m in enumerate(ordered)
+        for i, m in enumerate(shown)
     }
+    return column, len(ranked) - len(shown)
 
 
-def _level_labels(rows: list[str], width: int) -> list[str]:
+def _level_labels(bands: list[tuple[str, float, int]], width: int) -> list[str]:
     out = []
-    for i, lv in enumerate(rows):
-        y = TOP + i * ROW_H
+    for i, (lv, y, lines) in enumerate(bands):
         out.append(
             f'<rect x="{PEOPLE_X - 10}" y="{y - 12}" width="{width - PEOPLE_X - 10}" '
-            f'height="{BOX_H + 24}" fill="{"#f7f9fc" if i % 2 == 0 else "#ffffff"}"/>'
+            f'height="{lines * ROW_H - ROW_H + BOX_H + 24}" '
+            f'fill="{"#f7f9fc" if i % 2 == 0 else "#ffffff"}"/>'
         )
         out.append(
             f'<text x="{width - 20}" y="{y - 1}" text-anchor="end" fill="#90a4ae" '
@@ -345,6 +392,8 @@ def _member_lines(
     for s in doc["stakeholders"]:
         px, py = pos[s["id"]]
         for k in s["known_by"]:
+            if k["member"]["email"] not in members:
+                continue
             m, my = members[k["member"]["email"]]
             x1, y1 = LEFT + MEMBER_W, my + MEMBER_H / 2
             x2, y2 = px, py + BOX_H / 2

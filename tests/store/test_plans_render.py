@@ -134,3 +134,66 @@ def test_json_is_serialisable(session: Session) -> None:
         "manager",
         "staff",
     }
+
+
+def _big_doc(n: int) -> dict[str, Any]:
+    """A synthetic plan dict: a chain of managers, a few known or key people deep in it."""
+    people = []
+    for i in range(1, n + 1):
+        level = "c_level" if i == 1 else ("director" if i <= 3 else "staff")
+        known = (
+            [
+                {
+                    "member": {
+                        "name": f"M{i % 20}",
+                        "email": f"m{i % 20}@us.example",
+                        "team": None,
+                    },
+                    "yours": False,
+                    "visibility": "discoverable",
+                    "strength": 3,
+                }
+            ]
+            if i % 10 == 0
+            else []
+        )
+        people.append(
+            {
+                "id": i,
+                "name": f"P{i}",
+                "title": None,
+                "level": level,
+                "country": "DE",
+                "reports_to_id": i - 1 if i > 1 else None,
+                "stance": "unknown",
+                "influence": None,
+                "role": None,
+                "key": level != "staff",
+                "strength": 3 if known else None,
+                "single_threaded": False,
+                "known_by": known,
+            }
+        )
+    return {
+        "org": {"name": "Big"},
+        "audience": "crm",
+        "stakeholders": people,
+        "roots": [1],
+    }
+
+
+def test_a_large_account_map_draws_what_matters() -> None:
+    from connector.plan_render import MAX_DRAWN, drawn
+
+    small, left_out = drawn(_big_doc(30))
+    assert left_out == 0 and len(small["stakeholders"]) == 30
+    doc = _big_doc(400)
+    shown, left_out = drawn(doc)
+    ids = {p["id"] for p in shown["stakeholders"]}
+    assert len(ids) <= MAX_DRAWN and left_out == 400 - len(ids)
+    assert {1, 2, 3, 10, 20} <= ids  # key people, then the known ones with their chain
+    assert all(p["reports_to_id"] in ids for p in shown["stakeholders"] if p["id"] != 1)
+    svg = to_svg({**doc, "coverage": {}, "single_threaded": [], "actions": []})
+    root = ET.fromstring(svg)
+    boxes = [t for t in root.iter("{http://www.w3.org/2000/svg}title")]
+    assert len(boxes) == len(ids) and f"{left_out} more people not drawn" in svg
