@@ -122,12 +122,13 @@ class HubSpotApi:
             fn = getattr(self.api(api), f"{method}_with_http_info")
             try:
                 resp = fn(*args, _preload_content=False, _request_timeout=TIMEOUT, **kw)
+                body = self._read(resp)
             except API_ERRORS as exc:
                 raise self._error(exc) from None
-            except urllib3.exceptions.HTTPError as exc:
+            except urllib3.exceptions.HTTPError as exc:  # no answer, or half of one
                 raise _unreachable(exc) from None
             self._reread_token = False
-            return self._read(resp)
+            return body
 
         return retrying(attempt, sleep=self._sleep)
 
@@ -137,7 +138,10 @@ class HubSpotApi:
         finally:
             resp.release_conn()
         self._note_limits(resp.headers)
-        return json.loads(data) if data else None
+        try:
+            return json.loads(data) if data else None
+        except ValueError:
+            raise RetriableError("HubSpot answered with a body that is not JSON") from None
 
     # -- the calls the adapter makes ------------------------------------------------------------
 
