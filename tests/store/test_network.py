@@ -134,3 +134,30 @@ def test_unknown_member_or_org_is_usage(session: Session) -> None:
         network_report(session, SHARING, None, member_email="zed@us.example")
     with pytest.raises(UsageError, match="no org matches"):
         network_report(session, SHARING, None, org_query="Initech")
+
+
+def test_private_relationships_change_nothing_another_reader_sees(session: Session) -> None:
+    """Add cat's private relationships: every report and plan read by anyone but cat (or by the
+    company-wide audience) is byte-for-byte the same; cat's own reports do change."""
+    from connector.plans import show_plan
+
+    world = _world(session)
+    readers = [None, *(world["members"][n] for n in ("ann", "bob", "dan"))]
+    cat = world["members"]["cat"]
+
+    def reads(reader: m.Member | None) -> str:
+        plan = show_plan(session, "Globex", reader, SHARING, audit=False)
+        return repr((plan, network_report(session, SHARING, reader)))
+
+    before = [reads(r) for r in readers]
+    cat_before = reads(cat)
+    for name in ("Clara Chef", "Dora Dir", "Ned Staff", "Ida Italia"):
+        w.rel(session, cat, world["people"].get(name) or _ida(session), rating=5, share="private")
+    assert [reads(r) for r in readers] == before
+    assert reads(cat) != cat_before
+
+
+def _ida(s: Session) -> m.Person:
+    person = s.get(m.PersonEmail, "ida@globex.example")
+    assert person is not None
+    return person.person
