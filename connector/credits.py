@@ -127,6 +127,7 @@ def derive_credits(session: Session, percent: float, now: datetime | None = None
                 updated_at=now,
             )
             session.add(credit)
+            _link_intro(session, match)
             session.flush()
             counts.created += 1
             _audit(session, credit, "referral_credit.created", {"status": [None, credit.status]})
@@ -140,6 +141,13 @@ def derive_credits(session: Session, percent: float, now: datetime | None = None
             _audit(session, credit, "referral_credit.changed", changes)
     session.flush()
     return counts
+
+
+def _link_intro(session: Session, match: _Match) -> None:
+    """Fill the introduction's linked opportunity: the first deal that credited it."""
+    intro = session.get(Intro, match.intro_id)
+    if intro is not None and intro.opportunity_id is None:
+        intro.opportunity_id = match.opportunity_id
 
 
 def _update(

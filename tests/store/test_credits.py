@@ -77,10 +77,10 @@ def _credits(s: Session) -> list[tuple[int, int, str, float | None]]:
 
 def test_whole_lifecycle_lost_reopened_won(session: Session) -> None:
     ann, bob, acme, cfo = _world(session)
-    _intro(session, requester=ann, broker=bob, who=cfo)
+    intro = _intro(session, requester=ann, broker=bob, who=cfo)
     deal = _opp(session, ann, acme, T0 + timedelta(days=3))
     first = derive_credits(session, 10.0)
-    assert first.created == 1
+    assert first.created == 1 and intro.opportunity_id == deal.id
     assert _credits(session) == [(deal.id, bob.id, "pending", 5000.0)]
     for status, expected in (("lost", "void"), ("open", "pending"), ("won", "earned")):
         deal.status = status
