@@ -84,6 +84,13 @@ def inline_ids(row: dict[str, Any], to: str) -> list[str] | None:
 
 
 def primary_first(links: list[tuple[str, bool]]) -> list[str]:
-    """Distinct ids, those with a primary link first, else in the API's order."""
-    primary = [i for i, is_primary in links if is_primary]
-    return list(dict.fromkeys([*primary, *(i for i, _ in links)]))
+    """Distinct ids, those with a primary link first, each part in id order: the v3 inline
+    lists and the v4 batch reads order them differently, and a record read either way must come
+    out the same."""
+    primary = sorted({i for i, is_primary in links if is_primary}, key=_id_order)
+    rest = sorted({i for i, _ in links} - set(primary), key=_id_order)
+    return [*primary, *rest]
+
+
+def _id_order(record_id: str) -> tuple[int, str]:
+    return (len(record_id), record_id)  # numeric order for HubSpot's digit-string ids

@@ -170,6 +170,7 @@ def test_merged_losers_and_association_order() -> None:
     ]
     assert merged_losers(RawRecord("8", {"hs_merged_object_ids": None})) == []
     assert primary_first([("1", False), ("2", True), ("1", False)]) == ["2", "1"]
+    assert primary_first([("30", False), ("4", False), ("100", True)]) == ["100", "4", "30"]
     row = {"associations": {"companies": {"results": [
         {"id": "11", "type": "contact_to_company_unlabeled"},
         {"id": "12", "type": "contact_to_company_unlabeled"},
