@@ -168,6 +168,7 @@ class HubSpotSource(SourceBase):
     token_file: Path | None = None
     requests_per_10s: int = Field(100, gt=0)
     daily_budget_share: float = Field(0.8, gt=0, le=1)
+    overlap_seconds: int = Field(300, ge=0)
 
     @model_validator(mode="after")
     def _token(self) -> HubSpotSource:
