@@ -3,33 +3,40 @@ fields it carries, as a `MappedRecord`. Nothing here raises on bad data.
 
 A value a transform cannot take becomes None and a note; a record that lacks what its kind needs
 (a member without a valid email, a person with neither email nor name and org) gets `problems`.
+`apply` runs the object's compiled plan (`mappings.compiled`); `apply_reference` below is the rule
+by rule reading of the mapping that the plans are tested against.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from adapters.base import RawRecord
-from mappings.records import MappedRecord
+from mappings.compiled import (
+    FILTERED,
+    Mapped,
+    combined,
+    key,
+    missing,
+    plan_for,
+    ref_id,
+    steps,
+    walk,
+)
 from mappings.schema import Mapping, ObjectMap, RefRule, ValueRule
 from mappings.transforms import TRANSFORMS, Bad
-from mappings.vocabulary import MANY_REFS, REQUIRED, VALUE_TYPES, article, max_length
+from mappings.vocabulary import MANY_REFS, VALUE_TYPES, max_length
 
-FILTERED = "filtered out by the mapping"
-
-
-@dataclass
-class Mapped(MappedRecord):
-    """A MappedRecord with the notes that did not stop it being taken (an invalid second email,
-    an unknown country, a name cut to the store's length)."""
-
-    notes: list[str] = field(default_factory=list)
+__all__ = ["FILTERED", "Mapped", "apply", "apply_reference", "resolve"]
 
 
 def apply(mapping: Mapping, object_name: str, raw: RawRecord) -> Mapped:
+    """The record as the mapping's `object_name` rules make it."""
+    return plan_for(mapping, object_name).run(raw)
+
+
+def apply_reference(mapping: Mapping, object_name: str, raw: RawRecord) -> Mapped:
+    """What `apply` gives, read off the pydantic rules one by one (slow; the specification)."""
     om = mapping.objects[object_name]
     rec = Mapped(
         kind=om.kind,
@@ -58,28 +65,14 @@ def apply(mapping: Mapping, object_name: str, raw: RawRecord) -> Mapped:
         elif ids:
             rec.refs[name] = (ref.to, ids[0])
     rec.seen = {f: raw.fields[f] for f in mapping.outbound_fields(object_name) if f in raw.fields}
-    missing = _missing(rec)
-    if missing:
-        rec.problems.append(missing)
+    gap = missing(rec)
+    if gap:
+        rec.problems.append(gap)
         rec.problems += rec.notes
     return rec
 
 
 # -- reading fields -------------------------------------------------------------------------------
-
-_STEP = re.compile(r"\.?([A-Za-z_][\w-]*)|\[(\d*)\]")
-
-
-@cache
-def _steps(path: str) -> tuple[str | int | None, ...]:
-    """`a.b[].c[0]` -> ("a", "b", None, "c", 0); None means every item of a list."""
-    out: list[str | int | None] = []
-    for m in _STEP.finditer(path):
-        if m.group(1) is not None:
-            out.append(m.group(1))
-        else:
-            out.append(int(m.group(2)) if m.group(2) else None)
-    return tuple(out)
 
 
 def resolve(raw: RawRecord, path: str) -> list[Any]:
@@ -88,40 +81,18 @@ def resolve(raw: RawRecord, path: str) -> list[Any]:
         return [raw.id]
     if path == "$container":
         return [raw.container] if raw.container else []
-    current: list[Any] = [raw.fields]
-    for step in _steps(path):
-        nxt: list[Any] = []
-        for node in current:
-            if isinstance(step, str) and isinstance(node, dict):
-                nxt.append(node.get(step))
-            elif isinstance(node, list) and step is None:
-                nxt.extend(node)
-            elif isinstance(node, list) and isinstance(step, int) and step < len(node):
-                nxt.append(node[step])
-        current = nxt
-    flat: list[Any] = []
-    for v in current:
-        flat.extend(v if isinstance(v, list) else [v])
-    return [v for v in flat if not _empty(v)]
-
-
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+    return walk(raw.fields, steps(path))
 
 
 def _filtered_out(om: ObjectMap, raw: RawRecord) -> str | None:
     for path, wanted in om.filter.items():
         allowed = wanted if isinstance(wanted, list) else [wanted]
-        keys = {_key(a) for a in allowed}
+        keys = {key(a) for a in allowed}
         got = resolve(raw, path)
-        if not any(_key(v) in keys for v in got):
+        if not any(key(v) in keys for v in got):
             shown = got[0] if got else None
             return f"{path} is {shown!r}, not {' or '.join(map(str, allowed))}"
     return None
-
-
-def _key(value: Any) -> str:
-    return str(value).strip().casefold()
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -135,7 +106,7 @@ def _value(kind: str, name: str, rule: ValueRule, raw: RawRecord, notes: list[st
         inputs = (
             [rule.const]
             if rule.const is not None
-            else [_combined(resolve(raw, p)) for p in rule.sources]
+            else [combined(resolve(raw, p)) for p in rule.sources]
         )
         result = _try(fn, inputs, rule, where, notes)
         if result is None and rule.default is not None:
@@ -156,10 +127,6 @@ def _value(kind: str, name: str, rule: ValueRule, raw: RawRecord, notes: list[st
             return _cut(kind, name, rule, v, notes)
     notes += failed
     return None
-
-
-def _combined(values: list[Any]) -> Any:
-    return None if not values else values[0] if len(values) == 1 else " ".join(map(str, values))
 
 
 def _candidates(rule: ValueRule, raw: RawRecord) -> list[Any]:
@@ -189,29 +156,11 @@ def _cut(kind: str, name: str, rule: ValueRule, value: Any, notes: list[str]) ->
     return value
 
 
-# -- references and what a kind needs -------------------------------------------------------------
+# -- references ------------------------------------------------------------------------------------
 
 
 def _ref_ids(ref: RefRule, raw: RawRecord) -> list[str]:
-    ids = [_id(v) for v in resolve(raw, ref.from_)] if ref.from_ else []
+    ids = [ref_id(v) for v in resolve(raw, ref.from_)] if ref.from_ else []
     if not ids and ref.association:
-        ids = [_id(v) for v in raw.associations.get(ref.association, [])]
+        ids = [ref_id(v) for v in raw.associations.get(ref.association, [])]
     return list(dict.fromkeys(i for i in ids if i))
-
-
-def _id(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():  # HubSpot number properties
-        return str(int(value))
-    return str(value).strip()
-
-
-def _missing(rec: MappedRecord) -> str | None:
-    present = set(rec.values) | set(rec.refs) | set(rec.many_refs)
-    if rec.kind == "person":
-        if "emails" in present or {"name", "org"} <= present:
-            return None
-        return "a person needs a valid email, or a name and an org to be matched by"
-    for alternatives in REQUIRED[rec.kind]:
-        if not present & set(alternatives):
-            return f"{article(rec.kind)} needs {' or '.join(alternatives)}"
-    return None
