@@ -1,0 +1,261 @@
+"""Identity for ingest: how records from several sources become one person, org or member.
+
+Normalisers (email, name, domain), and `Matcher`, which decides a page of records at once, against
+the store and the records of the same page decided before them (DESIGN.md, "Identity").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.store.models import Member, Org, OrgDomain, Person, PersonEmail
+
+_EMAIL = re.compile(
+    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+$"
+)
+_SPACE = re.compile(r"\s+")
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def norm_email(value: Any) -> str | None:
+    """'  Ana.Ruiz@Acme.COM ' -> 'ana.ruiz@acme.com'; None when it is not an email address."""
+    if not isinstance(value, str):
+        return None
+    email = unicodedata.normalize("NFKC", value).strip().strip("<>").strip().lower()
+    if len(email) > 320 or not _EMAIL.match(email) or ".." in email:
+        return None
+    return email
+
+
+def norm_emails(values: Any) -> tuple[list[str], list[str]]:
+    """(valid normalised emails in order without repeats, the values that are not emails)."""
+    items = values if isinstance(values, list | tuple) else [values]
+    good: list[str] = []
+    bad: list[str] = []
+    for item in items:
+        if item is None or (isinstance(item, str) and not item.strip()):
+            continue
+        email = norm_email(item)
+        if email is None:
+            bad.append(str(item))
+        elif email not in good:
+            good.append(email)
+    return good, bad
+
+
+def clean_text(value: Any, limit: int) -> str | None:
+    """Text as a person reads it: NFC, markup removed, whitespace collapsed, cut to `limit`."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFC", str(value))
+    text = _SPACE.sub(" ", _TAGS.sub("", text)).strip()
+    return text[:limit] or None
+
+
+def name_key(name: str | None) -> str:
+    """The key two spellings of one name share: compatibility-normalised, accents removed,
+    case-folded, whitespace collapsed ('Núñez  ANA' == 'nunez ana')."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return _SPACE.sub(" ", text.casefold()).strip()[:800]
+
+
+def org_name_key(name: str | None) -> str:
+    """Exact normalised org name: NFKC, case-folded, whitespace collapsed (0002 fills it alike)."""
+    text = unicodedata.normalize("NFKC", name or "").casefold()
+    return _SPACE.sub(" ", text).strip()[:400]
+
+
+def norm_domain(value: Any) -> str | None:
+    """'https://www.Acme.com/about' -> 'acme.com'; an email's domain is taken too."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().lower()
+    if "@" in text and "/" not in text:
+        text = text.rsplit("@", 1)[1]
+    host = urlsplit(text if "//" in text else "//" + text).hostname or ""
+    host = host.removeprefix("www.").rstrip(".")
+    if "." not in host or len(host) > 253 or not re.fullmatch(r"[a-z0-9.-]+", host):
+        return None
+    return host
+
+
+def norm_domains(values: Any) -> list[str]:
+    items = values if isinstance(values, list | tuple) else [values]
+    out: list[str] = []
+    for item in items:
+        domain = norm_domain(item)
+        if domain and domain not in out:
+            out.append(domain)
+    return out
+
+
+@dataclass
+class Decision:
+    """What the matcher made of one record: an existing entity id, or a new one's placeholder."""
+
+    entity_id: int  # > 0 an existing row; < 0 a placeholder for a row this page inserts
+    how: str  # link | email | domain | name | new
+    ambiguous: list[int] = field(default_factory=list)  # candidates when several matched
+
+
+class Matcher:
+    """Finds the entity a record is, by keys tried in order (e.g. email, then (name, org)).
+
+    The store's keys are loaded once per page (`load`); records decided earlier in the same page
+    are indexed in memory, so a page decides exactly as one record at a time would."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, dict[Any, set[int]]] = defaultdict(lambda: defaultdict(set))
+        self._next = -1
+        self.alias: dict[int, int] = {}  # placeholder -> inserted id, once known
+
+    def add(self, kind: str, key: Any, entity_id: int) -> None:
+        if key not in (None, "", ()):
+            self._keys[kind][key].add(entity_id)
+
+    def remove(self, kind: str, key: Any, entity_id: int) -> None:
+        self._keys[kind].get(key, set()).discard(entity_id)
+
+    def find(self, kind: str, keys: Iterable[Any]) -> set[int]:
+        index = self._keys[kind]
+        found: set[int] = set()
+        for key in keys:
+            found |= index.get(key, set())
+        return found
+
+    def new_id(self) -> int:
+        placeholder, self._next = self._next, self._next - 1
+        return placeholder
+
+    def claimed(self, kind: str, key: Any) -> bool:
+        return bool(self._keys[kind].get(key))
+
+
+def _live(session: Session, model: Any, pairs: list[tuple[int, int | None]]) -> dict[int, int]:
+    """id -> the id it resolves to, following merged_into_id (given (id, merged_into_id) pairs)."""
+    parent: dict[int, int | None] = dict(pairs)
+    todo = {m for _, m in pairs if m is not None and m not in parent}
+    while todo:
+        rows = (
+            session.connection()
+            .execute(select(model.id, model.merged_into_id).where(model.id.in_(sorted(todo))))
+            .all()
+        )
+        parent.update(dict(rows))
+        todo = {m for _, m in rows if m is not None and m not in parent}
+
+    def root(i: int) -> int:
+        seen = {i}
+        while (nxt := parent.get(i)) is not None and nxt not in seen:
+            seen.add(nxt)
+            i = nxt
+        return i
+
+    return {i: root(i) for i, _ in pairs}
+
+
+def person_roots(session: Session, ids: Iterable[int]) -> dict[int, int]:
+    """Each person id -> the person it was merged into (itself when not merged)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.connection().execute(
+        select(Person.id, Person.merged_into_id).where(Person.id.in_(wanted))
+    )
+    return _live(session, Person, [(i, m) for i, m in rows])
+
+
+def load_person_keys(session: Session, matcher: Matcher, emails: set[str], names: set[str]) -> None:
+    """Index the store's people known by any of these emails or name keys (for (name, org))."""
+    if emails:
+        rows = (
+            session.connection()
+            .execute(
+                select(PersonEmail.email, PersonEmail.person_id, Person.merged_into_id)
+                .join(Person, Person.id == PersonEmail.person_id)
+                .where(PersonEmail.email.in_(sorted(emails)))
+            )
+            .all()
+        )
+        live = _live(session, Person, [(pid, merged) for _, pid, merged in rows])
+        for email, pid, _ in rows:
+            matcher.add("email", email, live[pid])
+    if names:
+        named = (
+            session.connection()
+            .execute(
+                select(Person.id, Person.name_key, Person.org_id).where(
+                    Person.name_key.in_(sorted(names)),
+                    Person.merged_into_id.is_(None),
+                    Person.deleted_at.is_(None),
+                    Person.org_id.is_not(None),
+                )
+            )
+            .all()
+        )
+        for pid, key, org_id in named:
+            matcher.add("name", (key, org_id), pid)
+
+
+def load_org_keys(session: Session, matcher: Matcher, domains: set[str], names: set[str]) -> None:
+    if domains:
+        rows = (
+            session.connection()
+            .execute(
+                select(OrgDomain.domain, OrgDomain.org_id, Org.merged_into_id)
+                .join(Org, Org.id == OrgDomain.org_id)
+                .where(OrgDomain.domain.in_(sorted(domains)))
+            )
+            .all()
+        )
+        live = _live(session, Org, [(oid, merged) for _, oid, merged in rows])
+        for domain, oid, _ in rows:
+            matcher.add("domain", domain, live[oid])
+    if names:
+        named = (
+            session.connection()
+            .execute(
+                select(Org.id, Org.name_key).where(
+                    Org.name_key.in_(sorted(names)),
+                    Org.merged_into_id.is_(None),
+                    Org.deleted_at.is_(None),
+                )
+            )
+            .all()
+        )
+        for oid, key in named:
+            matcher.add("name", key, oid)
+
+
+def load_member_keys(session: Session, matcher: Matcher, emails: set[str]) -> None:
+    if emails:
+        for mid, email in session.connection().execute(
+            select(Member.id, Member.email).where(Member.email.in_(sorted(emails)))
+        ):
+            matcher.add("email", email, mid)
+
+
+def decide(
+    matcher: Matcher, linked: int | None, keys: list[tuple[str, Sequence[Any]]]
+) -> Decision | None:
+    """The link wins; else the first kind of key that finds anything decides: one candidate is a
+    match, several are ambiguous (the caller records it and makes a new entity). None: no match."""
+    if linked is not None:
+        return Decision(linked, "link")
+    for kind, values in keys:
+        found = matcher.find(kind, values)
+        if len(found) == 1:
+            return Decision(next(iter(found)), kind)
+        if len(found) > 1:
+            return Decision(matcher.new_id(), "new", ambiguous=sorted(found))
+    return None

@@ -1,0 +1,130 @@
+"""The bulk statements ingest writes with: many rows per executemany, handed to the driver as
+tuples. Values go through each column's own bind processor (so they are stored exactly as the
+ORM stores them); SQLAlchemy's per-row parameter machinery, the slowest part of a page, is
+skipped. Missing columns get their defaults, as Core would give them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Column, Connection, Table, func, select
+from sqlalchemy.orm import Session
+
+Processor = Callable[[Any], Any] | None
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _processors(conn: Connection, table: Table, cols: list[str]) -> list[Processor]:
+    dialect = conn.dialect
+    return [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
+
+
+def _tuples(
+    procs: list[Processor], cols: list[str], rows: list[dict[str, Any]], tail: tuple[Any, ...] = ()
+) -> list[tuple[Any, ...]]:
+    """Rows as driver-ready tuples (each ending with `tail`, processed already); a processor's
+    last result is reused for the same object (a page's timestamps: one datetime, once)."""
+    memo: list[tuple[Any, Any]] = [(object(), None)] * len(cols)
+    plain = [(i, c) for i, (c, p) in enumerate(zip(cols, procs, strict=False)) if p is None]
+    processed = [(i, c, p) for i, (c, p) in enumerate(zip(cols, procs, strict=False)) if p]
+    out = []
+    width = len(cols)
+    for row in rows:
+        values: list[Any] = [None] * width
+        for i, col in plain:
+            values[i] = row[col]
+        for i, col, proc in processed:
+            value = row[col]
+            if value is not None:
+                seen, done = memo[i]
+                if value is not seen:
+                    done = proc(value)
+                    memo[i] = (value, done)
+                values[i] = done
+        out.append((*values, *tail))
+    return out
+
+
+def _default(col: Column[Any]) -> tuple[bool, Any]:
+    """(has a default, its value) for a column left out of the rows."""
+    default = col.default
+    if default is None or not (default.is_scalar or default.is_callable):
+        return False, None
+    arg: Any = default.arg  # type: ignore[attr-defined]
+    return True, arg(None) if default.is_callable else arg
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same keys) in one executemany."""
+    if not rows:
+        return
+    table, conn = _table(model), session.connection()
+    cols = list(rows[0])
+    extra = {}
+    for col in table.columns:
+        if col.name not in rows[0] and not col.primary_key:
+            has, value = _default(col)
+            if has:
+                extra[col.name] = value
+    procs = _processors(conn, table, [*cols, *extra])
+    tail = tuple(
+        p(v) if p and v is not None else v
+        for p, v in zip(procs[len(cols) :], extra.values(), strict=True)
+    )
+    names = [*cols, *extra]
+    mark = _mark(conn)
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    conn.exec_driver_sql(sql, _tuples(procs[: len(cols)], cols, rows, tail))
+
+
+def insert_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows (all with the same keys); their new ids, in the rows' order.
+
+    The ids are taken first: on PostgreSQL from the table's sequence, on SQLite as one more than
+    the largest, as SQLite itself would (one writer at a time; these tables have no
+    AUTOINCREMENT). Then the rows go in with their ids in one executemany."""
+    if not rows:
+        return []
+    table = _table(model)
+    if session.get_bind().dialect.name == "sqlite":
+        start = (
+            int(session.connection().scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
+            + 1
+        )
+        ids = list(range(start, start + len(rows)))
+    else:
+        seq = func.pg_get_serial_sequence(table.name, "id")
+        ids = list(
+            session.connection().scalars(
+                select(func.nextval(seq)).select_from(func.generate_series(1, len(rows)))
+            )
+        )
+    bulk_insert(session, model, [row | {"id": i} for row, i in zip(rows, ids, strict=True)])
+    return ids
+
+
+def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Update rows by primary key: each dict holds "id" and the columns to set. Rows setting the
+    same columns go in one executemany."""
+    table, conn = _table(model), session.connection()
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(k for k in row if k != "id"), []).append(row)
+    mark = _mark(conn)
+    for cols, group in groups.items():
+        if not cols:
+            continue
+        names = [*cols, "id"]
+        sets = ", ".join(f"{c} = {mark}" for c in cols)
+        sql = f"UPDATE {table.name} SET {sets} WHERE id = {mark}"
+        conn.exec_driver_sql(sql, _tuples(_processors(conn, table, names), names, group))
