@@ -233,7 +233,18 @@ def sync(
     as_json: JsonOpt = False,
 ) -> None:
     """Pull, derive, push once."""
-    not_available("sync")
+    from connector.sync import RichProgress, failure_lines, run_sync, summary_table
+
+    carnet = make_app(config)
+    bar = RichProgress(out) if not as_json and sys.stdout.isatty() else None
+    try:
+        summary = run(lambda: run_sync(carnet, source, full, dry_run, bar))
+    finally:
+        carnet.close()
+    emit(summary.as_dict(), as_json, lambda _: out.print(summary_table(summary)))
+    for line in failure_lines(summary):
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(summary.exit_code())
 
 
 @app.command()
