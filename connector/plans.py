@@ -20,6 +20,7 @@ from connector.errors import RecordError, UsageError
 from connector.relationships import (
     CRM_AUDIENCE,
     Viewer,
+    Visibility,
     VisibleRel,
     require_person,
     visible_relationships,
@@ -35,6 +36,7 @@ from connector.store.models import (
     OrgDomain,
     Person,
     PlanAction,
+    Relationship,
     Stakeholder,
     utcnow,
 )
@@ -119,7 +121,10 @@ def build_plan(
         "roots": [s["id"] for s in stakeholders if s["reports_to_id"] is None],
         "coverage": coverage(stakeholders),
         "single_threaded": [s["id"] for s in stakeholders if s["single_threaded"]],
-        "actions": _actions(session, plan) if plan else [],
+        "actions": _merge_actions(
+            _actions(session, plan) if plan else [],
+            crm_activities(session, rels, {p.id: p.name for p in people}),
+        ),
     }
     return doc, rels
 
@@ -234,6 +239,52 @@ def _actions(session: Session, plan: AccountPlan) -> list[dict[str, Any]]:
         }
         for a, name, email in session.execute(q)
     ]
+
+
+def crm_activities(
+    session: Session, rels: list[VisibleRel], names: dict[int, str]
+) -> list[dict[str, Any]]:
+    """CRM activities (calls, meetings, emails, tasks ingest keeps in a relationship's signals) with
+    the account's people, as actions: only from relationships the viewer sees in FULL (activity
+    details are not part of a discoverable relationship). One action per CRM activity."""
+    full = {v.id: v for v in rels if v.level == Visibility.FULL}
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    ids = sorted(full)
+    for i in range(0, len(ids), 500):
+        q = select(Relationship.id, Relationship.signals).where(
+            Relationship.id.in_(ids[i : i + 500])
+        )
+        for rid, signals in session.execute(q):
+            v = full[rid]
+            for a in (signals or {}).get("activities") or []:
+                if not isinstance(a, dict) or not a.get("at") or not a.get("id"):
+                    continue
+                key = (str(a.get("source")), str(a["id"]))
+                g = grouped.setdefault(
+                    key,
+                    {
+                        "kind": a.get("kind") or "task",
+                        "at": str(a["at"]),
+                        "people": set(),
+                        "by": {"name": v.member_name, "email": v.member_email},
+                    },
+                )
+                g["people"].add(names.get(v.person_id, "?"))
+    return [
+        {
+            "text": f"{g['kind']} with {', '.join(sorted(g['people']))}",
+            "at": g["at"],
+            "by": g["by"],
+            "source": source,
+        }
+        for (source, _), g in grouped.items()
+    ]
+
+
+def _merge_actions(*lists: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    merged = [a for actions in lists for a in actions]
+    merged.sort(key=lambda a: a["at"], reverse=True)
+    return merged[:MAX_ACTIONS]
 
 
 # -- changing ------------------------------------------------------------------------------------

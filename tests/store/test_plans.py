@@ -224,3 +224,35 @@ def test_crm_fields_set_stance_and_influence(session: Session) -> None:
         "adversary",
         4,
     )
+
+
+def _rel_of(s: Session, member: m.Member, person: m.Person) -> m.Relationship:
+    return s.scalars(
+        select(m.Relationship).where(
+            m.Relationship.member_id == member.id, m.Relationship.person_id == person.id
+        )
+    ).one()
+
+
+def test_crm_activities_are_actions_where_the_relationship_is_seen_in_full(
+    session: Session,
+) -> None:
+    world = build_world(session)
+    ann, bob = world["members"]["ann"], world["members"]["bob"]
+    people = world["people"]
+    meeting = {"at": "2026-06-02T10:00:00+00:00", "kind": "meeting", "source": "salesforce"}
+    # one meeting with Clara and Sue (both relationships shared), one call on a discoverable one
+    _rel_of(session, ann, people["Clara Chef"]).signals = {"activities": [{**meeting, "id": "T1"}]}
+    _rel_of(session, bob, people["Sue Staff"]).signals = {"activities": [{**meeting, "id": "T1"}]}
+    call = {"at": "2026-06-03T09:00:00+00:00", "kind": "call", "source": "hubspot", "id": "C9"}
+    _rel_of(session, bob, people["Clara Chef"]).signals = {"activities": [call]}
+    session.flush()
+    set_plan(session, "Globex", ann, action="Sent the proposal")
+    crm = show_plan(session, "Globex", None, SHARING)["actions"]
+    assert [(a["text"], a["source"]) for a in crm] == [
+        ("Sent the proposal", "cli"),
+        ("meeting with Clara Chef, Sue Staff", "salesforce"),
+    ]
+    mine = show_plan(session, "Globex", bob, SHARING, audit=False)["actions"]
+    assert ("call with Clara Chef", "hubspot") in [(a["text"], a["source"]) for a in mine]
+    assert mine[1]["by"]["email"] == "bob@us.example"
