@@ -161,14 +161,47 @@ def value_fn(kind: str, name: str, rule: ValueRule) -> ValueFn:
     """One overlay value of a record: a list for list values, else the first candidate that
     transforms; a failed candidate is a note."""
     where = f"{name} ({', '.join(rule.sources) or 'const'})"
-    cut = cutter(rule.max_length or max_length(kind, name), name)
+    limit = rule.max_length or max_length(kind, name)
+    cut = cutter(limit, name)
     if TRANSFORMS[rule._transform].combines:
         return _combining(rule, where, cut)
     candidates = _candidates(rule)
     call = caller(rule)
     if VALUE_TYPES[name].many:
         return _many(candidates, call, where, cut)
-    return _first(candidates, call, where, cut)
+    first = _first(candidates, call, where, cut)
+    simple = len(rule.sources) == 1 and _SIMPLE.fullmatch(rule.sources[0])
+    if rule.const is not None or rule.split or not simple:
+        return first
+    trimmed = TRANSFORMS[rule._transform].fn is trim
+    how = (trimmed, call, where, limit, cut)
+    return _one_field(rule.sources[0], rule.default, how, first)
+
+
+def _one_field(name: str, default: Any, how: tuple[Any, ...], first: ValueFn) -> ValueFn:
+    """`_first` for the usual rule, one plain field: a text value read and transformed in place;
+    anything else (no dict of fields, a list, an empty text with a default) goes to `first`."""
+    trimmed, call, where, limit, cut = how
+
+    def value(raw: RawRecord, notes: list[str]) -> Any:
+        fields = raw.fields
+        if fields.__class__ is dict:
+            v = fields.get(name)
+            if v.__class__ is str:
+                text = v.strip()
+                if text:
+                    result = text if trimmed else call(v)
+                    if result.__class__ is Failed:
+                        notes.append(f"{where}: {result.message}")
+                        return None
+                    if limit is not None and isinstance(result, str) and len(result) > limit:
+                        return cut(result, notes)
+                    return result
+            elif v is None and default is None:
+                return None
+        return first(raw, notes)
+
+    return value
 
 
 def _first(candidates: Getter, call: Call, where: str, cut: Any) -> ValueFn:
@@ -262,7 +295,24 @@ def ref_fn(ref: RefRule) -> RefFn:
             ids = [ref_id(v) for v in raw.associations.get(association, [])]
         return list(dict.fromkeys(i for i in ids if i))
 
-    return ids_of
+    if ref.from_ is None or not _SIMPLE.fullmatch(ref.from_):
+        return ids_of
+    name = ref.from_
+
+    def one_field(raw: RawRecord) -> list[str]:
+        """`ids_of` when the field holds a text id, or nothing and there is no association."""
+        fields = raw.fields
+        if fields.__class__ is dict:
+            v = fields.get(name)
+            if v.__class__ is str:
+                text = v.strip()
+                if text:
+                    return [text]
+            elif v is None and not association:
+                return []
+        return ids_of(raw)
+
+    return one_field
 
 
 def ref_id(value: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gettext
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import pycountry
 
@@ -106,6 +106,7 @@ def _table() -> dict[str, str]:
     return table
 
 
+@lru_cache(maxsize=4096)
 def country_code(text: str) -> str | None:
     """The ISO 3166-1 alpha-2 code of a country name or code, or None if it is not one."""
     key = fold(text)

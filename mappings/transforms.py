@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,6 +66,7 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _BRACKETED = re.compile(r"<([^<>]*)>\s*$")
 
 
+@lru_cache(maxsize=8192)  # a company's people share its domain
 def _ascii_host(host: str) -> str | None:
     """The host in its ASCII (punycode) form if every label is valid, else None."""
     try:
