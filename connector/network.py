@@ -54,6 +54,7 @@ def network_report(
     viewer: Viewer = reader or CRM_AUDIENCE
     orgs: list[Org] = []
     members: list[Member] = []
+    everything: list[VisibleRel] | None = None
     if org_query is not None:
         orgs = [resolve_org(session, org_query)]
     if member_email is not None:
@@ -61,10 +62,13 @@ def network_report(
     if org_query is None and member_email is None:
         orgs = list(session.scalars(_orgs_with_people()))
         members = list(session.scalars(select(Member).where(Member.active).order_by(Member.email)))
+        everything = visible_relationships(session, viewer, sharing)  # read once, used twice
     return {
         "reader": reader.email if reader else "company-wide (CRM audience)",
-        "accounts": accounts_report(session, viewer, sharing, orgs) if orgs else [],
-        "members": members_report(session, viewer, sharing, members) if members else [],
+        "accounts": accounts_report(session, viewer, sharing, orgs, everything) if orgs else [],
+        "members": (
+            members_report(session, viewer, sharing, members, everything) if members else []
+        ),
     }
 
 
@@ -93,7 +97,11 @@ def _orgs_with_people() -> Any:
 
 
 def accounts_report(
-    session: Session, viewer: Viewer, sharing: Sharing, orgs: list[Org]
+    session: Session,
+    viewer: Viewer,
+    sharing: Sharing,
+    orgs: list[Org],
+    rels: list[VisibleRel] | None = None,
 ) -> list[dict[str, Any]]:
     org_ids = [o.id for o in orgs]
     people: dict[int, list[PersonRow]] = defaultdict(list)
@@ -118,8 +126,10 @@ def accounts_report(
             .where(AccountPlan.org_id.in_(org_ids))
         )
     }
-    ids = select(Person.id).where(Person.org_id.in_(org_ids), *_live())
-    by_person = known_by_person(visible_relationships(session, viewer, sharing, ids))
+    if rels is None:
+        ids = select(Person.id).where(Person.org_id.in_(org_ids), *_live())
+        rels = visible_relationships(session, viewer, sharing, ids)
+    by_person = known_by_person(rels)
     return [_account(o, people[o.id], stances, by_person) for o in orgs]
 
 
@@ -169,12 +179,18 @@ def _account(
 
 
 def members_report(
-    session: Session, viewer: Viewer, sharing: Sharing, members: list[Member]
+    session: Session,
+    viewer: Viewer,
+    sharing: Sharing,
+    members: list[Member],
+    seen: list[VisibleRel] | None = None,
 ) -> list[dict[str, Any]]:
     wanted = {m.id for m in members}
-    person_ids = select(Relationship.person_id).where(Relationship.member_id.in_(wanted))
+    if seen is None:
+        person_ids = select(Relationship.person_id).where(Relationship.member_id.in_(wanted))
+        seen = visible_relationships(session, viewer, sharing, person_ids)
     rels: dict[int, list[VisibleRel]] = defaultdict(list)
-    for v in visible_relationships(session, viewer, sharing, person_ids):
+    for v in seen:
         if v.member_id in wanted:
             rels[v.member_id].append(v)
     brokered: dict[int, int] = {
