@@ -1,7 +1,8 @@
 """`carnet plan show` (json, svg, md) and `carnet network --org` latency for a large account, on a
 SQLite store of scale-1 size (2,000 orgs, 20,000 people, 50 members, ~45k relationships).
 
-CARNET_BENCH_DB=path keeps the store between runs; the target is under 200 ms per answer.
+CARNET_BENCH_DB=path keeps the store between runs, CARNET_BENCH_SCALE=0.1 shrinks it; the target
+is under 200 ms per answer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 
@@ -26,8 +27,7 @@ from connector.plans import show_plan
 from connector.relationships import member_by_email
 from connector.store.db import make_engine, session_factory, transaction, upgrade
 
-ORGS, PEOPLE, MEMBERS, RELATIONSHIPS = 2_000, 20_000, 50, 45_000
-TARGET_NAME, TARGET_DOMAIN, TARGET_PEOPLE, TARGET_RELS_PER_PERSON = "Globex", "globex.com", 400, 8
+TARGET_NAME, TARGET_DOMAIN, TARGET_RELS_PER_PERSON = "Globex", "globex.com", 8
 LEVEL_BY_DEPTH = ("c_level", "vp", "director", "manager", "staff")
 COUNTRIES = ("DE", "FR", "US", "GB", "IT")
 STANCES = ("champion", "ally", "neutral", "adversary")
@@ -41,8 +41,28 @@ def _ts(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def build_store(path: Path, seed: int = 11) -> dict[str, int]:
+class Sizes(NamedTuple):
+    orgs: int
+    people: int
+    members: int
+    relationships: int
+    target: int  # people of the large account
+
+
+def sizes(scale: float = 1.0) -> Sizes:
+    """Scale 1: 2,000 orgs, 20,000 people, 50 members, 45,000 relationships, 400 at the target."""
+    return Sizes(
+        orgs=max(10, int(2_000 * scale)),
+        people=max(200, int(20_000 * scale)),
+        members=max(10, int(50 * scale)),
+        relationships=max(1_000, int(45_000 * scale)),
+        target=max(50, int(400 * scale)),
+    )
+
+
+def build_store(path: Path, scale: float = 1.0, seed: int = 11) -> dict[str, int]:
     """A migrated SQLite store at `path`, filled with bulk inserts in one transaction."""
+    size = sizes(scale)
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     rnd = random.Random(seed)
@@ -55,22 +75,23 @@ def build_store(path: Path, seed: int = 11) -> dict[str, int]:
             "VALUES (?, ?, ?, ?, 'US', 1, ?, ?)",
             [
                 (i, f"rep{i}@us.example", f"Rep {i}", f"team-{i % TEAMS}", now, now)
-                for i in range(1, MEMBERS + 1)
+                for i in range(1, size.members + 1)
             ],
         )
-        _orgs(cur, now)
-        _people(cur, now, rnd)
-        n_rels = _relationships(cur, rnd)
-        _plan(cur, now, rnd)
+        _orgs(cur, now, size)
+        _people(cur, now, rnd, size)
+        n_rels = _relationships(cur, rnd, size)
+        _plan(cur, now, rnd, size)
         raw.commit()
     finally:
         raw.close()
         engine.dispose()
-    return {"orgs": ORGS, "people": PEOPLE, "members": MEMBERS, "relationships": n_rels}
+    return {**size._asdict(), "relationships": n_rels}
 
 
-def _orgs(cur: Any, now: str) -> None:
-    names = [(1, TARGET_NAME)] + [(i, f"Company {i:05d} Ltd") for i in range(2, ORGS + 1)]
+def _orgs(cur: Any, now: str, size: Sizes) -> None:
+    n = size.orgs
+    names = [(1, TARGET_NAME)] + [(i, f"Company {i:05d} Ltd") for i in range(2, n + 1)]
     cur.executemany(
         "INSERT INTO org (id, name, name_key, country, created_at, updated_at) "
         "VALUES (?, ?, ?, 'US', ?, ?)",
@@ -78,15 +99,16 @@ def _orgs(cur: Any, now: str) -> None:
     )
     cur.executemany(
         "INSERT INTO org_domain (domain, org_id) VALUES (?, ?)",
-        [(TARGET_DOMAIN, 1)] + [(f"company{i:05d}.example", i) for i in range(2, ORGS + 1)],
+        [(TARGET_DOMAIN, 1)] + [(f"company{i:05d}.example", i) for i in range(2, n + 1)],
     )
 
 
-def _people(cur: Any, now: str, rnd: random.Random) -> None:
+def _people(cur: Any, now: str, rnd: random.Random, size: Sizes) -> None:
     """Reports-to trees, five reports per manager; the level follows the depth in the tree."""
     rows: list[tuple[Any, ...]] = []
-    per_org = [TARGET_PEOPLE] + [(PEOPLE - TARGET_PEOPLE) // (ORGS - 1)] * (ORGS - 1)
-    per_org[-1] += PEOPLE - sum(per_org)
+    others = size.orgs - 1
+    per_org = [size.target] + [(size.people - size.target) // others] * others
+    per_org[-1] += size.people - sum(per_org)
     pid = 1
     for org_id, count in enumerate(per_org, start=1):
         first, depth = pid, dict[int, int]()
@@ -111,13 +133,13 @@ def _people(cur: Any, now: str, rnd: random.Random) -> None:
     )
 
 
-def _relationships(cur: Any, rnd: random.Random) -> int:
+def _relationships(cur: Any, rnd: random.Random, size: Sizes) -> int:
     pairs: list[tuple[int, int]] = []
-    for pid in range(1, TARGET_PEOPLE + 1):
-        pairs += ((m, pid) for m in rnd.sample(range(1, MEMBERS + 1), TARGET_RELS_PER_PERSON))
-    rest = RELATIONSHIPS - len(pairs)
-    for _ in range(rest):
-        pairs.append((rnd.randint(1, MEMBERS), rnd.randint(TARGET_PEOPLE + 1, PEOPLE)))
+    members = range(1, size.members + 1)
+    for pid in range(1, size.target + 1):
+        pairs += ((m, pid) for m in rnd.sample(members, TARGET_RELS_PER_PERSON))
+    for _ in range(size.relationships - len(pairs)):
+        pairs.append((rnd.randint(1, size.members), rnd.randint(size.target + 1, size.people)))
     unique = list(dict.fromkeys(pairs))
     rnd.shuffle(unique)  # relationships arrive address book by address book, not side by side
     rows = [
@@ -146,18 +168,21 @@ def _relationships(cur: Any, rnd: random.Random) -> int:
     return len(rows)
 
 
-def _plan(cur: Any, now: str, rnd: random.Random) -> None:
+def _plan(cur: Any, now: str, rnd: random.Random, size: Sizes) -> None:
     cur.execute(
         "INSERT INTO account_plan (id, org_id, strategy, updated_at) VALUES (1, 1, ?, ?)",
         ("Expand from finance into operations", now),
     )
     cur.executemany(
         "INSERT INTO stakeholder (plan_id, person_id, stance, influence) VALUES (1, ?, ?, ?)",
-        [(p, rnd.choice(STANCES), rnd.randint(1, 5)) for p in rnd.sample(range(1, 401), 40)],
+        [
+            (p, rnd.choice(STANCES), rnd.randint(1, 5))
+            for p in rnd.sample(range(1, size.target + 1), 40)
+        ],
     )
     cur.executemany(
         "INSERT INTO plan_action (plan_id, text, member_id, source, at) VALUES (1, ?, ?, 'cli', ?)",
-        [(f"Action {i}", 1 + i % MEMBERS, now) for i in range(30)],
+        [(f"Action {i}", 1 + i % size.members, now) for i in range(30)],
     )
 
 
@@ -202,11 +227,13 @@ def cases(sharing: Sharing) -> dict[str, Callable[[Any], Any]]:
     }
 
 
-def run(path: Path, build: bool, runs: int, out: Callable[[str], None] = print) -> dict[str, Any]:
+def run(
+    path: Path, build: bool, runs: int, scale: float = 1.0, out: Callable[[str], None] = print
+) -> dict[str, Any]:
     if build:
         started = time.perf_counter()
-        sizes = build_store(path)
-        out(f"built {path} in {time.perf_counter() - started:.1f} s: {sizes}")
+        built = build_store(path, scale)
+        out(f"built {path} in {time.perf_counter() - started:.1f} s: {built}")
     engine = make_engine(f"sqlite:///{path}")
     results: dict[str, Any] = {}
     try:
@@ -225,13 +252,14 @@ def run(path: Path, build: bool, runs: int, out: Callable[[str], None] = print) 
 
 
 def main() -> None:
+    scale = float(os.environ.get("CARNET_BENCH_SCALE", "1"))
     keep = os.environ.get("CARNET_BENCH_DB")
     if keep:
         path = Path(keep)
-        run(path, build=not path.exists(), runs=30)
+        run(path, build=not path.exists(), runs=30, scale=scale)
         return
     with tempfile.TemporaryDirectory(prefix="carnet-bench-plans-") as tmp:
-        run(Path(tmp) / "bench.db", build=True, runs=30)
+        run(Path(tmp) / "bench.db", build=True, runs=30, scale=scale)
 
 
 if __name__ == "__main__":
