@@ -197,3 +197,14 @@ def test_a_large_account_map_draws_what_matters() -> None:
     root = ET.fromstring(svg)
     boxes = [t for t in root.iter("{http://www.w3.org/2000/svg}title")]
     assert len(boxes) == len(ids) and f"{left_out} more people not drawn" in svg
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "svg"])
+def test_an_account_with_nobody_renders(session: Session, fmt: str) -> None:
+    w.org(session, "Empty Co", ("empty.example",))
+    doc = show_plan(session, "empty.example", None, SHARING)
+    assert doc["stakeholders"] == [] and doc["coverage"]["key_strong_share"] is None
+    text = RENDERERS[fmt](doc)
+    assert "Empty Co" in text
+    if fmt == "svg":
+        ET.fromstring(text)
