@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -207,6 +207,19 @@ def load_person_keys(session: Session, matcher: Matcher, emails: set[str], names
             matcher.add("name", (key, org_id), pid)
 
 
+def email_domains(session: Session, person_ids: Iterable[int]) -> dict[int, set[str]]:
+    """The domains of each person's email addresses."""
+    wanted = sorted(set(person_ids))
+    out: dict[int, set[str]] = {i: set() for i in wanted}
+    if wanted:
+        q = select(PersonEmail.person_id, PersonEmail.email).where(
+            PersonEmail.person_id.in_(wanted)
+        )
+        for pid, email in session.connection().execute(q):
+            out[pid].add(email.rsplit("@", 1)[-1])
+    return out
+
+
 def load_org_keys(session: Session, matcher: Matcher, domains: set[str], names: set[str]) -> None:
     if domains:
         rows = (
@@ -246,14 +259,20 @@ def load_member_keys(session: Session, matcher: Matcher, emails: set[str]) -> No
 
 
 def decide(
-    matcher: Matcher, linked: int | None, keys: list[tuple[str, Sequence[Any]]]
+    matcher: Matcher,
+    linked: int | None,
+    keys: list[tuple[str, Sequence[Any]]],
+    reject: Callable[[str, int], bool] | None = None,
 ) -> Decision | None:
     """The link wins; else the first kind of key that finds anything decides: one candidate is a
-    match, several are ambiguous (the caller records it and makes a new entity). None: no match."""
+    match, several are ambiguous (the caller records it and makes a new entity). None: no match.
+    `reject(kind, candidate)` rules a candidate out before counting."""
     if linked is not None:
         return Decision(linked, "link")
     for kind, values in keys:
         found = matcher.find(kind, values)
+        if reject is not None:
+            found = {c for c in found if not reject(kind, c)}
         if len(found) == 1:
             return Decision(next(iter(found)), kind)
         if len(found) > 1:

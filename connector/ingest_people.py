@@ -20,6 +20,7 @@ from connector.identity import (
     Matcher,
     clean_text,
     decide,
+    email_domains,
     load_member_keys,
     load_person_keys,
     name_key,
@@ -222,6 +223,7 @@ class _People(Staged):
         ids |= matcher.find("name", [(p.key, p.fields["org_id"]) for p in prepared])
         super().__init__(batch, Person, _PERSON_COLS, ids)
         self.m = matcher
+        self.domains = email_domains(batch.session, self.before)
         self.claims: dict[str, int] = {}
         self.issues: list[dict[str, Any]] = []
 
@@ -233,7 +235,13 @@ class _People(Staged):
             ("email", p.emails),
             ("name", [(p.key, org)] if org else []),
         ]
-        d = decide(self.m, linked, keys) or Decision(self.m.new_id(), "new")
+        mine = {e.rsplit("@", 1)[-1] for e in p.emails}
+
+        def namesake(kind: str, candidate: int) -> bool:
+            """Another address at the same domain: another mailbox, so another person."""
+            return kind == "name" and bool(mine & self.domains.get(candidate, set()))
+
+        d = decide(self.m, linked, keys, namesake) or Decision(self.m.new_id(), "new")
         if d.ambiguous:
             self.issues.append(self._issue(p, d))
         pid = p.person_id = d.entity_id
@@ -250,6 +258,7 @@ class _People(Staged):
             if not self.m.claimed("email", email):
                 self.m.add("email", email, pid)
                 self.claims[email] = pid
+                self.domains.setdefault(pid, set()).add(email.rsplit("@", 1)[-1])
 
     def _issue(self, p: _Prepared, d: Decision) -> dict[str, Any]:
         how = "email" if self.m.find("email", p.emails) else "name and org"

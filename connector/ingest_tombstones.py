@@ -216,12 +216,8 @@ def _repoint_unique(
     """Move the loser's rows of a table unique on (other, person_id) to the survivor; where the
     survivor has one already, keep the survivor's and point the loser's links at it."""
     col = getattr(model, other)
-    theirs: dict[Any, int] = dict(
-        session.connection()
-        .execute(select(col, model.id).where(model.person_id == survivor))
-        .tuples()
-        .all()
-    )
+    rows = session.execute(select(col, model.id).where(model.person_id == survivor)).all()
+    theirs: dict[Any, int] = {key: rid for key, rid in rows}
     for key, rid in (
         session.connection().execute(select(col, model.id).where(model.person_id == loser)).all()
     ):
