@@ -17,7 +17,7 @@ from typing import Any
 from adapters.base import RawRecord
 from mappings.records import MappedRecord
 from mappings.schema import Mapping, ObjectMap, RefRule, ValueRule
-from mappings.transforms import TRANSFORMS, Bad, trim
+from mappings.transforms import TRANSFORMS, Bad, join, trim
 from mappings.vocabulary import MANY_REFS, REQUIRED, VALUE_TYPES, article, max_length
 
 FILTERED = "filtered out by the mapping"
@@ -163,43 +163,108 @@ def value_fn(kind: str, name: str, rule: ValueRule) -> ValueFn:
     where = f"{name} ({', '.join(rule.sources) or 'const'})"
     limit = rule.max_length or max_length(kind, name)
     cut = cutter(limit, name)
-    if TRANSFORMS[rule._transform].combines:
-        return _combining(rule, where, cut)
-    candidates = _candidates(rule)
-    call = caller(rule)
+    spec = TRANSFORMS[rule._transform]
+    names = tuple(rule.sources)
+    plain_fields = rule.const is None and all(_SIMPLE.fullmatch(p) for p in names)
+    if spec.combines:
+        general = _combining(rule, where, cut)
+        if plain_fields and spec.fn is join:
+            return _join_fields(names, rule._opts.sep, limit, cut, general)
+        return general
+    candidates, call = _candidates(rule), caller(rule)
+    fast = plain_fields and not rule.split
     if VALUE_TYPES[name].many:
-        return _many(candidates, call, where, cut)
+        many = _many(candidates, call, where, cut)
+        one = fast and len(names) == 1 and rule.default is None
+        return _many_field(names[0], call, where, cut, many) if one else many
     first = _first(candidates, call, where, cut)
-    simple = len(rule.sources) == 1 and _SIMPLE.fullmatch(rule.sources[0])
-    if rule.const is not None or rule.split or not simple:
+    if not fast:
         return first
-    trimmed = TRANSFORMS[rule._transform].fn is trim
-    how = (trimmed, call, where, limit, cut)
-    return _one_field(rule.sources[0], rule.default, how, first)
+    how = (spec.fn is trim, call, where, limit, cut)
+    return _first_fields(names, rule.default, how, first)
 
 
-def _one_field(name: str, default: Any, how: tuple[Any, ...], first: ValueFn) -> ValueFn:
-    """`_first` for the usual rule, one plain field: a text value read and transformed in place;
-    anything else (no dict of fields, a list, an empty text with a default) goes to `first`."""
+# The `_fields` functions below do what the general one they are given does, for the usual case
+# of plain fields holding text, without building candidate lists; on anything else (fields not a
+# dict, a list or a number in a field, a default to fall back on) they hand the record to it.
+
+
+def _first_fields(
+    names: tuple[str, ...], default: Any, how: tuple[Any, ...], first: ValueFn
+) -> ValueFn:
     trimmed, call, where, limit, cut = how
 
     def value(raw: RawRecord, notes: list[str]) -> Any:
         fields = raw.fields
+        if fields.__class__ is not dict:
+            return first(raw, notes)
+        found, failed = False, None
+        for name in names:
+            v = fields.get(name)
+            if v is None:
+                continue
+            if v.__class__ is not str:
+                return first(raw, notes)
+            text = v.strip()
+            if not text:
+                continue
+            found = True
+            result = text if trimmed else call(v)
+            if result.__class__ is Failed:
+                failed = [*(failed or ()), f"{where}: {result.message}"]
+            elif result is not None:
+                if limit is not None and isinstance(result, str) and len(result) > limit:
+                    return cut(result, notes)
+                return result
+        if not found and default is not None:
+            return first(raw, notes)
+        if failed:
+            notes += failed
+        return None
+
+    return value
+
+
+def _many_field(name: str, call: Call, where: str, cut: Any, many: ValueFn) -> ValueFn:
+    def value(raw: RawRecord, notes: list[str]) -> Any:
+        fields = raw.fields
         if fields.__class__ is dict:
             v = fields.get(name)
-            if v.__class__ is str:
-                text = v.strip()
-                if text:
-                    result = text if trimmed else call(v)
-                    if result.__class__ is Failed:
-                        notes.append(f"{where}: {result.message}")
-                        return None
-                    if limit is not None and isinstance(result, str) and len(result) > limit:
-                        return cut(result, notes)
-                    return result
-            elif v is None and default is None:
-                return None
-        return first(raw, notes)
+            if v is None:
+                return []
+            if v.__class__ is str and v.strip():
+                result = call(v)
+                if result.__class__ is Failed:
+                    notes.append(f"{where}: {result.message}")
+                    return []
+                result = cut(result, notes)
+                return [] if result is None else [result]
+        return many(raw, notes)
+
+    return value
+
+
+def _join_fields(
+    names: tuple[str, ...], sep: str, limit: int | None, cut: Any, general: ValueFn
+) -> ValueFn:
+    def value(raw: RawRecord, notes: list[str]) -> Any:
+        fields = raw.fields
+        if fields.__class__ is not dict:
+            return general(raw, notes)
+        parts = []
+        for name in names:
+            v = fields.get(name)
+            if v is None:
+                continue
+            if v.__class__ is not str:
+                return general(raw, notes)
+            text = v.strip()
+            if text:
+                parts.append(text)
+        if not parts:  # nothing to join: the default, if any
+            return general(raw, notes)
+        result = sep.join(parts)
+        return cut(result, notes) if limit is not None and len(result) > limit else result
 
     return value
 
