@@ -108,9 +108,11 @@ def run_sync(
     dry_run: bool = False,
     progress: Progress | None = None,
     open_adapter: Callable[[str, SourceBase], Adapter] | None = None,
+    stop: threading.Event | None = None,
 ) -> Summary:
     """One sync of every enabled source (or of `source`). UsageError (exit 2) for an unknown or
-    disabled source or a bad mapping, before anything is pulled."""
+    disabled source or a bad mapping, before anything is pulled. When `stop` is set (the
+    scheduler on SIGTERM) the sync ends after the page in hand is committed."""
     if open_adapter is None:
         from connector.sources import open_adapter as found
 
@@ -129,10 +131,14 @@ def run_sync(
                 adapter = open_adapter(name, enabled[name])
                 try:
                     job = _SourceSync(session, name, adapter, mappings[name], full, dry_run)
+                    job.stop = stop
                     summary.sources[name] = job.run(progress)
                 finally:
                     adapter.close()
-            _rescore(session, app, dry_run)
+                if stop is not None and stop.is_set():
+                    break
+            if stop is None or not stop.is_set():  # else the next run re-scores
+                _rescore(session, app, dry_run)
         finally:
             progress.stop()
             if dry_run:
@@ -171,6 +177,7 @@ class _SourceSync:
     ):
         self.session, self.source, self.adapter, self.mapping = session, source, adapter, mapping
         self.full, self.dry_run = full, dry_run
+        self.stop: threading.Event | None = None
 
     def run(self, progress: Progress) -> dict[str, ObjectRun]:
         runs: dict[str, ObjectRun] = {}
@@ -226,6 +233,9 @@ class _SourceSync:
             _commit(self.session, self.dry_run)  # the page's rows and its cursor, together
             run.counts.add(counts)
             progress.advance(len(page.records))
+            if self.stop is not None and self.stop.is_set():
+                run.stopped = "stopped on request after a committed page; the next run carries on"
+                break
         run.counts.add(resolve_pending(self.session, self.source, _utcnow(), obj))
         _commit(self.session, self.dry_run)
 
