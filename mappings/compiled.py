@@ -119,7 +119,8 @@ class Failed:
 
 def caller(rule: ValueRule) -> Call:
     """`fn(value, opts)` for the rule's transform, giving a `Failed` instead of raising `Bad`;
-    text inputs are remembered (every transform is a pure function of value and options)."""
+    text inputs are remembered (every transform is a pure function of value and options, and
+    gives an immutable value, so records may share one)."""
     fn, opts = TRANSFORMS[rule._transform].fn, rule._opts
     memo: dict[str, Any] = {}
 

@@ -3,6 +3,7 @@ notes, problems, seen) for every packaged mapping's objects, on sandbox records 
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from adapters.sandbox.hubspot import HubSpotStandIn
 from adapters.sandbox.salesforce import SalesforceStandIn
 from adapters.sandbox.seed import generate
 from adapters.sandbox.world import World
+from mappings import compiled
 from mappings.apply import apply, apply_reference
 from mappings.compiled import plan_for
 from mappings.loader import default_path, load_mapping
@@ -223,3 +225,17 @@ def test_a_plan_is_compiled_once_per_mapping_and_object() -> None:
     assert plan_for(mapping, "Contact") is not plan_for(mapping, "Account")
     with pytest.raises(KeyError):
         apply(mapping, "Nope", RawRecord("1", {}))
+
+
+def test_a_replaced_object_is_compiled_again_and_a_dropped_mapping_forgotten() -> None:
+    mapping = load_mapping(default_path("salesforce"), "salesforce")
+    before = plan_for(mapping, "Contact")
+    mapping.objects["Contact"] = mapping.objects["Contact"].model_copy(deep=True)
+    after = plan_for(mapping, "Contact")
+    assert after is not before and after.om is mapping.objects["Contact"]
+    same(mapping, "Contact", RawRecord("003", {"Email": "a@b.co", "Title": "CEO"}))
+    key = (id(mapping), "Contact")
+    assert key in compiled._PLANS
+    del mapping, before, after
+    gc.collect()
+    assert key not in compiled._PLANS
