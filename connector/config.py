@@ -103,10 +103,10 @@ class SourceBase(Strict):
                 raise ConfigError(
                     [Problem("config", f"{name}_env", f"environment variable {env} is not set")]
                 )
-            return value.strip()
+            return _remembered(value.strip())
         if file:
             try:
-                return Path(file).read_text(encoding="utf-8").strip()
+                return _remembered(Path(file).read_text(encoding="utf-8").strip())
             except OSError as exc:
                 raise ConfigError(
                     [Problem("config", f"{name}_file", f"cannot read {file}: {exc.strerror}")]
@@ -115,6 +115,14 @@ class SourceBase(Strict):
 
     def has_secret(self, name: str) -> bool:
         return bool(getattr(self, f"{name}_env", None) or getattr(self, f"{name}_file", None))
+
+
+def _remembered(secret: str) -> str:
+    """A secret just read, registered so that no log line shows it."""
+    from connector.logs import register_secret
+
+    register_secret(secret)
+    return secret
 
 
 def _one_of(model: BaseModel, name: str, required: bool) -> None:
