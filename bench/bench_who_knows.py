@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from connector.config import Sharing
+from connector.identity import org_name_key
 from connector.relationships import member_by_email
 from connector.store.db import make_engine, session_factory, transaction, upgrade
 from connector.store.models import AuditEvent
-from connector.whoknows import who_knows
+from connector.whoknows import DEFAULT_LIMIT, who_knows
 
 TARGET_DOMAIN = "globex.com"
 TARGET_NAME = "Globex Corporation"
@@ -90,8 +91,9 @@ def _insert_orgs_and_people(
     n_orgs, n_people = sizes["orgs"], sizes["people"]
     orgs = [(1, TARGET_NAME)] + [(i, f"Company {i:05d} Ltd") for i in range(2, n_orgs + 1)]
     cur.executemany(
-        "INSERT INTO org (id, name, country, created_at, updated_at) VALUES (?, ?, 'US', ?, ?)",
-        [(i, name, now, now) for i, name in orgs],
+        "INSERT INTO org (id, name, name_key, country, created_at, updated_at) "
+        "VALUES (?, ?, ?, 'US', ?, ?)",
+        [(i, name, org_name_key(name), now, now) for i, name in orgs],
     )
     cur.executemany(
         "INSERT INTO org_domain (domain, org_id) VALUES (?, ?)",
@@ -193,7 +195,13 @@ def _flush_rels(cur: Any, batch: list[tuple[Any, ...]]) -> None:
 
 
 def measure(
-    engine: Engine, query: str, sharing: Sharing, runs: int, members: int, seed: int = 1
+    engine: Engine,
+    query: str,
+    sharing: Sharing,
+    runs: int,
+    members: int,
+    limit: int | None = DEFAULT_LIMIT,
+    seed: int = 1,
 ) -> dict[str, Any]:
     """Latency of one who-knows answer as the CLI gives it: look the member up, answer, write
     the audit event, commit. Returns median / p95 in ms and the mean relationships shown."""
@@ -205,7 +213,8 @@ def measure(
         email = f"rep{rnd.randint(1, members)}@us.example"
         started = time.perf_counter()
         with transaction(factory) as session:
-            doc = who_knows(session, member_by_email(session, email), query, sharing)
+            viewer = member_by_email(session, email)
+            doc = who_knows(session, viewer, query, sharing, limit=limit)
         times.append((time.perf_counter() - started) * 1000)
         shown.append(sum(len(p["known_by"]) for p in doc["people"]))
     times.sort()
@@ -216,13 +225,14 @@ def measure(
     }
 
 
-def cases(sizes: dict[str, int]) -> Iterator[tuple[str, str, Sharing]]:
+def cases() -> Iterator[tuple[str, str, Sharing, int | None]]:
     team = Sharing(default="discoverable", scope="team")
     company = Sharing(default="discoverable", scope="company")
-    yield "org by domain, team scope", TARGET_DOMAIN, team
-    yield "org by domain, company scope", TARGET_DOMAIN, company
-    yield "org by name, company scope", TARGET_NAME.lower(), company
-    yield "person by email, company scope", "p42@globex.com", company
+    yield "org by domain, team scope", TARGET_DOMAIN, team, DEFAULT_LIMIT
+    yield "org by domain, company scope", TARGET_DOMAIN, company, DEFAULT_LIMIT
+    yield "org by name, company scope", TARGET_NAME.lower(), company, DEFAULT_LIMIT
+    yield "org, company scope, --limit 0 (all)", TARGET_DOMAIN, company, None
+    yield "person by email, company scope", "p42@globex.com", company, None
 
 
 def run(path: Path, build: bool, runs: int, out: Callable[[str], None] = print) -> dict[str, Any]:
@@ -236,11 +246,11 @@ def run(path: Path, build: bool, runs: int, out: Callable[[str], None] = print) 
     results: dict[str, Any] = {}
     try:
         measure(engine, TARGET_DOMAIN, Sharing(), 5, sizes["members"])  # warm the page cache
-        for label, query, sharing in cases(sizes):
-            r = measure(engine, query, sharing, runs, sizes["members"])
+        for label, query, sharing, limit in cases():
+            r = measure(engine, query, sharing, runs, sizes["members"], limit)
             results[label] = r
             out(
-                f"who-knows {label:34s} median {r['median_ms']:6.2f} ms  "
+                f"who-knows {label:38s} median {r['median_ms']:6.2f} ms  "
                 f"p95 {r['p95_ms']:6.2f} ms  ({r['shown']:.0f} relationships shown)"
             )
         with session_factory(engine)() as s:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from connector.audit import record_shown
 from connector.config import Sharing
 from connector.errors import UsageError
+from connector.identity import org_name_key
 from connector.relationships import (
     Visibility,
     VisibleRel,
@@ -85,9 +86,13 @@ def _answer(
     session: Session, viewer: Member, sharing: Sharing, scope: _Scope, limit: int | None
 ) -> tuple[dict[str, Any], list[VisibleRel]]:
     people = scope.people
-    known = ranked_people(session, viewer, sharing, scope.ids) if people else []
-    listed = known[:limit] if limit else known
-    rels = visible_relationships(session, viewer, sharing, listed) if listed else []
+    if limit is None or scope.org_id is None:  # everyone: one pass over the visible rows
+        rels = visible_relationships(session, viewer, sharing, scope.ids) if people else []
+        known = listed = list(dict.fromkeys(v.person_id for v in rels))
+    else:  # the strongest `limit` people, ranked in the store, then read in full
+        known = ranked_people(session, viewer, sharing, scope.ids) if people else []
+        listed = known[:limit]
+        rels = visible_relationships(session, viewer, sharing, listed) if listed else []
     by_person: dict[int, list[VisibleRel]] = defaultdict(list)
     for v in rels:
         by_person[v.person_id].append(v)
@@ -202,8 +207,8 @@ def _path_rel(v: VisibleRel) -> dict[str, Any]:
 
 
 def resolve_org(session: Session, query: str) -> Org:
-    """By domain, then by name: exact, case-insensitive exact, prefix, contains. Several matches at
-    the first stage that finds any is an ambiguity: a UsageError listing the candidates."""
+    """By domain, then by name: exact, normalised (case, width, spaces), prefix, contains. Several
+    matches at the first stage that finds any is an ambiguity: a UsageError listing them."""
     domain = _as_domain(query)
     if domain:
         link = session.get(OrgDomain, domain)
@@ -215,7 +220,8 @@ def resolve_org(session: Session, query: str) -> Org:
     pattern = low.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     stages = (
         Org.name == q,
-        func.lower(Org.name) == low,
+        Org.name_key == org_name_key(q),  # indexed; filled by ingest
+        func.lower(Org.name) == low,  # orgs made elsewhere, without a name key
         func.lower(Org.name).like(pattern + "%", escape="\\"),
         func.lower(Org.name).like("%" + pattern + "%", escape="\\"),
     )

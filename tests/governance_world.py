@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.config import Sharing
+from connector.identity import org_name_key
 from connector.store import models as m
 
 
@@ -26,7 +27,7 @@ def member(
 
 
 def org(s: Session, name: str, domains: tuple[str, ...] = (), country: str | None = None) -> m.Org:
-    row = m.Org(name=name, country=country)
+    row = m.Org(name=name, name_key=org_name_key(name), country=country)
     s.add(row)
     s.flush()
     for d in domains:
