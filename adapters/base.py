@@ -62,6 +62,8 @@ class Write:
     id: str | None
     values: dict[str, Any]
     key: str = ""  # the caller's handle for the result (e.g. the outbox row id)
+    # creations only: records to associate the new one with (HubSpot): (to object, id, type id)
+    associate: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,3 +175,48 @@ def check_pagination(seen: set[Any], token: Any) -> None:
     if token in seen:
         raise FatalError(f"loop detected in pagination: token {token!r} came back")
     seen.add(token)
+
+
+# -- write-back: custom fields and plan notes (issue 7) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A custom field / property Carnet writes, as `carnet install` creates it."""
+
+    name: str
+    type: str  # the CRM's own type name as the mapping declares it (Number, Text, number, ...)
+    label: str
+    description: str | None = None
+    length: int | None = None  # Salesforce text
+    precision: int | None = None  # Salesforce Number / Percent / Currency
+    scale: int | None = None
+    field_type: str | None = None  # HubSpot: how the property shows
+
+
+@dataclass(frozen=True)
+class FieldStep:
+    """One line of an install plan: `create`, `exists` or `incompatible` (with why)."""
+
+    object: str
+    name: str
+    action: str
+    detail: str = ""
+
+
+def plan_marker(parent: str) -> str:
+    """What an account-plan note carries (Salesforce: title; HubSpot: body) to be found again."""
+    return f"[carnet:plan:{parent}]"
+
+
+@dataclass(frozen=True)
+class PlanNote:
+    """An account-plan note: one per account, found again by the marker it carries."""
+
+    parent: str  # the account / company id
+    note_id: str | None  # the note's id when known; None: find it by its marker, else create
+    marker: str  # `[carnet:plan:<parent>]`
+    title: str  # plain text
+    text: str  # plain text (Salesforce Note body)
+    html: str  # escaped HTML (HubSpot note body)
+    key: str = ""

@@ -13,15 +13,20 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
+from adapters import hubspot_writeback as writeback
 from adapters.base import (
     ApiUsage,
     FieldInfo,
+    FieldSpec,
+    FieldStep,
     ObjectSpec,
     Page,
+    PlanNote,
     RawRecord,
     Write,
     WriteResult,
     check_pagination,
+    plan_marker,
 )
 from adapters.hubspot_api import BATCH_LIMIT, HubSpotApi, HubSpotRefused
 from adapters.hubspot_pull import Puller, as_datetime, epoch_ms, mark_last
@@ -119,7 +124,9 @@ class HubSpotAdapter:
         """One batch call's results; a message instead when no more calls should be made."""
         try:
             if create:
-                data = self.api.batch_create(obj, [(_values(w), str(i)) for i, w in batch])
+                created = [(_values(w), str(i)) for i, w in batch]
+                links = [_links(w) for _, w in batch]
+                data = self.api.batch_create(obj, created, links if any(links) else None)
             else:
                 rows = [(str(w.id), _values(w), str(i)) for i, w in batch]
                 data = self.api.batch_update(obj, rows)
@@ -150,6 +157,21 @@ class HubSpotAdapter:
             )
         return out
 
+    # -- write-back: install and plan notes ------------------------------------------------------
+
+    def ensure_fields(
+        self, object_name: str, specs: list[FieldSpec], group: Any = None, dry_run: bool = False
+    ) -> list[FieldStep]:
+        """Carnet's property group and properties on `object_name`: what exists, what is made
+        (unless `dry_run`), what exists with another type (then nothing is made)."""
+        return writeback.ensure_fields(self.api, object_name, specs, group, dry_run)
+
+    def find_plan_notes(self, parents: list[str]) -> dict[str, str]:
+        return writeback.find_plan_notes(self.api, parents, plan_marker)
+
+    def push_notes(self, notes: list[PlanNote]) -> list[WriteResult]:
+        return self.push([writeback.note_write(n) for n in notes])
+
     def usage(self) -> ApiUsage:
         u = self.api.usage
         return ApiUsage(used=u.used, limit=u.limit, calls=u.calls)
@@ -161,6 +183,17 @@ class HubSpotAdapter:
 def _owner(row: dict[str, Any], archived: bool) -> RawRecord:
     modstamp = as_datetime(epoch_ms(row.get("updatedAt")))
     return RawRecord(str(row["id"]), dict(row), deleted=archived, modstamp=modstamp)
+
+
+def _links(write: Write) -> list[dict[str, Any]]:
+    """A creation's associations as the v3 create takes them."""
+    return [
+        {
+            "to": {"id": to_id},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}],
+        }
+        for _obj, to_id, type_id in write.associate
+    ]
 
 
 def _values(write: Write) -> dict[str, str]:

@@ -55,6 +55,7 @@ _APIS: dict[str, Callable[[HubSpot], Any]] = {
     "owners": lambda c: c.crm.owners.owners_api,
     "pipelines": lambda c: c.crm.pipelines.pipelines_api,
     "properties": lambda c: c.crm.properties.core_api,
+    "groups": lambda c: c.crm.properties.groups_api,
     "associations": lambda c: c.crm.associations.v4.batch_api,
 }
 
@@ -193,11 +194,15 @@ class HubSpotApi:
         body = BatchInputSimplePublicObjectBatchInput(inputs=inputs)
         return self.call("batch", "update", obj, body)
 
-    def batch_create(self, obj: str, rows: list[tuple[dict[str, str], str]]) -> Any:
-        """(properties, trace id) rows, at most 100."""
+    def batch_create(
+        self, obj: str, rows: list[tuple[dict[str, str], str]], links: list[Any] | None = None
+    ) -> Any:
+        """(properties, trace id) rows, at most 100; `links`: each row's associations."""
         inputs = [
-            SimplePublicObjectBatchInputForCreate(properties=p, object_write_trace_id=t)
-            for p, t in rows
+            SimplePublicObjectBatchInputForCreate(
+                properties=p, object_write_trace_id=t, associations=links[n] if links else None
+            )
+            for n, (p, t) in enumerate(rows)
         ]
         body = BatchInputSimplePublicObjectBatchInputForCreate(inputs=inputs)
         return self.call("batch", "create", obj, body)

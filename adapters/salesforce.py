@@ -17,11 +17,15 @@ from typing import Any
 
 from simple_salesforce import Salesforce
 
+from adapters import salesforce_writeback as writeback
 from adapters.base import (
     ApiUsage,
     FieldInfo,
+    FieldSpec,
+    FieldStep,
     ObjectSpec,
     Page,
+    PlanNote,
     RawRecord,
     Write,
     WriteResult,
@@ -158,6 +162,27 @@ class SalesforceAdapter:
 
     def push(self, writes: list[Write]) -> list[WriteResult]:
         return push(self.client, writes)
+
+    # -- write-back: install and plan notes ------------------------------------------------------
+    def ensure_fields(
+        self, object_name: str, specs: list[FieldSpec], group: Any = None, dry_run: bool = False
+    ) -> list[FieldStep]:
+        """The custom fields of `object_name` Carnet writes: what exists, what is made (unless
+        `dry_run`), what exists with another type (left alone: the caller refuses it)."""
+        steps = writeback.field_plan(object_name, specs, self.describe(object_name))
+        wanted = {s.name: s for s in specs}
+        if not dry_run and any(s.action == "create" for s in steps):
+            for step in steps:
+                if step.action == "create":
+                    writeback.create_field(self.client, object_name, wanted[step.name])
+            self._describes.pop(object_name, None)
+        return steps
+
+    def find_plan_notes(self, parents: list[str]) -> dict[str, str]:
+        return writeback.find_plan_notes(self.client, parents)
+
+    def push_notes(self, notes: list[PlanNote]) -> list[WriteResult]:
+        return writeback.push_notes(self.client, notes)
 
     def usage(self) -> ApiUsage:
         return ApiUsage(used=self.client.used, limit=self.client.limit, calls=self.client.calls)

@@ -210,7 +210,15 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def install(config: ConfigOpt = None, source: SourceOpt = None, dry_run: DryRunOpt = False) -> None:
     """Create the custom fields / properties Carnet writes."""
-    not_available("install")
+    from connector.cli_outbox import render_install
+    from connector.install import run_install
+
+    carnet = make_app(config)
+    try:
+        doc = run(lambda: run_install(carnet, source, dry_run))
+    finally:
+        carnet.close()
+    render_install(doc, out)
 
 
 @mappings_app.command("check")
@@ -255,13 +263,32 @@ def push(
     as_json: JsonOpt = False,
 ) -> None:
     """Push pending writes only."""
-    not_available("push")
+    from connector.cli_outbox import push_lines, render_push
+    from connector.push import run_push
+
+    carnet = make_app(config)
+    try:
+        summary = run(lambda: run_push(carnet, source, dry_run))
+    finally:
+        carnet.close()
+    doc = summary.as_dict()
+    emit(doc, as_json, lambda d: render_push(d, out))
+    for line in push_lines(doc):
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(summary.exit_code())
 
 
 @app.command("run")
 def run_scheduler(config: ConfigOpt = None) -> None:
     """The scheduler, until SIGTERM / Ctrl-C."""
-    not_available("run")
+    from scheduler.runner import serve_until_stopped
+
+    carnet = make_app(config)
+    try:
+        code = run(lambda: serve_until_stopped(carnet))
+    finally:
+        carnet.close()
+    raise typer.Exit(code)
 
 
 @app.command("who-knows")

@@ -1,0 +1,133 @@
+"""Account-plan notes for the CRMs: one per planned account per CRM, drawn for the CRM audience
+(the one visibility rule), kept in the outbox as title, text and escaped HTML.
+
+The note itself carries a marker (`[carnet:plan:<account id>]`) so a push can find the note it
+already made before making another: see outbox.push_notes and docs/writeback.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters.base import PlanNote, plan_marker
+from connector.config import Sharing
+from connector.desired import Desired, live_links
+from connector.outbox import CHUNK, PushRun, over_budget, record
+from connector.plan_render import to_markdown
+from connector.plans import build_plan
+from connector.relationships import CRM_AUDIENCE
+from connector.store.models import AccountPlan, Org, Outbox, SourceLink
+from mappings.schema import Mapping
+
+PLAN = "plan"  # the outbox field set of a plan note
+NOTE_OBJECTS = {"salesforce": "Note", "hubspot": "notes"}
+TITLE_MAX = 60  # of the text after the marker (Salesforce Note.Title holds 80)
+
+
+def account_object(mapping: Mapping) -> str | None:
+    """The CRM object of the mapping whose records are orgs (Account, companies)."""
+    return next((name for name, om in mapping.objects.items() if om.kind == "org"), None)
+
+
+def desired_notes(
+    session: Session, source: str, mapping: Mapping, sharing: Sharing
+) -> Iterator[Desired]:
+    """A plan note per account with a plan and a live link to this source."""
+    note_object, accounts = NOTE_OBJECTS.get(source), account_object(mapping)
+    if note_object is None or accounts is None:
+        return
+    planned = select(AccountPlan.org_id)
+    q = live_links(source, accounts, "org").where(SourceLink.entity_id.in_(planned))
+    for org_id, external_id in session.execute(q.order_by(SourceLink.external_id)):
+        org = session.get(Org, org_id)
+        if org is None or org.deleted_at is not None or org.merged_into_id is not None:
+            continue
+        doc, _ = build_plan(session, org, CRM_AUDIENCE, sharing)
+        yield Desired(note_object, external_id, PLAN, note_values(doc, external_id))
+
+
+def note_values(doc: dict[str, object], parent: str) -> dict[str, str]:
+    """title (plain text), text (Salesforce body) and html (HubSpot body) of one plan note.
+    The Markdown is escaped by plan_render; the HTML wraps its lines, escaping the marker."""
+    org = doc["org"]
+    name = str(org["name"]) if isinstance(org, dict) else ""
+    text = to_markdown(doc)
+    marker = plan_marker(parent)
+    lines = [f"<p><strong>{escape(marker)}</strong></p>"]
+    lines += [f"<p>{line}</p>" for line in text.splitlines() if line.strip()]
+    return {
+        "title": f"Account plan: {name}"[:TITLE_MAX],
+        "text": f"{marker}\n\n{text}",
+        "html": "".join(lines),
+    }
+
+
+# -- pushing them ---------------------------------------------------------------------------------
+
+GONE = ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "not found", "does not exist")
+
+
+def push_notes(
+    session: Session,
+    adapter: Any,
+    settings: Any,
+    rows: list[Outbox],
+    run: PushRun,
+    now: datetime,
+) -> None:
+    """Create or update each due plan note, exactly once per account: a note whose id is not
+    known yet is first looked for by its marker (it may have been made by a push that died before
+    its commit), and only created when none is found."""
+    adopt(session, adapter, [r for r in rows if not r.desired.get("ref")])
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        stop = over_budget(adapter, settings)
+        if stop is not None:
+            run.stopped, run.budget_stopped = stop, True
+            return
+        results = adapter.push_notes([plan_note(r) for r in chunk])
+        for row, result in zip(chunk, results, strict=True):
+            had = row.desired.get("ref")
+            record(row, result, run, now)
+            if not result.ok and had and gone(result.error):
+                row.desired = {**row.desired, "ref": None}  # deleted in the CRM: make it again
+                row.status, row.next_attempt_at = "pending", None
+        session.commit()
+        if run.budget_stopped:
+            return
+
+
+def gone(error: str | None) -> bool:
+    """The CRM says the note is no more (deleted by a user)."""
+    text = (error or "").lower()
+    return any(g.lower() in text for g in GONE)
+
+
+def adopt(session: Session, adapter: Any, rows: list[Outbox]) -> None:
+    """Give rows the id of the note their account already carries (found by marker)."""
+    if not rows:
+        return
+    found = adapter.find_plan_notes([r.external_id for r in rows])
+    for row in rows:
+        if row.external_id in found:
+            row.desired = {**row.desired, "ref": found[row.external_id]}
+    session.commit()
+
+
+def plan_note(row: Outbox) -> PlanNote:
+    values = row.desired["values"]
+    return PlanNote(
+        parent=row.external_id,
+        note_id=row.desired.get("ref"),
+        marker=plan_marker(row.external_id),
+        title=values["title"],
+        text=values["text"],
+        html=values["html"],
+        key=str(row.id),
+    )
