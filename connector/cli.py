@@ -189,6 +189,10 @@ def _render_status(d: dict[str, Any]) -> None:
     out.print(f"outbox  {json.dumps(backlog) if backlog else 'empty'}")
     for f in d["outbox"]["failures"]:
         out.print(f"  failed {f['source']} {f['object']} {f['id']}: {f['error']}", markup=False)
+    for source, p in d.get("push", {}).items():
+        state = "stopped at the API budget: " if p["budget_stopped"] else "stopped: "
+        said = f"{state}{p['stopped']}" if p["stopped"] else json.dumps(p["counts"])
+        out.print(f"push    {source} at {p['last_finished_at']}: {said}", markup=False)
 
 
 @app.command()

@@ -155,9 +155,11 @@ def setup_logging(settings: Logging, stream: IO[str] | None = None) -> logging.H
     handler.setFormatter(JsonFormatter() if wants_json(settings, stream) else TextFormatter())
     root.addHandler(handler)
     root.setLevel(settings.level)
-    # APScheduler tells of every job it starts at INFO; Carnet logs its own line per run
+    # APScheduler tells of every job it starts, Alembic of every store check, at INFO;
+    # Carnet logs its own line per run
     quiet = logging.DEBUG if settings.level == "DEBUG" else logging.WARNING
-    logging.getLogger("apscheduler").setLevel(quiet)
+    for chatty in ("apscheduler", "alembic"):
+        logging.getLogger(chatty).setLevel(quiet)
     return handler
 
 

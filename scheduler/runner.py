@@ -1,0 +1,262 @@
+"""`carnet run`: APScheduler runs each source's jobs on their triggers; each run takes the source's
+lease, then the store's, records itself, syncs (pull -> derive -> push) and logs one line.
+
+Several workers may run against one PostgreSQL store: a run whose source lease another worker
+holds is skipped (that worker is on it), and runs of different sources take turns on the lease
+`overlay`, because ingest reads and writes shared rows (people, relationships' signals). SIGTERM
+or Ctrl-C stops the scheduling, asks running syncs to stop after the page in hand (committed),
+releases the leases and returns 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from adapters.base import Adapter
+from connector.app import App
+from connector.config import SourceBase
+from connector.errors import CarnetError
+from connector.logs import run_line
+from connector.store.db import transaction
+from connector.sync import Summary, run_sync
+from scheduler.jobs import (
+    JobSpec,
+    job_specs,
+    last_fire_time,
+    record_finish,
+    record_start,
+    slot_done,
+)
+from scheduler.leases import Keeper, db_now
+
+log = logging.getLogger("carnet.run")
+OVERLAY = "overlay"  # the store-wide lease: one sync writes to the overlay at a time
+STOP_WITHIN = 8.0  # seconds given to running syncs after a signal (the contract says 10)
+COUNTED = ("pulled", "created", "updated", "deleted", "skipped", "api_calls")
+
+
+def worker_name() -> str:
+    """host:pid:random, unique among the workers sharing a store."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def totals(summary: Summary, source: str) -> dict[str, int]:
+    """A source's counts over its objects."""
+    out = dict.fromkeys(COUNTED, 0)
+    for run in summary.sources.get(source, {}).values():
+        doc = run.as_dict()
+        for key in COUNTED:
+            out[key] += int(doc.get(key, 0))
+    return out
+
+
+class Worker:
+    """One `carnet run` process: its scheduler, its name, the runs it has going."""
+
+    def __init__(
+        self,
+        app: App,
+        name: str | None = None,
+        open_adapter: Callable[[str, SourceBase], Adapter] | None = None,
+    ):
+        self.app, self.name, self.open_adapter = app, name or worker_name(), open_adapter
+        self.specs = job_specs(app.config)
+        self.stopping = threading.Event()
+        self._halts: set[threading.Event] = set()
+        self._idle = threading.Condition()
+
+    # -- one run ----------------------------------------------------------------------------------
+
+    def run_job(self, spec: JobSpec) -> None:
+        """One firing of a job: take the leases, record the run, sync, log. Never raises."""
+        slot = last_fire_time(spec.trigger, datetime.now(UTC), spec.grace + 1)
+        if slot is None or self.stopping.is_set():
+            return
+        halt = threading.Event()
+        with self._idle:
+            self._halts.add(halt)
+        try:
+            self._leased_run(spec, slot, halt)
+        except Exception:  # a job must not take the scheduler down; the next one tries again
+            log.exception("%s: the run failed", spec.id, extra={"job": spec.id})
+        finally:
+            with self._idle:
+                self._halts.discard(halt)
+                self._idle.notify_all()
+
+    def _leased_run(self, spec: JobSpec, slot: datetime, halt: threading.Event) -> None:
+        seconds = self.app.config.scheduler.lease_seconds
+        lost = lambda name: halt.set()  # noqa: E731 - a lost lease stops the run
+        holder = f"{self.name}/{spec.id}"  # per run: a worker's runs exclude each other too
+        with Keeper(self.app.engine, holder, seconds, on_lost=lost) as keeper:
+            bound = max(1.0, (slot - datetime.now(UTC)).total_seconds() + spec.grace)
+            got = keeper.wait_for(spec.lease, bound, halt) if spec.full else keeper.take(spec.lease)
+            if not got:
+                log.info(
+                    "%s: skipped, another worker holds %s",
+                    spec.id,
+                    spec.lease,
+                    extra=self._x(spec, slot),
+                )
+                return
+            bound = max(1.0, (slot - datetime.now(UTC)).total_seconds() + spec.grace)
+            if not keeper.wait_for(OVERLAY, bound, halt):
+                log.info("%s: skipped, the store stayed busy", spec.id, extra=self._x(spec, slot))
+                return
+            self._recorded_run(spec, slot, halt)
+
+    def _recorded_run(self, spec: JobSpec, slot: datetime, halt: threading.Event) -> None:
+        run_id = uuid.uuid4().hex[:12]
+        with transaction(self.app.sessions) as session:
+            if slot_done(session, spec.id, slot):
+                log.debug("%s: slot %s already run", spec.id, slot.isoformat())
+                return
+            event_id = record_start(
+                session, spec, slot, self.name, run_id, db_now(session.connection())
+            )
+        started = time.monotonic()
+        status, counts, errors = self._sync(spec, halt)
+        with transaction(self.app.sessions) as session:
+            details = record_finish(
+                session, event_id, db_now(session.connection()), status, counts, errors
+            )
+        extra = self._x(spec, slot) | {
+            "event": "run",
+            "run_id": run_id,
+            "status": status,
+            "duration_s": details["duration_s"],
+            "counts": counts,
+            "errors": errors[:5],
+        }
+        level = logging.INFO if status in ("ok", "stopped") else logging.WARNING
+        line = run_line(spec.source, spec.id.split(":")[0], counts, time.monotonic() - started)
+        log.log(level, "%s (%s)", line, status, extra=extra)
+
+    def _sync(self, spec: JobSpec, halt: threading.Event) -> tuple[str, dict[str, int], list[str]]:
+        try:
+            summary = run_sync(
+                self.app, spec.source, full=spec.full, open_adapter=self.open_adapter, stop=halt
+            )
+        except CarnetError as exc:
+            return "failed", dict.fromkeys(COUNTED, 0), [str(exc)]
+        errors = [
+            f"{obj}: {run.stopped}"
+            for obj, run in summary.sources[spec.source].items()
+            if run.stopped
+        ]
+        failed = summary.exit_code() != 0 and any(
+            r.failed for r in summary.sources[spec.source].values()
+        )
+        status = "failed" if failed else "stopped" if halt.is_set() else "ok"
+        return status, totals(summary, spec.source), errors
+
+    def _x(self, spec: JobSpec, slot: datetime) -> dict[str, Any]:
+        return {
+            "job": spec.id,
+            "source": spec.source,
+            "worker": self.name,
+            "slot": slot.isoformat(),
+        }
+
+    # -- the scheduler ----------------------------------------------------------------------------
+
+    def scheduler(self) -> BackgroundScheduler:
+        """Every job on its trigger, coalesced, one instance at a time, each fired once at start
+        (a slot missed while no worker ran is caught up; one already run is skipped)."""
+        sched = BackgroundScheduler(
+            timezone=UTC, executors={"default": ThreadPoolExecutor(max(1, len(self.specs)))}
+        )
+        now = datetime.now(UTC)
+        for spec in self.specs:
+            sched.add_job(
+                self.run_job,
+                spec.trigger,
+                args=[spec],
+                id=spec.id,
+                name=spec.id,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=spec.grace,
+                next_run_time=now,
+            )
+        return sched
+
+    def stop(self) -> None:
+        """Stop scheduling; running syncs stop after the page in hand."""
+        self.stopping.set()
+        with self._idle:
+            for halt in self._halts:
+                halt.set()
+
+    def serve(self, install_signals: bool = True) -> int:
+        """Run until `stop()` (SIGTERM / SIGINT); 0."""
+        previous = self._on_signals() if install_signals else {}
+        sched = self.scheduler()
+        log.info(
+            "worker %s started: %s",
+            self.name,
+            ", ".join(s.id for s in self.specs),
+            extra={"event": "start", "worker": self.name, "jobs": [s.id for s in self.specs]},
+        )
+        sched.start()
+        try:
+            while not self.stopping.wait(0.5):
+                pass
+        finally:
+            sched.shutdown(wait=False)
+            self.stop()
+            finished = self._wait_idle(STOP_WITHIN)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        log.info(
+            "worker %s stopped%s",
+            self.name,
+            "" if finished else " (a run was still going: its open page is rolled back)",
+            extra={"event": "stop", "worker": self.name, "clean": finished},
+        )
+        return 0
+
+    def _wait_idle(self, seconds: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._halts, timeout=seconds)
+
+    def _on_signals(self) -> dict[int, Any]:
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info(
+                "signal %s: stopping", signal.Signals(signum).name, extra={"worker": self.name}
+            )
+            self.stopping.set()
+
+        return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
+def serve_until_stopped(app: App) -> int:
+    """The body of `carnet run`: logs set up, the store checked, the worker served. If a run
+    is still going when the time after a signal is up, leave at once (its page is rolled back)."""
+    from sqlalchemy.engine import make_url
+
+    from connector.logs import register_secret, setup_logging
+    from connector.store.db import normalise_url
+
+    setup_logging(app.config.logging)
+    register_secret(make_url(normalise_url(app.config.database_url)).password)
+    app.sessions  # noqa: B018 - refuses a store that is missing or behind, before any job
+    worker = Worker(app)
+    code = worker.serve()
+    if worker._halts:
+        logging.shutdown()
+        os._exit(code)
+    return code
