@@ -363,21 +363,15 @@ class RichProgress:
 
 def summary_table(summary: Summary) -> Any:
     """The summary for people: one row per source and object, then skipped records and notes."""
+    from rich import box
     from rich.table import Table
 
     title = "sync (dry run: nothing was kept)" if summary.dry_run else "sync"
-    table = Table(title=title, title_justify="left")
-    for col in (
-        "source",
-        "object",
-        "pulled",
-        "created",
-        "updated",
-        "deleted",
-        "skipped",
-        "API calls",
-    ):
-        table.add_column(col, justify="left" if col in ("source", "object") else "right")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("source", no_wrap=True)
+    table.add_column("object", overflow="fold")
+    for col in ("pulled", "created", "updated", "deleted", "skipped", "calls"):
+        table.add_column(col, justify="right", min_width=len(col))
     for source, objs in summary.sources.items():
         for obj, run in objs.items():
             c = run.counts

@@ -1,0 +1,185 @@
+"""`carnet sync` over a fake Salesforce (SQLite): pages and cursors committed together, the
+summary, a second sync that changes nothing, --dry-run, a spent API budget, adapter errors,
+unknown sources, the CLI's JSON and exit codes, and the prefetching of pages.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from adapters.base import ObjectSpec, Page, RawRecord
+from connector.app import App
+from connector.errors import AuthError, UsageError
+from connector.store import models as m
+from connector.store.db import upgrade
+from connector.sync import prefetched, run_sync
+from tests.unit.test_sync_fake import FakeSalesforce, snapshot, world, write_config
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    carnet = App(write_config(tmp_path))
+    upgrade(carnet.engine)
+    yield carnet
+    carnet.close()
+
+
+def count(app: App, model: type[m.Base]) -> int:
+    with app.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_a_sync_stores_every_object_and_reports_it(app: App) -> None:
+    fake = FakeSalesforce(world())
+    summary = run_sync(app, open_adapter=lambda name, settings: fake)
+    doc = summary.as_dict()["salesforce"]
+    assert list(doc) == ["User", "Account", "Contact", "Opportunity", "OpportunityContactRole",
+                         "Task", "Event"]  # fmt: skip
+    assert doc["Contact"]["pulled"] == 42 and doc["Contact"]["created"] == 39
+    assert doc["Contact"]["skipped"] == 1 and doc["Contact"]["api_calls"] == 11
+    assert doc["Contact"]["skipped_records"][0]["id"] == "0030013"
+    assert summary.exit_code() == 1  # a record was skipped
+    assert fake.closed
+    assert count(app, m.Person) == 39 and count(app, m.Opportunity) == 8
+    with app.engine.connect() as conn:
+        state = conn.execute(select(m.SyncState).where(m.SyncState.object == "Contact")).one()
+    assert (
+        state.cursor == max(r.modstamp for r in fake.records["Contact"] if r.modstamp).isoformat()
+    )
+    assert state.last_counts["created"] == 39
+    assert state.api_usage["calls"] == 1 + 2 + 11  # the usage once Contact was done
+    assert state.last_errors[0]["id"] == "0030013"
+    assert state.last_finished_at >= state.last_started_at
+
+
+def test_a_second_sync_reads_from_the_cursors_and_changes_nothing(app: App) -> None:
+    fake = FakeSalesforce(world())
+    run_sync(app, open_adapter=lambda name, settings: fake)
+    before = snapshot(app.engine)
+    fake.pulls.clear()
+    summary = run_sync(app, open_adapter=lambda name, settings: fake)
+    assert all(cursor is not None and not full for _, cursor, full in fake.pulls[:-1])
+    for run in summary.sources["salesforce"].values():
+        assert (run.counts.created, run.counts.updated, run.counts.deleted) == (0, 0, 0)
+    assert snapshot(app.engine) == before
+
+
+def test_a_changed_record_is_picked_up(app: App) -> None:
+    records = world()
+    fake = FakeSalesforce(records)
+    run_sync(app, open_adapter=lambda name, settings: fake)
+    changed = next(r for r in records["Contact"] if r.id == "0030001")
+    stamp = max(r.modstamp for r in records["Contact"] if r.modstamp)
+    records["Contact"].append(
+        RawRecord(
+            changed.id,
+            {**changed.fields, "Title": "Chief Executive Officer"},
+            modstamp=stamp.replace(year=2027),
+        )
+    )
+    summary = run_sync(app, open_adapter=lambda name, settings: fake)
+    assert summary.sources["salesforce"]["Contact"].counts.updated == 1
+    with app.engine.connect() as conn:
+        titles = conn.scalars(select(m.Person.level).where(m.Person.title.like("Chief%")))
+        assert list(titles) == ["c_level"]
+
+
+def test_a_dry_run_pulls_and_maps_but_keeps_nothing(app: App) -> None:
+    fake = FakeSalesforce(world())
+    summary = run_sync(app, dry_run=True, open_adapter=lambda name, settings: fake)
+    assert summary.sources["salesforce"]["Contact"].counts.created == 39
+    assert count(app, m.Person) == 0 and count(app, m.SourceLink) == 0
+    assert count(app, m.SyncState) == 0
+
+
+def test_a_spent_budget_stops_the_source_and_keeps_what_was_committed(app: App) -> None:
+    fake = FakeSalesforce(world(), budget=6)  # User 1, Account 2, then 3 Contact pages
+    summary = run_sync(app, open_adapter=lambda name, settings: fake)
+    runs = summary.sources["salesforce"]
+    assert list(runs) == ["User", "Account", "Contact"]
+    assert runs["Contact"].stopped and "API budget exhausted" in runs["Contact"].stopped
+    assert runs["Contact"].counts.pulled == 12 and summary.exit_code() == 0
+    assert any("API budget exhausted" in note for note in summary.notes())
+    fake.budget = None
+    run_sync(app, open_adapter=lambda name, settings: fake)
+    fresh = App(write_config(app.config.path.parent / "fresh"))
+    upgrade(fresh.engine)
+    run_sync(fresh, open_adapter=lambda name, settings: FakeSalesforce(world()))
+    assert snapshot(app.engine) == snapshot(fresh.engine)
+    fresh.close()
+
+
+def test_an_adapter_error_stops_its_source_and_fails_the_run(app: App) -> None:
+    class Refusing(FakeSalesforce):
+        def pull(self, spec: ObjectSpec, cursor: str | None, full: bool) -> Iterator[Page]:
+            if spec.name == "Contact":
+                raise AuthError("session refused")
+            yield from super().pull(spec, cursor, full)
+
+    summary = run_sync(app, open_adapter=lambda name, settings: Refusing(world()))
+    contact = summary.sources["salesforce"]["Contact"]
+    assert contact.failed and "session refused" in (contact.stopped or "")
+    assert summary.exit_code() == 1 and count(app, m.Org) == 6
+
+
+def test_an_unknown_or_disabled_source_is_a_usage_error(app: App) -> None:
+    with pytest.raises(UsageError, match="--source hubspot: not an enabled source"):
+        run_sync(app, "hubspot", open_adapter=lambda name, settings: FakeSalesforce({}))
+
+
+def test_the_cli_prints_the_summary_as_json_and_exits_1_on_skipped_records(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector import cli, sources
+
+    monkeypatch.setattr(sources, "open_adapter", lambda name, settings: FakeSalesforce(world()))
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["sync", "--config", str(app.config.path), "--json"])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert doc["salesforce"]["Contact"]["created"] == 39
+    assert "skipped 1" in result.stderr
+    again = runner.invoke(cli.app, ["sync", "--config", str(app.config.path)])
+    assert again.exit_code == 0, again.output
+    assert "salesforce" in again.stdout and "Contact" in again.stdout
+
+
+def test_prefetching_hands_over_pages_and_errors_in_order() -> None:
+    seen: list[int] = []
+
+    def pages() -> Iterator[Page]:
+        for n in range(5):
+            seen.append(n)
+            yield Page([RawRecord(str(n), {})], str(n))
+        raise AuthError("gone")
+
+    got = []
+    with pytest.raises(AuthError, match="gone"):
+        for page, mapped in prefetched(pages(), lambda raws: [r.id for r in raws]):  # type: ignore[misc]
+            got.append((page.cursor, mapped))
+    assert got == [(str(n), [str(n)]) for n in range(5)]
+
+
+def test_prefetching_stops_the_pull_when_the_consumer_stops() -> None:
+    pulled: list[int] = []
+    closed = threading.Event()
+
+    def pages() -> Iterator[Page]:
+        try:
+            for n in range(1000):
+                pulled.append(n)
+                yield Page([], str(n))
+        finally:
+            closed.set()
+
+    for page, _ in prefetched(pages(), lambda raws: []):
+        if page.cursor == "2":
+            break
+    assert closed.wait(5) and len(pulled) < 10
