@@ -17,7 +17,7 @@ out = Console()
 
 def cell(value: Any) -> Text:
     """Data never goes through rich markup: a name with brackets stays a name."""
-    if value is None or value == "":
+    if value is None:
         return Text("-")
     if isinstance(value, bool):
         return Text("yes" if value else "no")
@@ -43,42 +43,40 @@ def render_who_knows(d: dict[str, Any]) -> None:
         known, listed = d["known_people"], len(d["people"])
         more = f", the {listed} strongest listed (--limit 0 lists all)" if listed < known else ""
         _say(f"{d['org']['name']}: {known} people known by colleagues you can see{more}")
-    if not d["people"] and not d["paths"]:
-        _say("no colleague you can see knows them")
-        return
-    if d["people"]:
-        table = Table(
-            "person", "colleague", "team", "strength", "share", "exclusive", "last", "notes"
-        )
+    if not d["people"]:
+        _say("no colleague you can see knows them directly")
+    else:
+        table = Table("person", "colleague", "team", "strength", "sharing", "last", "notes")
         for person in d["people"]:
             label = person["name"] + (f", {person['title']}" if person.get("title") else "")
             for i, k in enumerate(person["known_by"]):
-                who = k["member"]["name"] + (" (you)" if k["yours"] else "")
-                last = (k["last_interaction_at"] or "")[:10]
                 table.add_row(
                     cell(label if i == 0 else ""),
-                    cell(f"{who} <{k['member']['email']}>"),
+                    cell("you" if k["yours"] else k["member"]["name"]),
                     cell(k["member"]["team"]),
                     cell(_strength(k)),
-                    cell(k["shareability"]),
-                    cell(k["exclusive"]),
-                    cell(last),
+                    cell(k["shareability"] + (", exclusive" if k["exclusive"] else "")),
+                    cell((k["last_interaction_at"] or "-")[:10]),
                     cell(k["notes"]),
                 )
         out.print(table)
     for path in d["paths"]:
-        names = ", ".join(
-            ("you" if k["yours"] else k["member"]["name"]) + f" ({k['strength'] or '-'})"
-            for k in path["known_by"]
-        )
-        link = "the manager of" if path["link"] == "manager" else "a direct report of"
-        via, target = path["via"], path["person"]
-        _say(
-            f"{names} know {via['name']}"
-            + (f" ({via['title']})" if via.get("title") else "")
-            + f", {link} {target['name']}"
-            + (f" ({target['title']})" if target.get("title") else "")
-        )
+        _say(_path_line(path))
+
+
+def _path_line(path: dict[str, Any]) -> str:
+    names = ", ".join(
+        ("you" if k["yours"] else k["member"]["name"]) + f" ({k['strength'] or '-'})"
+        for k in path["known_by"]
+    )
+    link = "the manager of" if path["link"] == "manager" else "a direct report of"
+    via, target = path["via"], path["person"]
+    return (
+        f"{names} know {via['name']}"
+        + (f" ({via['title']})" if via.get("title") else "")
+        + f", {link} {target['name']}"
+        + (f" ({target['title']})" if target.get("title") else "")
+    )
 
 
 def render_rate(d: dict[str, Any]) -> None:
@@ -98,16 +96,17 @@ def render_intros(d: dict[str, Any]) -> None:
         ("requested", "introductions you asked for", "broker"),
         ("brokering", "introductions asked of you", "requester"),
     ):
+        if not d[key]:
+            _say(f"{title}: none")
+            continue
         table = Table("#", "status", "person", other, "reason", "answer", title=title)
         table.title_justify = "left"
         for i in d[key]:
-            person = i["person"]["name"] + (
-                f" ({i['person']['org']})" if i["person"]["org"] else ""
-            )
+            org = i["person"]["org"]
             table.add_row(
                 cell(i["id"]),
                 cell(i["status"]),
-                cell(person),
+                cell(i["person"]["name"] + (f" ({org})" if org else "")),
                 cell(f"{i[other]['name']} <{i[other]['email']}>"),
                 cell(i["reason"]),
                 cell(i["response"]),
@@ -116,17 +115,18 @@ def render_intros(d: dict[str, Any]) -> None:
 
 
 def render_audit(d: dict[str, Any]) -> None:
-    table = Table("at", "actor", "action", "relationships", "details")
-    for e in d["events"]:
-        rels = "; ".join(f"{r['holder']} -> {r['person']}" for r in e["relationships"])
-        actor = e["actor"]["email"] if e["actor"] else None
-        table.add_row(
-            cell(e["at"][:19]),
-            cell(actor),
-            cell(e["action"]),
-            cell(rels),
-            cell(json.dumps(e["details"], ensure_ascii=False, default=str)),
-        )
-    out.print(table)
     if not d["events"]:
         _say("no audit events for you" if d["reader"] else "the audit log is empty")
+        return
+    table = Table("at (UTC)", "actor", "action", "relationships", "details")
+    for e in d["events"]:
+        rels = "; ".join(f"{r['holder']} -> {r['person']}" for r in e["relationships"])
+        details = {k: v for k, v in e["details"].items() if not k.endswith("_id") and v is not None}
+        table.add_row(
+            cell(e["at"][:16].replace("T", " ")),
+            cell(e["actor"]["email"] if e["actor"] else None),
+            cell(e["action"]),
+            cell(rels),
+            cell(json.dumps(details, ensure_ascii=False, default=str)),
+        )
+    out.print(table)
