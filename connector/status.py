@@ -31,8 +31,15 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if value is not None and hasattr(value, "isoformat") else value
 
 
+PUSH_STATE = "(push)"  # sync_state.object of a source's last push (connector.push)
+
+
 def _sync(session: Session) -> list[dict[str, Any]]:
-    rows = session.scalars(select(m.SyncState).order_by(m.SyncState.source, m.SyncState.object))
+    rows = session.scalars(
+        select(m.SyncState)
+        .where(m.SyncState.object != PUSH_STATE)
+        .order_by(m.SyncState.source, m.SyncState.object)
+    )
     return [
         {
             "source": s.source,
@@ -74,6 +81,26 @@ def _outbox(session: Session) -> dict[str, Any]:
     return {"backlog": backlog, "failures": parked}
 
 
+def _push(session: Session) -> dict[str, Any]:
+    """Each source's last push: when, its counts, and whether it stopped at the API budget."""
+    rows = session.scalars(
+        select(m.SyncState).where(m.SyncState.object == PUSH_STATE).order_by(m.SyncState.source)
+    )
+    out = {}
+    for s in rows:
+        counts = dict(s.last_counts or {})
+        stopped = counts.pop("stopped", None)
+        budget = bool(counts.pop("budget_stopped", False))
+        out[s.source] = {
+            "last_finished_at": _iso(s.last_finished_at),
+            "counts": counts,
+            "stopped": stopped,
+            "budget_stopped": budget and stopped is not None,
+            "api_usage": s.api_usage,
+        }
+    return out
+
+
 def store_status(app: App) -> dict[str, Any]:
     rev = current_revision(app.engine)
     doc: dict[str, Any] = {
@@ -94,6 +121,7 @@ def store_status(app: App) -> dict[str, Any]:
         }
         doc["sync"] = _sync(session)
         doc["outbox"] = _outbox(session)
+        doc["push"] = _push(session)
         doc["leases"] = [
             {"name": lease.name, "holder": lease.holder, "expires_at": _iso(lease.expires_at)}
             for lease in session.scalars(select(m.Lease).order_by(m.Lease.name))
