@@ -193,6 +193,12 @@ def _render_status(d: dict[str, Any]) -> None:
         state = "stopped at the API budget: " if p["budget_stopped"] else "stopped: "
         said = f"{state}{p['stopped']}" if p["stopped"] else json.dumps(p["counts"])
         out.print(f"push    {source} at {p['last_finished_at']}: {said}", markup=False)
+    from connector.status import schedule_table
+
+    out.print(schedule_table(d))
+    for lease in d["leases"]:
+        gone = " (expired: free to take)" if lease["expired"] else ""
+        out.print(f"lease   {lease['name']}: {lease['holder']}{gone}", markup=False)
 
 
 @app.command()

@@ -5,6 +5,7 @@ Pure reads; the CLI renders the dictionary for people or prints it as JSON.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session
 from connector.app import App
 from connector.store import models as m
 from connector.store.db import current_revision, head_revision, session_factory
+from scheduler.jobs import last_runs, next_runs
+from scheduler.leases import lease_rows
 
 COUNTED = {
     "members": m.Member,
@@ -122,8 +125,73 @@ def store_status(app: App) -> dict[str, Any]:
         doc["sync"] = _sync(session)
         doc["outbox"] = _outbox(session)
         doc["push"] = _push(session)
-        doc["leases"] = [
-            {"name": lease.name, "holder": lease.holder, "expires_at": _iso(lease.expires_at)}
-            for lease in session.scalars(select(m.Lease).order_by(m.Lease.name))
-        ]
+        doc["leases"] = lease_rows(session)
+        _schedule(session, app, doc["sources"])
     return doc
+
+
+def _schedule(session: Session, app: App, sources: dict[str, dict[str, Any]]) -> None:
+    """Per source: its interval, next runs, last runs (from the run log), API usage against the
+    allowance (from its latest finished object)."""
+    now = datetime.now(UTC)
+    due, runs = next_runs(app.config, now), last_runs(session)
+    for name, settings in app.config.sources.enabled().items():
+        sources[name] |= {
+            "every": settings.every,
+            "next_run": due[name]["sync"],
+            "next_full_run": due[name]["full"],
+            "last_run": runs.get(f"sync:{name}"),
+            "last_full_run": runs.get(f"full:{name}"),
+            "api_usage": _usage(session, name, settings),
+        }
+
+
+def _usage(session: Session, source: str, settings: Any) -> dict[str, Any] | None:
+    latest = session.scalars(
+        select(m.SyncState.api_usage)
+        .where(m.SyncState.source == source, m.SyncState.last_finished_at.is_not(None))
+        .order_by(m.SyncState.last_finished_at.desc())
+        .limit(1)
+    ).first()
+    if not latest:
+        return None
+    share = getattr(settings, "api_budget_share", None) or getattr(
+        settings, "daily_budget_share", None
+    )
+    used, limit = latest.get("used"), latest.get("limit")
+    allowance = int(limit * share) if limit and share else None
+    return dict(latest) | {
+        "allowance_share": share,
+        "allowance": allowance,
+        "allowance_used_percent": round(100 * used / allowance, 1) if allowance and used else None,
+    }
+
+
+def schedule_table(doc: dict[str, Any]) -> Any:
+    """The schedule for people: per source, when it runs next and how its last run went."""
+    from rich.table import Table
+
+    table = Table(
+        "source",
+        "every",
+        "next run",
+        "last run",
+        "took",
+        "status",
+        "API allowance used",
+        title="schedule",
+        title_justify="left",
+    )
+    for name, src in doc["sources"].items():
+        last, usage = src.get("last_run") or {}, src.get("api_usage") or {}
+        pct = usage.get("allowance_used_percent")
+        table.add_row(
+            name,
+            src.get("every", "-"),
+            str(src.get("next_run") or "-"),
+            str(last.get("finished_at") or last.get("started_at") or "-"),
+            f"{last['duration_s']}s" if "duration_s" in last else "-",
+            str(last.get("status", "-")),
+            "-" if pct is None else f"{pct}%",
+        )
+    return table

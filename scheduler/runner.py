@@ -46,6 +46,7 @@ log = logging.getLogger("carnet.run")
 OVERLAY = "overlay"  # the store-wide lease: one sync writes to the overlay at a time
 STOP_WITHIN = 8.0  # seconds given to running syncs after a signal (the contract says 10)
 COUNTED = ("pulled", "created", "updated", "deleted", "skipped", "api_calls")
+PUSHED = ("written", "write_failed")
 
 
 def worker_name() -> str:
@@ -146,22 +147,30 @@ class Worker:
         log.log(level, "%s (%s)", line, status, extra=extra)
 
     def _sync(self, spec: JobSpec, halt: threading.Event) -> tuple[str, dict[str, int], list[str]]:
+        """Pull -> derive (run_sync), then push (run_push) unless asked to stop; its outcome."""
+        from connector.push import run_push
+
+        counts = dict.fromkeys(COUNTED + PUSHED, 0)
         try:
             summary = run_sync(
                 self.app, spec.source, full=spec.full, open_adapter=self.open_adapter, stop=halt
             )
+            runs = summary.sources[spec.source].values()
+            counts |= totals(summary, spec.source)
+            errors = [f"{r.stopped}" for r in runs if r.stopped]
+            failed = any(r.failed for r in runs)
+            if halt.is_set():
+                return "stopped", counts, errors
+            pushed = run_push(self.app, spec.source, open_adapter=self.open_adapter)
         except CarnetError as exc:
-            return "failed", dict.fromkeys(COUNTED, 0), [str(exc)]
-        errors = [
-            f"{obj}: {run.stopped}"
-            for obj, run in summary.sources[spec.source].items()
-            if run.stopped
-        ]
-        failed = summary.exit_code() != 0 and any(
-            r.failed for r in summary.sources[spec.source].values()
-        )
-        status = "failed" if failed else "stopped" if halt.is_set() else "ok"
-        return status, totals(summary, spec.source), errors
+            return "failed", counts, [str(exc)]
+        for run in pushed.sources.values():
+            counts["written"] += run.written
+            counts["write_failed"] += run.failed + run.parked
+            counts["api_calls"] += run.api_calls
+            errors += [f"push: {run.stopped}"] if run.stopped else []
+            failed = failed or (bool(run.stopped) and not run.budget_stopped)
+        return ("failed" if failed else "ok"), counts, errors
 
     def _x(self, spec: JobSpec, slot: datetime) -> dict[str, Any]:
         return {
