@@ -100,8 +100,8 @@ def _level(
     crm = isinstance(viewer, CrmAudience)
     if not crm and viewer.id == holder_id:  # type: ignore[union-attr]
         return FULL
-    share = shareability or sharing.default
-    if share == "private" or (sharing.pilot_teams and holder_team not in sharing.pilot_teams):
+    share = effective_shareability(shareability, sharing)
+    if share == "private" or not sharing_on(holder_team, sharing):
         return HIDDEN
     if crm:
         in_reach = sharing.scope == "company"
@@ -199,8 +199,34 @@ def visible_relationships(
     """Every relationship `viewer` may see (of the given people: ids or a subquery of ids), redacted
     to its level, strongest first. SQL filters with `visibility_sql`; each row is then checked and
     redacted with `visibility()`, so the two forms of the rule guard each other."""
+    rows = session.connection().execute(_visible_query(viewer, sharing, person_ids)).all()
+    # both forms of the rule must agree (the property tests show they do); should they ever
+    # not, the stricter one wins
+    levels = [min(_level(r[2], r[9], r[3], viewer, sharing), _LEVELS[r[10]]) for r in rows]
+    # notes and the last interaction are read only where they will be shown in full
+    extra = _full_details(session, [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL])
+    viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
+    out: list[VisibleRel] = []
+    for (rid, pid, mid, share, rating, score, excl, name, email, team, _), lv in zip(
+        rows, levels, strict=True
+    ):
+        if lv == HIDDEN:
+            continue
+        s = strength(rating, score)
+        last, notes = extra.get(rid, (None, None)) if lv == FULL else (None, None)
+        share = effective_shareability(share, sharing)
+        out.append(
+            VisibleRel(rid, pid, mid, name, email, team, lv, mid == viewer_id, s.effective,
+                       s.rating, s.score, s.disagreement, share, excl, last, notes)
+        )  # fmt: skip
+    out.sort(key=sort_key)
+    return out
+
+
+def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any) -> Any:
+    """The relationships (of the people, if given) at a level above HIDDEN, with their level;
+    only the columns of ix_relationship_who_knows, so the rows come from the index alone."""
     level = visibility_sql(viewer, sharing)
-    # the columns of ix_relationship_who_knows: the rows are read from the index alone
     q = (
         select(
             Relationship.id,
@@ -222,44 +248,7 @@ def visible_relationships(
     if person_ids is not None:
         ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
         q = q.where(Relationship.person_id.in_(ids))
-    rows = session.connection().execute(q).all()  # Core rows: no ORM loading on the hot path
-    # both forms of the rule must agree (the property tests show they do); should they ever
-    # not, the stricter one wins
-    levels = [min(_level(r[2], r[9], r[3], viewer, sharing), _LEVELS[r[10]]) for r in rows]
-    # notes and the last interaction are read only where they will be shown in full
-    extra = _full_details(session, [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL])
-    viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
-    default = sharing.default
-    out: list[VisibleRel] = []
-    for (rid, pid, mid, share, rating, score, excl, name, email, team, _), lv in zip(
-        rows, levels, strict=True
-    ):
-        if lv == HIDDEN:
-            continue
-        s = strength(rating, score)
-        last, notes = extra.get(rid, (None, None)) if lv == FULL else (None, None)
-        out.append(
-            VisibleRel(
-                rid,
-                pid,
-                mid,
-                name,
-                email,
-                team,
-                lv,
-                mid == viewer_id,
-                s.effective,
-                s.rating,
-                s.score,
-                s.disagreement,
-                share or default,
-                excl,
-                last,
-                notes,
-            )
-        )
-    out.sort(key=sort_key)
-    return out
+    return q
 
 
 def ranked_people(
