@@ -11,7 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.config import Sharing
-from connector.relationships import CRM_AUDIENCE, Visibility, visibility, visibility_sql
+from connector.relationships import (
+    CRM_AUDIENCE,
+    Viewer,
+    Visibility,
+    visibility,
+    visibility_sql,
+)
 from connector.store import models as m
 from connector.store.db import make_engine
 
@@ -114,7 +120,7 @@ def table() -> Iterator[Session]:
 @pytest.mark.parametrize("sharing", SHARINGS, ids=str)
 def test_sql_and_python_agree_on_every_combination(table: Session, sharing: Sharing) -> None:
     members = {mem.id: mem for mem in table.scalars(select(m.Member))}
-    viewers = [*members.values(), CRM_AUDIENCE]
+    viewers: list[Viewer] = [*members.values(), CRM_AUDIENCE]
     for viewer in viewers:
         level = visibility_sql(viewer, sharing)
         rows = table.execute(
