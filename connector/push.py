@@ -91,7 +91,11 @@ def run_push(
         session.flush()
         for name, mapping in mappings.items():
             job = _SourcePush(session, app, name, enabled[name], mapping, open_adapter)
-            summary.sources[name] = job.preview() if dry_run else job.run()
+            try:
+                summary.sources[name] = job.preview() if dry_run else job.run()
+            except CarnetError as exc:  # this source could not be reached; the others go on
+                session.rollback()
+                summary.sources[name] = PushRun(stopped=f"stopped by an error: {exc}")
         if dry_run:
             session.rollback()
     return summary

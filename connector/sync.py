@@ -73,6 +73,7 @@ class Summary:
 
     sources: dict[str, dict[str, ObjectRun]] = field(default_factory=dict)
     dry_run: bool = False
+    push: Any = None  # the push step's connector.push.PushSummary (None on a dry run)
 
     def as_dict(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {
@@ -143,6 +144,10 @@ def run_sync(
             progress.stop()
             if dry_run:
                 session.rollback()
+    if not dry_run:  # pull -> derive -> push
+        from connector.push import run_push
+
+        summary.push = run_push(app, source, open_adapter=open_adapter)
     return summary
 
 
