@@ -253,7 +253,7 @@ def over_budget(adapter: Any, settings: Any) -> str | None:
         return None
     return (
         f"API budget: {usage.used} of {usage.limit} daily calls used, at or over the configured "
-        f"share {limit:.0%} of the allowance; the rest waits for a later push"
+        f"share {limit * 100:g}% of the allowance; the rest waits for a later push"
     )
 
 

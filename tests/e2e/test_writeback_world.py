@@ -37,7 +37,7 @@ def private_config(sandbox: Sandbox, folder: Path, **changes: dict[str, Any]) ->
     """The sandbox's config, secrets and CA copied into `folder` (its store goes there too);
     `changes` updates source sections, e.g. salesforce={"api_budget_share": 0.001}."""
     src = Path(sandbox.config_file).parent
-    shutil.copytree(src / "secrets", folder / "secrets")
+    shutil.copytree(src / "secrets", folder / "secrets", dirs_exist_ok=True)
     shutil.copy(src / "ca.pem", folder / "ca.pem")
     yaml = YAML()
     doc = yaml.load(Path(sandbox.config_file).read_text())
