@@ -151,11 +151,12 @@ def _update_row(
     doc = row.desired or {}
     h = digest(d.values)
     fresh = known is not None and seen_at is not None and seen_at > row.updated_at
+    before = doc.get("values") if row.status == "done" else doc.get("base")
+    latest = {**(before or {}), **(known or {})} if fresh else before  # a later pull wins
     if row.desired_hash != h:
-        base = doc.get("values") if row.status == "done" else doc.get("base")
-        base = known if fresh else base
-    elif row.status == "done" and fresh and not matches(d.values, known):
-        base = known  # a CRM user changed a field Carnet owns: write it back
+        base = latest
+    elif row.status == "done" and fresh and not matches(d.values, latest):
+        base = latest  # a CRM user changed a field Carnet owns: write it back
     else:
         return
     done = matches(d.values, base)
