@@ -169,8 +169,10 @@ def person_roots(session: Session, ids: Iterable[int]) -> dict[int, int]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = session.connection().execute(
-        select(Person.id, Person.merged_into_id).where(Person.id.in_(wanted))
+    rows = (
+        session.connection()
+        .execute(select(Person.id, Person.merged_into_id).where(Person.id.in_(wanted)))
+        .all()
     )
     return _live(session, Person, [(i, m) for i, m in rows])
 
@@ -215,7 +217,7 @@ def email_domains(session: Session, person_ids: Iterable[int]) -> dict[int, set[
         q = select(PersonEmail.person_id, PersonEmail.email).where(
             PersonEmail.person_id.in_(wanted)
         )
-        for pid, email in session.connection().execute(q):
+        for pid, email in session.connection().execute(q).all():
             out[pid].add(email.rsplit("@", 1)[-1])
     return out
 
@@ -252,8 +254,10 @@ def load_org_keys(session: Session, matcher: Matcher, domains: set[str], names: 
 
 def load_member_keys(session: Session, matcher: Matcher, emails: set[str]) -> None:
     if emails:
-        for mid, email in session.connection().execute(
-            select(Member.id, Member.email).where(Member.email.in_(sorted(emails)))
+        for mid, email in (
+            session.connection()
+            .execute(select(Member.id, Member.email).where(Member.email.in_(sorted(emails))))
+            .all()
         ):
             matcher.add("email", email, mid)
 

@@ -101,12 +101,16 @@ def load_links(session: Session, source: str, obj: str, external_ids: list[str])
     """The existing links of these records, in one query."""
     if not external_ids:
         return {}
-    rows = session.connection().execute(
-        select(*_LINK_COLS).where(
-            SourceLink.source == source,
-            SourceLink.object == obj,
-            SourceLink.external_id.in_(external_ids),
+    rows = (
+        session.connection()
+        .execute(
+            select(*_LINK_COLS).where(
+                SourceLink.source == source,
+                SourceLink.object == obj,
+                SourceLink.external_id.in_(external_ids),
+            )
         )
+        .all()
     )
     return {
         r.external_id: Link(
@@ -228,13 +232,17 @@ def lookup_targets(
     for obj, ids in wanted.items():
         if not ids:
             continue
-        rows = session.connection().execute(
-            select(SourceLink.external_id, SourceLink.entity, SourceLink.entity_id).where(
-                SourceLink.source == source,
-                SourceLink.object == obj,
-                SourceLink.external_id.in_(sorted(ids)),
-                SourceLink.entity_id.is_not(None),
+        rows = (
+            session.connection()
+            .execute(
+                select(SourceLink.external_id, SourceLink.entity, SourceLink.entity_id).where(
+                    SourceLink.source == source,
+                    SourceLink.object == obj,
+                    SourceLink.external_id.in_(sorted(ids)),
+                    SourceLink.entity_id.is_not(None),
+                )
             )
+            .all()
         )
         for ext, entity, entity_id in rows:
             if entity_id is not None:
@@ -242,12 +250,26 @@ def lookup_targets(
     return out
 
 
+# the references each kind's ingest uses (others, such as an activity's org, are not looked up)
+USED_REFS = {
+    "member": (),
+    "org": ("parent",),
+    "person": ("org", "reports_to", "owner"),
+    "address_book": ("member",),
+    "opportunity": ("org", "owner"),
+    "contact_role": ("opportunity", "person"),
+    "activity": ("person", "member"),
+}
+
+
 def wanted_refs(records: list[MappedRecord]) -> dict[str, set[str]]:
+    """The records' references this ingest will resolve, by the object they point at."""
     wanted: dict[str, set[str]] = {}
     for rec in records:
-        for obj, ext in rec.refs.values():
-            if ext:
-                wanted.setdefault(obj, set()).add(str(ext))
+        for name in USED_REFS.get(rec.kind, ()):
+            target = rec.refs.get(name)
+            if target and target[1]:
+                wanted.setdefault(target[0], set()).add(str(target[1]))
         for obj, exts in rec.many_refs.values():
             wanted.setdefault(obj, set()).update(str(e) for e in exts if e)
     return wanted
@@ -321,7 +343,9 @@ class Staged:
         ids = {i for i in ids if i and i > 0}
         if ids:
             sel = select(model.id, *(getattr(model, c) for c in cols))
-            for row in batch.session.connection().execute(sel.where(model.id.in_(sorted(ids)))):
+            for row in (
+                batch.session.connection().execute(sel.where(model.id.in_(sorted(ids)))).all()
+            ):
                 self.before[row[0]] = dict(zip(cols, row[1:], strict=True))
         self.state: dict[int, dict[str, Any]] = {}
 

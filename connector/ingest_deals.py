@@ -197,7 +197,7 @@ def sync_roles(session: Session, wanted: dict[int, set[int]], partial: set[int])
     q = select(ContactRole.id, ContactRole.opportunity_id, ContactRole.person_id).where(
         ContactRole.opportunity_id.in_(sorted(wanted))
     )
-    for rid, opp, person in session.connection().execute(q):
+    for rid, opp, person in session.connection().execute(q).all():
         have.setdefault(opp, {})[person] = rid
     add = [
         {"opportunity_id": opp, "person_id": p, "is_primary": False}
@@ -233,7 +233,7 @@ def ingest_contact_roles(batch: Batch, recs: list[MappedRecord]) -> None:
         q = select(ContactRole.id, ContactRole.opportunity_id, ContactRole.person_id).where(
             ContactRole.opportunity_id.in_(sorted({o for _, o, _ in valid}))
         )
-        pairs = {(o, p): i for i, o, p in batch.session.connection().execute(q)}
+        pairs = {(o, p): i for i, o, p in batch.session.connection().execute(q).all()}
     roles = Staged(
         batch,
         ContactRole,

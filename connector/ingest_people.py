@@ -166,10 +166,16 @@ def _orgs_by_name(session: Session, recs: list[MappedRecord]) -> dict[str, int]:
     if not keys:
         return {}
     found: dict[str, list[int]] = {}
-    for oid, key in session.connection().execute(
-        select(Org.id, Org.name_key).where(
-            Org.name_key.in_(sorted(keys)), Org.deleted_at.is_(None), Org.merged_into_id.is_(None)
+    for oid, key in (
+        session.connection()
+        .execute(
+            select(Org.id, Org.name_key).where(
+                Org.name_key.in_(sorted(keys)),
+                Org.deleted_at.is_(None),
+                Org.merged_into_id.is_(None),
+            )
         )
+        .all()
     ):
         found.setdefault(key, []).append(oid)
     return {k: ids[0] for k, ids in found.items() if len(ids) == 1}

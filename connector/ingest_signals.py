@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from connector.ingest_sql import bulk_update, insert_ids
@@ -164,9 +164,17 @@ class Rels:
             self.people |= people
         if ids:
             self._read(Relationship.id.in_(sorted(ids)))
-        if wanted:
-            key = tuple_(Relationship.member_id, Relationship.person_id)
-            self._read(key.in_(sorted(wanted)))
+        if wanted:  # by person (indexed), then the signals of the wanted pairs only
+            q = select(Relationship.id, Relationship.member_id, Relationship.person_id).where(
+                Relationship.person_id.in_(sorted({p for _, p in wanted}))
+            )
+            found = [
+                i
+                for i, mid, pid in self.session.connection().execute(q).all()
+                if (mid, pid) in wanted
+            ]
+            if found:
+                self._read(Relationship.id.in_(found))
             self.known |= wanted
 
     def _read(self, where: Any) -> None:
@@ -177,8 +185,8 @@ class Rels:
             Relationship.signals,
             Relationship.last_interaction_at,
         )
-        for rid, member, person, signals, last in self.session.connection().execute(
-            select(*cols).where(where)
+        for rid, member, person, signals, last in (
+            self.session.connection().execute(select(*cols).where(where)).all()
         ):
             if rid not in self.by_id:
                 rel = Rel(rid, member, person, dict(signals or {}), last)
@@ -276,20 +284,24 @@ def refresh_deal_roles(rels: Rels, person_ids: Iterable[int]) -> None:
         return
     rels.load(people)
     wanted: dict[tuple[int, int], list[dict[str, Any]]] = {}
-    rows = rels.session.connection().execute(
-        select(
-            ContactRole.person_id,
-            Opportunity.owner_id,
-            Opportunity.id,
-            ContactRole.role,
-            Opportunity.status,
+    rows = (
+        rels.session.connection()
+        .execute(
+            select(
+                ContactRole.person_id,
+                Opportunity.owner_id,
+                Opportunity.id,
+                ContactRole.role,
+                Opportunity.status,
+            )
+            .join(Opportunity, Opportunity.id == ContactRole.opportunity_id)
+            .where(
+                ContactRole.person_id.in_(people),
+                Opportunity.deleted_at.is_(None),
+                Opportunity.owner_id.is_not(None),
+            )
         )
-        .join(Opportunity, Opportunity.id == ContactRole.opportunity_id)
-        .where(
-            ContactRole.person_id.in_(people),
-            Opportunity.deleted_at.is_(None),
-            Opportunity.owner_id.is_not(None),
-        )
+        .all()
     )
     for person_id, owner_id, opp_id, role, status in rows:
         if owner_id is None:

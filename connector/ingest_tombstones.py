@@ -174,11 +174,13 @@ def _fill_from(session: Session, model: Any, loser: int, survivor: int) -> None:
     ]
     rows = {
         r[0]: r[1:]
-        for r in session.connection().execute(
+        for r in session.connection()
+        .execute(
             select(model.id, *(getattr(model, c) for c in cols)).where(
                 model.id.in_([loser, survivor])
             )
         )
+        .all()
     }
     fill = {
         c: lv
@@ -249,9 +251,9 @@ def _merge_relationships(session: Session, loser: int, survivor: int, now: datet
     )
     theirs = {
         r.member_id: r
-        for r in session.connection().execute(
-            select(*cols).where(Relationship.person_id == survivor)
-        )
+        for r in session.connection()
+        .execute(select(*cols).where(Relationship.person_id == survivor))
+        .all()
     }
     for old in (
         session.connection().execute(select(*cols).where(Relationship.person_id == loser)).all()

@@ -139,7 +139,7 @@ def run_sync(
                 if stop is not None and stop.is_set():
                     break
             if stop is None or not stop.is_set():  # else the next run re-scores
-                _rescore(session, app, dry_run)
+                _rescore(session, app, dry_run, None if full else _touched(summary))
         finally:
             progress.stop()
             if dry_run:
@@ -151,13 +151,24 @@ def run_sync(
     return summary
 
 
-def _rescore(session: Session, app: App, dry_run: bool) -> None:
-    """Scores decay with time: governance recomputes every relationship's after a sync."""
+def _touched(summary: Summary) -> set[int]:
+    """The relationships this sync changed."""
+    return {
+        i
+        for objs in summary.sources.values()
+        for r in objs.values()
+        for i in r.counts.relationships
+    }
+
+
+def _rescore(session: Session, app: App, dry_run: bool, only: set[int] | None) -> None:
+    """Governance recomputes the scores: of every relationship on a --full sync (scores decay
+    with time; the nightly full sync keeps that current), else of those this sync changed."""
     try:
         from connector.scoring import recompute_scores
     except ImportError:  # governance not installed: scores stay as they are
         return
-    recompute_scores(session, app.config.scoring, _utcnow())
+    recompute_scores(session, app.config.scoring, _utcnow(), relationship_ids=only)
     _commit(session, dry_run)
 
 
@@ -191,7 +202,11 @@ class _SourceSync:
             runs[obj] = run = self._object(obj, progress)
             if run.stopped:
                 break
-        resolve_pending(self.session, self.source, _utcnow())
+        if runs:  # what the source's last references touched counts with its last object
+            last = runs[next(reversed(runs))]
+            last.counts.relationships |= resolve_pending(
+                self.session, self.source, _utcnow()
+            ).relationships
         _commit(self.session, self.dry_run)
         return runs
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from adapters.base import ObjectSpec, Page, RawRecord
@@ -183,3 +183,22 @@ def test_prefetching_stops_the_pull_when_the_consumer_stops() -> None:
         if page.cursor == "2":
             break
     assert closed.wait(5) and len(pulled) < 10
+
+
+def test_scores_are_recomputed_for_what_changed_and_all_on_a_full_sync(app: App) -> None:
+    records = world()
+    fake = FakeSalesforce(records)
+    run_sync(app, open_adapter=lambda name, settings: fake)
+    with app.engine.begin() as conn:
+        conn.execute(update(m.Relationship).values(score=None))
+    task = records["Task"][0]
+    stamp = max(r.modstamp for r in records["Task"] if r.modstamp).replace(year=2027)
+    records["Task"].append(RawRecord(task.id, {**task.fields, "Subject": "again"}, modstamp=stamp))
+    run_sync(app, open_adapter=lambda name, settings: fake)
+    with app.engine.connect() as conn:
+        scored = conn.scalar(select(func.count()).where(m.Relationship.score.is_not(None)))
+    assert scored == 1  # the task's relationship only
+    run_sync(app, full=True, open_adapter=lambda name, settings: fake)
+    with app.engine.connect() as conn:
+        unscored = conn.scalar(select(func.count()).where(m.Relationship.score.is_(None)))
+    assert unscored == 0
