@@ -155,11 +155,11 @@ def setup_logging(settings: Logging, stream: IO[str] | None = None) -> logging.H
     handler.setFormatter(JsonFormatter() if wants_json(settings, stream) else TextFormatter())
     root.addHandler(handler)
     root.setLevel(settings.level)
-    # APScheduler tells of every job it starts, Alembic of every store check, at INFO;
-    # Carnet logs its own line per run
+    # APScheduler tells of every job it starts (and of each firing coalesced into a run still
+    # going), Alembic of every store check; Carnet logs its own line per run, with what it covered
     quiet = logging.DEBUG if settings.level == "DEBUG" else logging.WARNING
-    for chatty in ("apscheduler", "alembic"):
-        logging.getLogger(chatty).setLevel(quiet)
+    logging.getLogger("alembic").setLevel(quiet)
+    logging.getLogger("apscheduler").setLevel(min(quiet * 2, logging.ERROR))
     return handler
 
 

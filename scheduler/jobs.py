@@ -28,6 +28,7 @@ MAX_INTERVAL_GRACE = 3600
 RUN_ACTION = "scheduler.run"
 RUN_SUBJECT = "job"
 KEPT_ERRORS = 20
+MAX_COUNTED = 10_000  # slots counted as covered by one run (a worker down for long)
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,10 @@ def _iso(value: datetime) -> str:
 # -- the run log ----------------------------------------------------------------------------------
 
 
-def slot_done(session: Session, job_id: str, slot: datetime) -> bool:
-    """Whether a run of `job_id` for `slot` (or a later slot) has been recorded."""
+def latest_slot(session: Session, job_id: str) -> datetime | None:
+    """The slot of the latest recorded run of `job_id` (runs are recorded in slot order)."""
     latest = session.scalar(
-        select(AuditEvent)
+        select(AuditEvent.details)
         .where(
             AuditEvent.action == RUN_ACTION,
             AuditEvent.subject_type == RUN_SUBJECT,
@@ -111,13 +112,38 @@ def slot_done(session: Session, job_id: str, slot: datetime) -> bool:
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )
-    return latest is not None and str(latest.details.get("scheduled_for", "")) >= _iso(slot)
+    return datetime.fromisoformat(latest["scheduled_for"]) if latest else None
+
+
+def covered_slots(
+    trigger: BaseTrigger, done: datetime | None, fired: datetime, now: datetime
+) -> tuple[datetime, datetime, int] | None:
+    """What a run starting `now` for the slot `fired` covers, given the latest slot `done`
+    already run: (first slot, last slot, how many). It runs for the latest slot due by now,
+    and covers every slot since `done` (coalesced: one incremental sync catches all of them).
+    None when `done` already reaches the latest slot."""
+    last = last_fire_time(trigger, now, (now - fired).total_seconds() + 1) or fired
+    if done is not None and done >= last:
+        return None
+    first = fired if done is None else (trigger.get_next_fire_time(done, done) or last)
+    count, fire = 0, first
+    while fire is not None and fire <= last and count < MAX_COUNTED:
+        count += 1
+        fire = trigger.get_next_fire_time(fire, fire)
+    return first, last, count
 
 
 def record_start(
-    session: Session, spec: JobSpec, slot: datetime, worker: str, run_id: str, at: datetime
+    session: Session,
+    spec: JobSpec,
+    covered: tuple[datetime, datetime, int],
+    worker: str,
+    run_id: str,
+    at: datetime,
 ) -> int:
-    """The run's row, written before it starts; its id."""
+    """The run's row, written before it starts; its id. `scheduled_for` is the slot it runs
+    for; `covers_from` the first slot it covers, `slots` how many (more than 1: coalesced)."""
+    first, last, count = covered
     event = AuditEvent(
         at=at,
         actor_id=None,
@@ -130,7 +156,9 @@ def record_start(
             "full": spec.full,
             "run_id": run_id,
             "worker": worker,
-            "scheduled_for": _iso(slot),
+            "scheduled_for": _iso(last),
+            "covers_from": _iso(first),
+            "slots": count,
             "started_at": _iso(at),
             "status": "running",
         },

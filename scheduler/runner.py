@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -34,16 +35,18 @@ from connector.store.db import transaction
 from connector.sync import Summary, run_sync
 from scheduler.jobs import (
     JobSpec,
+    covered_slots,
     job_specs,
     last_fire_time,
+    latest_slot,
     record_finish,
     record_start,
-    slot_done,
 )
 from scheduler.leases import Keeper, db_now
 
 log = logging.getLogger("carnet.run")
 OVERLAY = "overlay"  # the store-wide lease: one sync writes to the overlay at a time
+WAIT_FOR_STORE = 3600.0  # seconds a run waits for the store before it gives up
 STOP_WITHIN = 8.0  # seconds given to running syncs after a signal (the contract says 10)
 COUNTED = ("pulled", "created", "updated", "deleted", "skipped", "api_calls")
 PUSHED = ("written", "write_failed")
@@ -84,13 +87,14 @@ class Worker:
     def run_job(self, spec: JobSpec) -> None:
         """One firing of a job: take the leases, record the run, sync, log. Never raises."""
         slot = last_fire_time(spec.trigger, datetime.now(UTC), spec.grace + 1)
-        if slot is None or self.stopping.is_set():
+        # a short random pause spreads the runs over the workers (all fire at the same instant)
+        if slot is None or self.stopping.wait(random.uniform(0, min(0.3, spec.grace / 10))):
             return
         halt = threading.Event()
         with self._idle:
             self._halts.add(halt)
         try:
-            self._leased_run(spec, slot, halt)
+            self._leased_run(spec, slot, halt, uuid.uuid4().hex[:12])
         except Exception:  # a job must not take the scheduler down; the next one tries again
             log.exception("%s: the run failed", spec.id, extra={"job": spec.id})
         finally:
@@ -98,10 +102,12 @@ class Worker:
                 self._halts.discard(halt)
                 self._idle.notify_all()
 
-    def _leased_run(self, spec: JobSpec, slot: datetime, halt: threading.Event) -> None:
+    def _leased_run(
+        self, spec: JobSpec, slot: datetime, halt: threading.Event, run_id: str
+    ) -> None:
         seconds = self.app.config.scheduler.lease_seconds
         lost = lambda name: halt.set()  # noqa: E731 - a lost lease stops the run
-        holder = f"{self.name}/{spec.id}"  # per run: a worker's runs exclude each other too
+        holder = f"{self.name}/{run_id}"  # per run: a worker's own runs exclude each other too
         with Keeper(self.app.engine, holder, seconds, on_lost=lost) as keeper:
             bound = max(1.0, (slot - datetime.now(UTC)).total_seconds() + spec.grace)
             got = keeper.wait_for(spec.lease, bound, halt) if spec.full else keeper.take(spec.lease)
@@ -113,21 +119,26 @@ class Worker:
                     extra=self._x(spec, slot),
                 )
                 return
-            bound = max(1.0, (slot - datetime.now(UTC)).total_seconds() + spec.grace)
-            if not keeper.wait_for(OVERLAY, bound, halt):
-                log.info("%s: skipped, the store stayed busy", spec.id, extra=self._x(spec, slot))
+            # waiting for the store, later slots of this job fall due: the run covers them
+            if not keeper.wait_for(OVERLAY, WAIT_FOR_STORE, halt):
+                if not halt.is_set():
+                    log.warning(
+                        "%s: skipped, the store stayed busy", spec.id, extra=self._x(spec, slot)
+                    )
                 return
-            self._recorded_run(spec, slot, halt)
+            self._recorded_run(spec, slot, halt, run_id)
 
-    def _recorded_run(self, spec: JobSpec, slot: datetime, halt: threading.Event) -> None:
-        run_id = uuid.uuid4().hex[:12]
+    def _recorded_run(
+        self, spec: JobSpec, fired: datetime, halt: threading.Event, run_id: str
+    ) -> None:
         with transaction(self.app.sessions) as session:
-            if slot_done(session, spec.id, slot):
-                log.debug("%s: slot %s already run", spec.id, slot.isoformat())
+            now = db_now(session.connection())
+            covered = covered_slots(spec.trigger, latest_slot(session, spec.id), fired, now)
+            if covered is None:
+                log.debug("%s: slot %s already run", spec.id, fired.isoformat())
                 return
-            event_id = record_start(
-                session, spec, slot, self.name, run_id, db_now(session.connection())
-            )
+            event_id = record_start(session, spec, covered, self.name, run_id, now)
+        slot = covered[1]
         started = time.monotonic()
         status, counts, errors = self._sync(spec, halt)
         with transaction(self.app.sessions) as session:
@@ -139,6 +150,7 @@ class Worker:
             "run_id": run_id,
             "status": status,
             "duration_s": details["duration_s"],
+            "slots": details["slots"],
             "counts": counts,
             "errors": errors[:5],
         }
@@ -174,6 +186,7 @@ class Worker:
 
     def _x(self, spec: JobSpec, slot: datetime) -> dict[str, Any]:
         return {
+            "late_s": round((datetime.now(UTC) - slot).total_seconds(), 3),
             "job": spec.id,
             "source": spec.source,
             "worker": self.name,
@@ -183,24 +196,21 @@ class Worker:
     # -- the scheduler ----------------------------------------------------------------------------
 
     def scheduler(self) -> BackgroundScheduler:
-        """Every job on its trigger, coalesced, one instance at a time, each fired once at start
-        (a slot missed while no worker ran is caught up; one already run is skipped)."""
+        """Every job on its trigger, coalesced, one instance at a time; and each once at start,
+        to catch up a slot missed while no worker ran (a slot already run is skipped)."""
         sched = BackgroundScheduler(
-            timezone=UTC, executors={"default": ThreadPoolExecutor(max(1, len(self.specs)))}
+            timezone=UTC, executors={"default": ThreadPoolExecutor(max(1, 2 * len(self.specs)))}
         )
         now = datetime.now(UTC)
         for spec in self.specs:
-            sched.add_job(
-                self.run_job,
-                spec.trigger,
-                args=[spec],
-                id=spec.id,
-                name=spec.id,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=spec.grace,
-                next_run_time=now,
-            )
+            common: dict[str, Any] = {
+                "args": [spec],
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": spec.grace,
+            }
+            sched.add_job(self.run_job, spec.trigger, id=spec.id, name=spec.id, **common)
+            sched.add_job(self.run_job, "date", run_date=now, id=f"{spec.id}:start", **common)
         return sched
 
     def stop(self) -> None:
