@@ -29,9 +29,10 @@ def worker_config(
     lease_seconds: int = 10,
     level: str = "INFO",
     full_sync_cron: str = NEVER_CRON,
+    log_format: str = "json",
 ) -> Path:
     """A copy of the sandbox's config beside it (its secret paths are relative to that folder):
-    each source's `every` (None: disabled), a short lease, JSON logs at `level`."""
+    each source's `every` (None: disabled), a short lease, logs at `level` in `log_format`."""
     yaml = YAML()
     doc = yaml.load(sandbox.config_file.read_text(encoding="utf-8"))
     for name, section in doc["sources"].items():
@@ -40,7 +41,7 @@ def worker_config(
         else:
             section["every"] = every[name]
     doc["scheduler"] = {"lease_seconds": lease_seconds, "full_sync_cron": full_sync_cron}
-    doc["logging"] = {"level": level, "format": "json"}
+    doc["logging"] = {"level": level, "format": log_format}
     path = sandbox.config_file.parent / f"config-{uuid.uuid4().hex[:8]}.yaml"
     with path.open("w", encoding="utf-8") as out:
         yaml.dump(doc, out)

@@ -1,0 +1,88 @@
+"""`carnet run` against the sandbox with a short interval: a change a CRM user makes to a contact
+(its title, its owner) reaches the overlay, and the value Carnet writes back that it changes (the
+relationship owner) is in the CRM record, within one interval of the change."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.sandbox.runner import Sandbox
+from tests.conftest import run_carnet
+from tests.e2e.scheduler_support import (
+    init_store,
+    runs,
+    sqlite_url,
+    start_worker,
+    stop_worker,
+    wait_until,
+    worker_config,
+)
+from tests.sandbox_fixture import admin
+
+EVERY = 3  # seconds
+TITLE = "Chief Carnet Officer"
+
+
+def _contact(sandbox: Sandbox, contact_id: str) -> dict[str, Any]:
+    rows = admin(sandbox, "salesforce", "GET", "/__sandbox/records/Contact").json()
+    return next(r for r in rows if r["Id"] == contact_id)
+
+
+def _overlay_title(db: Path, contact_id: str) -> str | None:
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT p.title FROM person p JOIN source_link l ON l.entity_id = p.id "
+            "WHERE l.source = 'salesforce' AND l.object = 'Contact' AND l.external_id = ?",
+            (contact_id,),
+        ).fetchone()
+    return row[0] if row else None
+
+
+@pytest.mark.timeout(120)
+def test_a_crm_change_reaches_the_overlay_and_is_written_back_within_one_interval(
+    fresh_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    url = sqlite_url(tmp_path)
+    config = worker_config(fresh_sandbox, {"salesforce": f"{EVERY}s"})
+    init_store(config, url)
+    env = {"CARNET_DATABASE_URL": url}
+    for step in (("install", "--source", "salesforce"), ("sync",), ("push",)):
+        done = run_carnet("--config", str(config), *step, env=env)
+        assert done.returncode in (0, 1), done.stderr
+    contact = admin(fresh_sandbox, "salesforce", "GET", "/__sandbox/records/Contact").json()[0]
+    users = admin(fresh_sandbox, "salesforce", "GET", "/__sandbox/records/User").json()
+    rep = next(
+        u
+        for u in users
+        if u["Id"] != contact["OwnerId"] and u["IsActive"] and "Integration" not in u["Name"]
+    )
+    assert contact["Carnet_Relationship_Owner__c"] not in (None, rep["Name"])
+    worker = start_worker(config, url, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: runs(url), timeout=20)  # running
+        posted = datetime.now(UTC)
+        change = {"id": contact["Id"], "Title": TITLE, "OwnerId": rep["Id"]}
+        admin(fresh_sandbox, "salesforce", "POST", "/__sandbox/records/Contact", json=change)
+        wait_until(lambda: _overlay_title(tmp_path / "carnet.db", contact["Id"]) == TITLE, 20)
+        in_overlay = datetime.now(UTC)
+        wait_until(
+            lambda: (
+                _contact(fresh_sandbox, contact["Id"])["Carnet_Relationship_Owner__c"]
+                == rep["Name"]
+            ),
+            timeout=20,
+        )
+        written = datetime.now(UTC)
+    finally:
+        code, seconds = stop_worker(worker)
+    assert code == 0 and seconds < 10
+    after = [r for r in runs(url) if datetime.fromisoformat(r["started_at"]) > posted]
+    took = max((r["duration_s"] for r in after if "duration_s" in r), default=0.0)
+    within = posted + timedelta(seconds=EVERY + took + 1.0)  # the next run, plus a poll's slack
+    assert in_overlay <= within, (posted, in_overlay, after)
+    assert written <= within, (posted, written, after)
