@@ -17,13 +17,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.store.models import Member, Org, OrgDomain, Person, PersonEmail
+from connector.store.models import Member, Org, OrgDomain, Person, PersonEmail, Relationship
 
 _EMAIL = re.compile(
     r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+$"
 )
 _SPACE = re.compile(r"\s+")
 _TAGS = re.compile(r"<[^>]*>")
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 
 
 def norm_email(value: Any) -> str | None:
@@ -57,7 +58,9 @@ def clean_text(value: Any, limit: int) -> str | None:
     if value is None:
         return None
     text = unicodedata.normalize("NFC", str(value))
-    text = _SPACE.sub(" ", _TAGS.sub("", text)).strip()
+    if "<" in text:  # markup: scripts and styles go with their content, other tags alone
+        text = _TAGS.sub("", _CODE.sub("", text))
+    text = _SPACE.sub(" ", text).strip()
     return text[:limit] or None
 
 
@@ -104,7 +107,7 @@ class Decision:
     """What the matcher made of one record: an existing entity id, or a new one's placeholder."""
 
     entity_id: int  # > 0 an existing row; < 0 a placeholder for a row this page inserts
-    how: str  # link | email | domain | name | new
+    how: str  # the key that decided: link | email | domain | name | known | new
     ambiguous: list[int] = field(default_factory=list)  # candidates when several matched
 
 
@@ -209,6 +212,25 @@ def load_person_keys(session: Session, matcher: Matcher, emails: set[str], names
             matcher.add("name", (key, org_id), pid)
 
 
+def load_known_keys(session: Session, matcher: Matcher, members: set[int], names: set[str]) -> None:
+    """Index ("known", (name key, member)): the people of these names each member already has
+    a relationship with (an address-book entry's last resort: the mailbox owner knows them)."""
+    if not members or not names:
+        return
+    q = (
+        select(Relationship.member_id, Person.name_key, Person.id)
+        .join(Person, Person.id == Relationship.person_id)
+        .where(
+            Relationship.member_id.in_(sorted(members)),
+            Person.name_key.in_(sorted(names)),
+            Person.deleted_at.is_(None),
+            Person.merged_into_id.is_(None),
+        )
+    )
+    for member_id, key, pid in session.connection().execute(q).all():
+        matcher.add("known", (key, member_id), pid)
+
+
 def email_domains(session: Session, person_ids: Iterable[int]) -> dict[int, set[str]]:
     """The domains of each person's email addresses."""
     wanted = sorted(set(person_ids))
@@ -280,5 +302,5 @@ def decide(
         if len(found) == 1:
             return Decision(next(iter(found)), kind)
         if len(found) > 1:
-            return Decision(matcher.new_id(), "new", ambiguous=sorted(found))
+            return Decision(matcher.new_id(), kind, ambiguous=sorted(found))
     return None

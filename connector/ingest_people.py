@@ -21,6 +21,7 @@ from connector.identity import (
     clean_text,
     decide,
     email_domains,
+    load_known_keys,
     load_member_keys,
     load_person_keys,
     name_key,
@@ -141,6 +142,9 @@ def ingest_people(batch: Batch, recs: list[MappedRecord]) -> None:
         {e for p in prepared for e in p.emails},
         {p.key for p in prepared if p.fields.get("org_id")},
     )
+    if ab:
+        members = {p.member_id for p in prepared if p.member_id}
+        load_known_keys(batch.session, matcher, members, {p.key for p in prepared})
     people = _People(batch, matcher, prepared)
     for p in prepared:
         people.decide(p, fill_only=ab or batch.source not in CRM_SOURCES)
@@ -214,6 +218,7 @@ def _prepare(
     return _Prepared(rec, emails, fields, name_key(str(fields["name"])), member_id)
 
 
+_HOW = {"name": "name and org", "known": "name among the mailbox owner's people"}
 _PERSON_COLS = (
     "first_name", "last_name", "name", "name_key", "title", "level", "country", "phone",
     "org_id", "reports_to_id", "deleted_at",
@@ -227,6 +232,7 @@ class _People(Staged):
         ids = {link.entity_id or 0 for link in batch.links.values() if link.entity == "person"}
         ids |= matcher.find("email", [e for p in prepared for e in p.emails])
         ids |= matcher.find("name", [(p.key, p.fields["org_id"]) for p in prepared])
+        ids |= matcher.find("known", [(p.key, p.member_id) for p in prepared])
         super().__init__(batch, Person, _PERSON_COLS, ids)
         self.m = matcher
         self.domains = email_domains(batch.session, self.before)
@@ -240,12 +246,13 @@ class _People(Staged):
         keys: list[tuple[str, Sequence[Any]]] = [
             ("email", p.emails),
             ("name", [(p.key, org)] if org else []),
+            ("known", [(p.key, p.member_id)] if p.member_id else []),
         ]
         mine = {e.rsplit("@", 1)[-1] for e in p.emails}
 
         def namesake(kind: str, candidate: int) -> bool:
             """Another address at the same domain: another mailbox, so another person."""
-            return kind == "name" and bool(mine & self.domains.get(candidate, set()))
+            return kind != "email" and bool(mine & self.domains.get(candidate, set()))
 
         d = decide(self.m, linked, keys, namesake) or Decision(self.m.new_id(), "new")
         if d.ambiguous:
@@ -260,6 +267,8 @@ class _People(Staged):
         self.state[pid] = new
         if new.get("org_id"):
             self.m.add("name", (new["name_key"], new["org_id"]), pid)
+        if p.member_id:  # this mailbox's owner now knows them (a refiled entry finds them)
+            self.m.add("known", (new["name_key"], p.member_id), pid)
         for email in p.emails:
             if not self.m.claimed("email", email):
                 self.m.add("email", email, pid)
@@ -267,12 +276,12 @@ class _People(Staged):
                 self.domains.setdefault(pid, set()).add(email.rsplit("@", 1)[-1])
 
     def _issue(self, p: _Prepared, d: Decision) -> dict[str, Any]:
-        how = "email" if self.m.find("email", p.emails) else "name and org"
+        how = _HOW.get(d.how, d.how)
         return {
+            "reason": f"several people match by {how}; kept as a separate person",
             "source": self.batch.source,
             "object": self.batch.object,
             "external_id": p.rec.external_id,
-            "reason": f"several people match by {how}; kept as a separate person",
             "candidates": d.ambiguous,
             "created_at": self.batch.now,
             "resolved": False,

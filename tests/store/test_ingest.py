@@ -218,6 +218,29 @@ def test_person_matched_by_any_email_whatever_its_case(store: Store) -> None:
         assert store.person_of(ext, source, obj).id == bob.id
 
 
+def test_an_entry_with_an_unknown_address_finds_whom_its_mailbox_owner_knows(
+    store: Store,
+) -> None:
+    """No company, only a private address: the mailbox owner's own contacts of that name."""
+    base(store)
+    store.put(
+        contact("003A", "mo@acme.com", org="001A", owner="005A", name="Mo Salah"),
+        contact("003B", "mo.s@other.example", name="Mo Salah", owner="005B"),
+    )
+    store.put(
+        user("u-1", "ann@us.com", source="exchange"),
+        user("u-2", "ben@us.com", source="exchange"),
+        entry("AB1", "u-1", "mo1980@home.example", name="Mo  SALAH"),
+        entry("AB2", "u-2", "mo.s@mail.acme.com", name="Mo Salah"),  # Ben knows the other Mo
+        entry("AB3", "u-1", "mo@acme.net", name="Someone Else"),
+    )
+    assert store.person_of("AB1", "exchange", "contacts").id == store.person("mo@acme.com").id
+    assert (
+        store.person_of("AB2", "exchange", "contacts").id == store.person("mo.s@other.example").id
+    )
+    assert store.count(m.Person) == 3
+
+
 def test_without_email_a_person_is_matched_by_name_and_org(store: Store) -> None:
     base(store)
     store.put(contact("003A", "cleo@acme.com", org="001A", name="Cléo  Núñez"))
