@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ NEVER_CRON = "0 4 1 1 *"  # the full reconciliation stays out of the way (1 Janu
 
 def worker_config(
     sandbox: Sandbox,
-    every: dict[str, str | None],
+    every: Mapping[str, str | None],
     lease_seconds: int = 10,
     level: str = "INFO",
     full_sync_cron: str = NEVER_CRON,
