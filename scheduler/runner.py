@@ -113,7 +113,7 @@ class Worker:
             got = keeper.wait_for(spec.lease, bound, halt) if spec.full else keeper.take(spec.lease)
             if not got:
                 log.info(
-                    "%s: skipped, another worker holds %s",
+                    "%s: skipped, lease %s is held by another run",
                     spec.id,
                     spec.lease,
                     extra=self._x(spec, slot),
@@ -213,6 +213,12 @@ class Worker:
             sched.add_job(self.run_job, "date", run_date=now, id=f"{spec.id}:start", **common)
         return sched
 
+    @property
+    def busy(self) -> bool:
+        """Whether a run is still going."""
+        with self._idle:
+            return bool(self._halts)
+
     def stop(self) -> None:
         """Stop scheduling; running syncs stop after the page in hand."""
         self.stopping.set()
@@ -275,7 +281,7 @@ def serve_until_stopped(app: App) -> int:
     app.sessions  # noqa: B018 - refuses a store that is missing or behind, before any job
     worker = Worker(app)
     code = worker.serve()
-    if worker._halts:
+    if worker.busy:
         logging.shutdown()
         os._exit(code)
     return code

@@ -88,7 +88,9 @@ def test_the_lease_of_a_killed_worker_is_taken_over_after_it_expires(
     assert code == 0 and seconds < 10, log[-2000:]
     assert taken["worker"] != dead["worker"]
     assert datetime.fromisoformat(taken["started_at"]) >= expires
-    assert "skipped, another worker holds sync:salesforce" in log  # while the lease was valid
+    assert (
+        "skipped, lease sync:salesforce is held by another run" in log
+    )  # while the lease was valid
     # the killed run stays as it was left; the next covers every slot since it
     left = next(r for r in runs(url, "sync:salesforce") if r["run_id"] == dead["run_id"])
     assert left["status"] == "running" and "finished_at" not in left

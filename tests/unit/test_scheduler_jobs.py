@@ -140,10 +140,10 @@ def test_a_job_whose_lease_another_worker_holds_is_skipped(
     worker = Worker(app, name="here")
     with caplog.at_level(logging.INFO, logger="carnet.run"):
         worker.run_job(spec)
-    assert "sync:hubspot: skipped, another worker holds sync:hubspot" in caplog.text
+    assert "sync:hubspot: skipped, lease sync:hubspot is held by another run" in caplog.text
     with Session(app.engine) as session:
         assert recorded_runs(session) == []
-    assert not worker._halts  # nothing left running
+    assert not worker.busy  # nothing left running
 
 
 def test_a_job_stops_before_anything_once_the_worker_is_stopping(app: App) -> None:
