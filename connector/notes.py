@@ -70,7 +70,8 @@ def note_values(doc: dict[str, object], parent: str) -> dict[str, str]:
 
 # -- pushing them ---------------------------------------------------------------------------------
 
-GONE = ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "not found", "does not exist")
+# what the CRMs answer for a note that is no more (Salesforce codes; HubSpot's batch message)
+GONE = ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "not found", "not exist")
 
 
 def push_notes(
@@ -93,11 +94,12 @@ def push_notes(
             return
         results = adapter.push_notes([plan_note(r) for r in chunk])
         for row, result in zip(chunk, results, strict=True):
-            had = row.desired.get("ref")
-            record(row, result, run, now)
-            if not result.ok and had and gone(result.error):
-                row.desired = {**row.desired, "ref": None}  # deleted in the CRM: make it again
-                row.status, row.next_attempt_at = "pending", None
+            if not result.ok and row.desired.get("ref") and gone(result.error):
+                # deleted in the CRM: the next push looks for it again, then makes a new one
+                row.desired = {**row.desired, "ref": None}
+                row.status, row.next_attempt_at, row.last_error = "pending", None, result.error
+            else:
+                record(row, result, run, now)
         session.commit()
         if run.budget_stopped:
             return

@@ -22,7 +22,7 @@ from tests.e2e.test_writeback_world import (
     records,
     total_calls,
 )
-from tests.sandbox_fixture import reset_sandbox
+from tests.sandbox_fixture import admin, reset_sandbox
 
 STRATEGY = "<b>Grow</b> & win"
 ESCAPED = "&lt;b&gt;Grow&lt;/b&gt; &amp; win"
@@ -212,3 +212,18 @@ def most_connected_member(world: World) -> tuple[str, str, int]:
         if sum(1 for other in names if name.casefold() in other) == 1:
             return str(name), str(email), int(mid)
     raise AssertionError("no member with a distinctive name")
+
+
+def test_a_plan_note_deleted_in_the_crm_is_made_again(world: World, sandbox: Sandbox) -> None:
+    name, sf, hs = world.planned[1]
+    notes = marker_notes(sandbox)
+    admin(
+        sandbox, "salesforce", "DELETE", f"/__sandbox/records/Note/{notes[f'salesforce {sf}'][0]}"
+    )
+    admin(sandbox, "hubspot", "DELETE", f"/__sandbox/records/notes/{notes[f'hubspot {hs}'][0]}")
+    assert carnet(world.config, "plan", "set", name, "--strategy", "again").returncode == 0
+    carnet(world.config, "push", "--json")  # finds the notes gone
+    carnet(world.config, "push", "--json")  # makes them again
+    notes = marker_notes(sandbox)
+    assert len(notes[f"salesforce {sf}"]) == 1 and len(notes[f"hubspot {hs}"]) == 1
+    assert carnet(world.config, "push", "--json")["sources"]["salesforce"]["due"] == 0
