@@ -57,19 +57,27 @@ def clean_text(value: Any, limit: int) -> str | None:
     """Text as a person reads it: NFC, markup removed, whitespace collapsed, cut to `limit`."""
     if value is None:
         return None
-    text = unicodedata.normalize("NFC", str(value))
+    text = str(value)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     if "<" in text:  # markup: scripts and styles go with their content, other tags alone
         text = _TAGS.sub("", _CODE.sub("", text))
-    text = _SPACE.sub(" ", text).strip()
-    return text[:limit] or None
+    if "  " in text or not text.isprintable():  # runs of spaces, tabs, line breaks
+        text = _SPACE.sub(" ", text)
+    return text.strip()[:limit] or None
 
 
 def name_key(name: str | None) -> str:
     """The key two spellings of one name share: compatibility-normalised, accents removed,
     case-folded, whitespace collapsed ('Núñez  ANA' == 'nunez ana')."""
-    text = unicodedata.normalize("NFKD", name or "")
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return _SPACE.sub(" ", text.casefold()).strip()[:800]
+    text = name or ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.casefold()
+    if "  " in text or not text.isprintable():
+        text = _SPACE.sub(" ", text)
+    return text.strip()[:800]
 
 
 def org_name_key(name: str | None) -> str:

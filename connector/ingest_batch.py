@@ -152,6 +152,7 @@ class Batch:
     pending_ids: list[str] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)
     after: list[Callable[[], None]] = field(default_factory=list)  # run once links are written
+    _refs: dict[tuple[str, str], int | None] = field(default_factory=dict)  # ref() answers
     rels: Rels = field(init=False)
 
     def __post_init__(self) -> None:
@@ -162,12 +163,14 @@ class Batch:
 
     def ref(self, rec: MappedRecord, name: str) -> int | None:
         """The overlay id `rec.refs[name]` points at, when known as the right kind."""
+        key = (rec.external_id, name)
+        if key in self._refs:
+            return self._refs[key]
         target = rec.refs.get(name)
-        if not target or not target[1]:
-            return None
-        found = self.targets.get((target[0], str(target[1])))
+        found = self.targets.get((target[0], str(target[1]))) if target and target[1] else None
         want = KINDS[rec.kind][1].get(name)
-        return found[1] if found and (want is None or found[0] == want) else None
+        self._refs[key] = out = found[1] if found and (want is None or found[0] == want) else None
+        return out
 
     def unresolved(self, rec: MappedRecord, names: tuple[str, ...]) -> dict[str, Any] | None:
         """The named references that point somewhere but are not resolved (kept as pending)."""

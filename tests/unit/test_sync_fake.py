@@ -156,29 +156,33 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             return out
 
         return {
-            "members": sorted((x.email, x.name, x.active, x.salesforce_user_id)
+            "members": _sorted((x.email, x.name, x.active, x.salesforce_user_id)
                               for x in members.values()),
-            "orgs": sorted((o.name, o.country, ekey["org"].get(o.parent_id),
+            "orgs": _sorted((o.name, o.country, ekey["org"].get(o.parent_id),
                             o.deleted_at is not None, ekey["org"].get(o.merged_into_id))
                            for o in orgs.values()),
-            "people": sorted((pkey[i], p.name, p.title, p.level, ekey["org"].get(p.org_id),
+            "people": _sorted((pkey[i], p.name, p.title, p.level, ekey["org"].get(p.org_id),
                               pkey.get(p.reports_to_id), p.deleted_at is not None,
-                              pkey.get(p.merged_into_id), sorted(emails.get(i, [])))
+                              pkey.get(p.merged_into_id), _sorted(emails.get(i, [])))
                              for i, p in people.items()),
-            "deals": sorted((o.name, ekey["org"].get(o.org_id), ekey["member"].get(o.owner_id),
+            "deals": _sorted((o.name, ekey["org"].get(o.org_id), ekey["member"].get(o.owner_id),
                              o.status, o.deleted_at is not None) for o in opps.values()),
-            "roles": sorted((opps[r.opportunity_id].name, pkey[r.person_id], r.role, r.is_primary)
+            "roles": _sorted((opps[r.opportunity_id].name, pkey[r.person_id], r.role, r.is_primary)
                             for r in c.execute(select(m.ContactRole))),
-            "relationships": sorted((ekey["member"][r.member_id], pkey[r.person_id], r.rating,
+            "relationships": _sorted((ekey["member"][r.member_id], pkey[r.person_id], r.rating,
                                      r.is_owner, repr(deals(r.signals)), r.last_interaction_at)
                                     for r in c.execute(select(m.Relationship))),
-            "links": sorted((k.source, k.object, k.external_id, k.entity,
+            "links": _sorted((k.source, k.object, k.external_id, k.entity,
                              ekey.get(k.entity, {}).get(k.entity_id), k.deleted_at is not None,
                              k.merged_into, repr(k.pending))
                             for k in c.execute(select(m.SourceLink))),
-            "cursors": sorted((s.source, s.object, s.cursor)
+            "cursors": _sorted((s.source, s.object, s.cursor)
                               for s in c.execute(select(m.SyncState))),
         }  # fmt: skip
+
+
+def _sorted(rows: Any) -> list[Any]:
+    return sorted(rows, key=repr)
 
 
 def child() -> None:
