@@ -144,7 +144,7 @@ def run_sync(
             progress.stop()
             if dry_run:
                 session.rollback()
-    if not dry_run:  # pull -> derive -> push
+    if not dry_run and (stop is None or not stop.is_set()):  # pull -> derive -> push
         from connector.push import run_push
 
         summary.push = run_push(app, source, open_adapter=open_adapter)

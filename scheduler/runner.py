@@ -159,30 +159,27 @@ class Worker:
         log.log(level, "%s (%s)", line, status, extra=extra)
 
     def _sync(self, spec: JobSpec, halt: threading.Event) -> tuple[str, dict[str, int], list[str]]:
-        """Pull -> derive (run_sync), then push (run_push) unless asked to stop; its outcome."""
-        from connector.push import run_push
-
+        """Pull -> derive -> push (run_sync; no push once asked to stop): the outcome."""
         counts = dict.fromkeys(COUNTED + PUSHED, 0)
         try:
             summary = run_sync(
                 self.app, spec.source, full=spec.full, open_adapter=self.open_adapter, stop=halt
             )
-            runs = summary.sources[spec.source].values()
-            counts |= totals(summary, spec.source)
-            errors = [f"{r.stopped}" for r in runs if r.stopped]
-            failed = any(r.failed for r in runs)
-            if halt.is_set():
-                return "stopped", counts, errors
-            pushed = run_push(self.app, spec.source, open_adapter=self.open_adapter)
         except CarnetError as exc:
             return "failed", counts, [str(exc)]
-        for run in pushed.sources.values():
-            counts["written"] += run.written
-            counts["write_failed"] += run.failed + run.parked
-            counts["api_calls"] += run.api_calls
-            errors += [f"push: {run.stopped}"] if run.stopped else []
-            failed = failed or (bool(run.stopped) and not run.budget_stopped)
-        return ("failed" if failed else "ok"), counts, errors
+        runs = summary.sources.get(spec.source, {}).values()
+        counts |= totals(summary, spec.source)
+        errors = [f"{r.stopped}" for r in runs if r.stopped]
+        failed = any(r.failed for r in runs)
+        pushed = summary.push.sources.values() if summary.push is not None else []
+        for push in pushed:
+            counts["written"] += push.written
+            counts["write_failed"] += push.failed + push.parked
+            counts["api_calls"] += push.api_calls
+            errors += [f"push: {push.stopped}"] if push.stopped else []
+            failed = failed or (bool(push.stopped) and not push.budget_stopped)
+        status = "failed" if failed else "stopped" if halt.is_set() else "ok"
+        return status, counts, errors
 
     def _x(self, spec: JobSpec, slot: datetime) -> dict[str, Any]:
         return {

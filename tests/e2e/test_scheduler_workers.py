@@ -27,7 +27,7 @@ from tests.e2e.scheduler_support import (
 )
 
 EVERY = {"salesforce": 3, "exchange": 4, "hubspot": 6}  # seconds
-RUN_FOR = 20.0
+RUN_FOR = 15.0
 
 
 def _at(text: str) -> datetime:
