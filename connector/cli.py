@@ -251,7 +251,8 @@ def sync(
     as_json: JsonOpt = False,
 ) -> None:
     """Pull, derive, push once."""
-    from connector.sync import RichProgress, failure_lines, run_sync, summary_table
+    from connector.sync import run_sync
+    from connector.sync_view import RichProgress, failure_lines, summary_table
 
     carnet = make_app(config)
     bar = RichProgress(out) if not as_json and sys.stdout.isatty() else None

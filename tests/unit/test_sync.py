@@ -202,3 +202,26 @@ def test_scores_are_recomputed_for_what_changed_and_all_on_a_full_sync(app: App)
     with app.engine.connect() as conn:
         unscored = conn.scalar(select(func.count()).where(m.Relationship.score.is_(None)))
     assert unscored == 0
+
+
+def test_on_a_terminal_a_progress_line_per_object_then_the_table(app: App) -> None:
+    import io
+
+    from rich.console import Console
+
+    from connector.sync_view import RichProgress, failure_lines, summary_table
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    summary = run_sync(
+        app,
+        progress=RichProgress(console),
+        open_adapter=lambda name, settings: FakeSalesforce(world()),
+    )
+    console.print(summary_table(summary))
+    shown = screen.getvalue()
+    assert "salesforce Contact" in shown and "42 records" in shown
+    assert "OpportunityContactRole" in shown
+    lines = failure_lines(summary)
+    assert lines[0].startswith("salesforce Contact: skipped 1: a person needs a valid email")
+    assert "0030013" in lines[1]
