@@ -82,6 +82,11 @@ def _default(col: Column[Any]) -> tuple[bool, Any]:
     return True, arg(None) if default.is_callable else arg
 
 
+def _quote(conn: Connection) -> Callable[[str], str]:
+    """The dialect's quoting of names (only where a name needs it)."""
+    return conn.dialect.identifier_preparer.quote
+
+
 def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
@@ -104,8 +109,9 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         for p, v in zip(procs[len(cols) :], extra.values(), strict=True)
     )
     names = [*cols, *extra]
-    mark = _mark(conn)
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    q, mark = _quote(conn), _mark(conn)
+    into = f"{q(table.name)} ({', '.join(q(n) for n in names)})"
+    sql = f"INSERT INTO {into} VALUES ({', '.join([mark] * len(names))})"
     conn.exec_driver_sql(sql, _tuples(procs[: len(cols)], cols, rows, tail))
 
 
@@ -142,11 +148,11 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(k for k in row if k != "id"), []).append(row)
-    mark = _mark(conn)
+    q, mark = _quote(conn), _mark(conn)
     for cols, group in groups.items():
         if not cols:
             continue
         names = [*cols, "id"]
-        sets = ", ".join(f"{c} = {mark}" for c in cols)
-        sql = f"UPDATE {table.name} SET {sets} WHERE id = {mark}"
+        sets = ", ".join(f"{q(c)} = {mark}" for c in cols)
+        sql = f"UPDATE {q(table.name)} SET {sets} WHERE {q('id')} = {mark}"
         conn.exec_driver_sql(sql, _tuples(_processors(conn, table, names), names, group))
