@@ -3,8 +3,8 @@ stand-ins' own counters) against the ideal ceil(10,000 / 200) Salesforce sObject
 and ceil(10,000 / 100) HubSpot batch updates, within 5 %, and the time taken.
 
 The store is filled directly (one member knowing each of 10,000 linked contacts per CRM), Carnet's
-fields are installed, then two rounds: the first push (every contact new to the CRM), and a push
-after every rating changed.
+fields are installed, then three rounds: the first push (every contact new to the CRM), a push
+after every rating changed, and one more with nothing changed (it must make no call at all).
 """
 
 from __future__ import annotations
@@ -128,12 +128,16 @@ def main() -> None:
             with app.engine.begin() as conn:
                 conn.execute(update(m.Relationship).values(rating=4))
             results.append(one_round(app, sandbox, f"after a rating change, {N:,} per CRM"))
+            idle = one_round(app, sandbox, "again, nothing changed")
             app.close()
         finally:
             sandbox.stop()
     for result in results:
         show(result)
+    idle_calls = {s: idle[s]["all_calls"] for s in ROUTES}
+    print(f"{idle['round']}: {idle['seconds']} s, calls {idle_calls}")
     bad = [r["round"] for r in results for s in ROUTES if not r[s]["within_5_percent"]]
+    bad += [idle["round"]] if any(idle_calls.values()) else []
     if bad:
         raise SystemExit(f"push calls not within 5 % of the ideal: {bad}")
 

@@ -7,6 +7,7 @@ already made before making another: see outbox.push_notes and docs/writeback.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from html import escape
@@ -59,13 +60,37 @@ def note_values(doc: dict[str, object], parent: str) -> dict[str, str]:
     name = str(org["name"]) if isinstance(org, dict) else ""
     text = to_markdown(doc)
     marker = plan_marker(parent)
-    lines = [f"<p><strong>{escape(marker)}</strong></p>"]
-    lines += [f"<p>{line}</p>" for line in text.splitlines() if line.strip()]
     return {
         "title": f"Account plan: {name}"[:TITLE_MAX],
         "text": f"{marker}\n\n{text}",
-        "html": "".join(lines),
+        "html": f"<p><strong>{escape(marker)}</strong></p>" + note_html(text),
     }
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def note_html(markdown: str) -> str:
+    """The plan's Markdown (every text in it already escaped by plan_render) as the simple HTML a
+    CRM note shows: headings and bold as <strong>, list items and table rows as paragraphs."""
+    out = []
+    for line in markdown.splitlines():
+        bare = line.strip()
+        if not bare or set(bare) <= set("|-"):
+            continue
+        if bare.startswith("#"):
+            out.append(f"<p><strong>{bare.lstrip('#').strip()}</strong></p>")
+            continue
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        if bare.startswith("- "):
+            bare = "&nbsp;&nbsp;" * depth + "&bull; " + bare[2:]
+        elif bare.startswith("|"):
+            bare = " &middot; ".join(c.strip() for c in bare.strip("|").split(" | "))
+        elif bare.startswith("_") and bare.endswith("_"):
+            bare = f"<em>{bare[1:-1]}</em>"
+        bolded = _BOLD.sub(r"<strong>\1</strong>", bare).replace("\\|", "|")
+        out.append(f"<p>{bolded}</p>")
+    return "".join(out)
 
 
 # -- pushing them ---------------------------------------------------------------------------------

@@ -232,3 +232,23 @@ def test_a_plan_note_is_made_once_though_the_push_died_after_making_it(
     assert "<script>" not in text
     row = session.scalar(select(m.Outbox).where(m.Outbox.field_set == PLAN))
     assert row is not None and row.status == "done" and row.desired["ref"] == "002000"
+
+
+def test_referral_credits_fill_the_opportunity_fields(session: Session, world: Any) -> None:
+    opp = m.Opportunity(name="Globex deal", org_id=world["globex"].id, amount=1000.0)
+    session.add(opp)
+    session.flush()
+    link(session, "Opportunity", "006D", "opportunity", opp.id)
+    credit = m.ReferralCredit(
+        opportunity_id=opp.id, referrer_id=world["bob"].id, percent=10.0, amount=100.0
+    )
+    session.add(credit)
+    session.commit()
+    assert desired(session)["006D"] == {
+        "Carnet_Referrer__c": "Bob",
+        "Carnet_Credit_Amount__c": 100,
+        "Carnet_Credit_Percent__c": 10,
+    }
+    credit.status = "void"  # the deal was lost: the fields are cleared
+    session.commit()
+    assert set(desired(session)["006D"].values()) == {None}
