@@ -86,3 +86,30 @@ def test_a_crm_change_reaches_the_overlay_and_is_written_back_within_one_interva
     within = posted + timedelta(seconds=EVERY + took + 1.0)  # the next run, plus a poll's slack
     assert in_overlay <= within, (posted, in_overlay, after)
     assert written <= within, (posted, written, after)
+
+
+@pytest.mark.timeout(90)
+def test_the_full_reconciliation_waits_for_the_sources_lease_and_reads_everything(
+    fresh_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    url = sqlite_url(tmp_path)
+    # a full run every minute and a sync every hour: both are due at start (catch-up)
+    config = worker_config(fresh_sandbox, {"salesforce": "1h"}, full_sync_cron="* * * * *")
+    init_store(config, url)
+    worker = start_worker(config, url, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: len([r for r in runs(url) if r["status"] != "running"]) == 2, timeout=40)
+    finally:
+        code, seconds = stop_worker(worker)
+    assert code == 0 and seconds < 10
+    by_job: dict[str, dict[str, Any]] = {}
+    for run in runs(url):  # the first of each (a minute may turn meanwhile)
+        by_job.setdefault(run["job"], run)
+    done = list(by_job.values())
+    assert set(by_job) == {"sync:salesforce", "full:salesforce"}
+    assert by_job["full:salesforce"]["full"] and not by_job["sync:salesforce"]["full"]
+    assert all(r["status"] == "ok" for r in done), done
+    first, second = sorted(done, key=lambda r: r["started_at"])
+    assert second["started_at"] >= first["finished_at"]  # one waited for the other's lease
+    contacts = admin(fresh_sandbox, "salesforce", "GET", "/__sandbox/records/Contact").json()
+    assert by_job["full:salesforce"]["counts"]["pulled"] >= len(contacts)
