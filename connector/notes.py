@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.base import PlanNote, plan_marker
+from adapters.base import PlanNote, WriteResult, plan_marker
 from connector.config import Sharing
 from connector.desired import Desired, live_links
 from connector.outbox import CHUNK, PushRun, over_budget, record
@@ -124,10 +125,18 @@ def push_notes(
                 row.desired = {**row.desired, "ref": None}
                 row.status, row.next_attempt_at, row.last_error = "pending", None, result.error
             else:
-                record(row, result, run, now)
+                record(row, _safe_to_retry(result), run, now)
         session.commit()
         if run.budget_stopped:
             return
+
+
+def _safe_to_retry(result: WriteResult) -> WriteResult:
+    """A creation the adapter would not retry because it may have been applied is retriable
+    here: the next attempt looks for the note by its marker before making one."""
+    if not result.ok and "may have been applied" in (result.error or ""):
+        return replace(result, retriable=True)
+    return result
 
 
 def gone(error: str | None) -> bool:

@@ -17,6 +17,7 @@ from tests.e2e.test_writeback_world import (
     WRITTEN,
     assert_contacts_hold,
     carnet,
+    crm_contacts,
     marker_notes,
     private_config,
     records,
@@ -227,3 +228,13 @@ def test_a_plan_note_deleted_in_the_crm_is_made_again(world: World, sandbox: San
     notes = marker_notes(sandbox)
     assert len(notes[f"salesforce {sf}"]) == 1 and len(notes[f"hubspot {hs}"]) == 1
     assert carnet(world.config, "push", "--json")["sources"]["salesforce"]["due"] == 0
+
+
+def test_a_crm_users_edit_of_a_carnet_field_is_written_back(world: World, sandbox: Sandbox) -> None:
+    _, _, _, contacts = known_person(world)
+    contact = next(cid for source, cid in contacts if source == "salesforce")
+    user = {"id": contact, "Carnet_Strength__c": 1, "Carnet_Known_By__c": "someone else"}
+    admin(sandbox, "salesforce", "POST", "/__sandbox/records/Contact", json=user)
+    assert crm_contacts(sandbox)[("salesforce", contact)] == (1, "someone else")
+    carnet(world.config, "sync", "--source", "salesforce", "--json")  # pulls the edit, pushes
+    assert_contacts_hold(sandbox, world.store)

@@ -185,6 +185,7 @@ class FakeNotes:
         self.notes: dict[str, tuple[str, str]] = {}  # id -> (parent, text)
         self.die_after_write = False
         self.creates = 0
+        self.fail_with: str | None = None  # every write fails with this message
 
     def find_plan_notes(self, parents: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -194,6 +195,8 @@ class FakeNotes:
         return found
 
     def push_notes(self, notes: list[PlanNote]) -> list[WriteResult]:
+        if self.fail_with:
+            return [WriteResult(n.key, False, error=self.fail_with) for n in notes]
         out = []
         for n in notes:
             nid = n.note_id or f"002{len(self.notes):03d}"
@@ -252,3 +255,20 @@ def test_referral_credits_fill_the_opportunity_fields(session: Session, world: A
     credit.status = "void"  # the deal was lost: the fields are cleared
     session.commit()
     assert set(desired(session)["006D"].values()) == {None}
+
+
+def test_a_note_creation_that_may_have_been_applied_is_retried(
+    session: Session, world: Any
+) -> None:
+    session.add(m.AccountPlan(org_id=world["globex"].id, strategy="s"))
+    session.commit()
+    crm = FakeNotes()
+    crm.fail_with = (
+        "Salesforce composite/sobjects POST: HTTP 500 (not retried: it may have been applied)"
+    )
+    refresh(
+        session, "salesforce", desired_notes(session, "salesforce", MAPPING, SHARING), SPECS, T0
+    )
+    push_notes(session, crm, None, due_rows(session, "salesforce", T0, PLAN), PushRun(), T0)
+    row = session.scalar(select(m.Outbox).where(m.Outbox.field_set == PLAN))
+    assert row is not None and row.status == "failed" and row.next_attempt_at is not None
