@@ -1,10 +1,12 @@
 """`carnet run` against the sandbox with a short interval: a change a CRM user makes to a contact
 (its title, its owner) reaches the overlay, and the value Carnet writes back that it changes (the
-relationship owner) is in the CRM record, within one interval of the change."""
+relationship owner) is in the CRM record, within one interval of the change. And the nightly full
+reconciliation waits for its source's lease where a sync skips."""
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,8 @@ from typing import Any
 import pytest
 
 from adapters.sandbox.runner import Sandbox
+from connector.store.db import make_engine
+from scheduler.leases import acquire, release
 from tests.conftest import run_carnet
 from tests.e2e.scheduler_support import (
     init_store,
@@ -89,27 +93,32 @@ def test_a_crm_change_reaches_the_overlay_and_is_written_back_within_one_interva
 
 
 @pytest.mark.timeout(90)
-def test_the_full_reconciliation_waits_for_the_sources_lease_and_reads_everything(
+def test_the_full_reconciliation_waits_for_the_source_lease_the_sync_skips(
     fresh_sandbox: Sandbox, tmp_path: Path
 ) -> None:
     url = sqlite_url(tmp_path)
     # a full run every minute and a sync every hour: both are due at start (catch-up)
     config = worker_config(fresh_sandbox, {"salesforce": "1h"}, full_sync_cron="* * * * *")
     init_store(config, url)
-    worker = start_worker(config, url, tmp_path / "worker.log")
+    engine = make_engine(url)
+    assert acquire(engine, "sync:salesforce", "another worker", 300)  # busy with the source
+    log = tmp_path / "worker.log"
+    worker = start_worker(config, url, log)
     try:
-        wait_until(lambda: len([r for r in runs(url) if r["status"] != "running"]) == 2, timeout=40)
+        skipped = "sync:salesforce: skipped, lease sync:salesforce is held by another run"
+        wait_until(lambda: skipped in log.read_text(), timeout=20)
+        time.sleep(1.0)  # the full run is waiting meanwhile
+        assert runs(url) == []
+        release(engine, "sync:salesforce", "another worker")
+        released = datetime.now(UTC)
+        full = wait_until(
+            lambda: [r for r in runs(url, "full:salesforce") if r["status"] != "running"], 30
+        )[0]
     finally:
         code, seconds = stop_worker(worker)
+        engine.dispose()
     assert code == 0 and seconds < 10
-    by_job: dict[str, dict[str, Any]] = {}
-    for run in runs(url):  # the first of each (a minute may turn meanwhile)
-        by_job.setdefault(run["job"], run)
-    done = list(by_job.values())
-    assert set(by_job) == {"sync:salesforce", "full:salesforce"}
-    assert by_job["full:salesforce"]["full"] and not by_job["sync:salesforce"]["full"]
-    assert all(r["status"] == "ok" for r in done), done
-    first, second = sorted(done, key=lambda r: r["started_at"])
-    assert second["started_at"] >= first["finished_at"]  # one waited for the other's lease
+    assert full["full"] and full["status"] == "ok"
+    assert datetime.fromisoformat(full["started_at"]) >= released - timedelta(seconds=0.1)
     contacts = admin(fresh_sandbox, "salesforce", "GET", "/__sandbox/records/Contact").json()
-    assert by_job["full:salesforce"]["counts"]["pulled"] >= len(contacts)
+    assert full["counts"]["pulled"] >= len(contacts)
