@@ -27,7 +27,7 @@ from tests.e2e.scheduler_support import (
 )
 
 EVERY = {"salesforce": 3, "exchange": 4, "hubspot": 6}  # seconds
-RUN_FOR = 15.0
+RUN_FOR = 18.0
 
 
 def _at(text: str) -> datetime:
@@ -90,7 +90,7 @@ def test_three_workers_run_every_slot_exactly_once(
             assert run["slots"] == span / step + 1, run
         slots = sum(r["slots"] for r in job_runs)
         assert slots >= RUN_FOR / step.total_seconds() - 2, (job, slots)
-        assert len(job_runs) >= 0.6 * slots, f"{job}: {len(job_runs)} runs for {slots} slots"
+        assert len(job_runs) >= 0.5 * slots, f"{job}: {len(job_runs)} runs for {slots} slots"
     # one sync writes to the overlay at a time: no two runs overlap, whatever their source
     spans = sorted((_at(r["started_at"]), _at(r["finished_at"]), r["job"]) for r in recorded)
     for (_, end, job), (start, _, nxt) in pairwise(spans):
