@@ -85,7 +85,8 @@ def adapter_pull(config: str) -> list[Row]:
 
 
 def end_to_end(config: str, folder: Path) -> tuple[list[Row], float] | None:
-    """A full `carnet sync --source salesforce` into a fresh SQLite store, if sync exists yet."""
+    """A full `carnet sync --source salesforce` into a fresh SQLite store, if sync exists yet:
+    the pull into the store (the write-back push that `carnet sync` runs after it is left out)."""
     if importlib.util.find_spec("connector.sync") is None:
         return None
     from connector.app import App
@@ -99,7 +100,7 @@ def end_to_end(config: str, folder: Path) -> tuple[list[Row], float] | None:
     engine.dispose()
     started = time.perf_counter()
     try:
-        summary = run_sync(app, "salesforce", full=True)
+        summary = run_sync(app, "salesforce", full=True, push=False)
     finally:
         app.close()
     elapsed = time.perf_counter() - started

@@ -110,10 +110,12 @@ def run_sync(
     progress: Progress | None = None,
     open_adapter: Callable[[str, SourceBase], Adapter] | None = None,
     stop: threading.Event | None = None,
+    push: bool = True,
 ) -> Summary:
     """One sync of every enabled source (or of `source`). UsageError (exit 2) for an unknown or
     disabled source or a bad mapping, before anything is pulled. When `stop` is set (the
-    scheduler on SIGTERM) the sync ends after the page in hand is committed."""
+    scheduler on SIGTERM) the sync ends after the page in hand is committed. `push=False` leaves
+    out the write-back step (the pull benchmark measures the pull alone)."""
     if open_adapter is None:
         from connector.sources import open_adapter as found
 
@@ -144,7 +146,7 @@ def run_sync(
             progress.stop()
             if dry_run:
                 session.rollback()
-    if not dry_run and (stop is None or not stop.is_set()):  # pull -> derive -> push
+    if push and not dry_run and (stop is None or not stop.is_set()):  # pull -> derive -> push
         from connector.push import run_push
 
         summary.push = run_push(app, source, open_adapter=open_adapter)

@@ -1,0 +1,43 @@
+"""The pull's bulk-load settings: a sync asked not to push leaves the write-back out, and on SQLite
+write transactions start with BEGIN IMMEDIATE, so a second writer waits instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from connector.app import App
+from connector.push import PUSH_STATE
+from connector.store import models as m
+from connector.store.db import upgrade
+from connector.sync import run_sync
+from tests.unit.test_sync_fake import FakeSalesforce, world, write_config
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    carnet = App(write_config(tmp_path))
+    upgrade(carnet.engine)
+    yield carnet
+    carnet.close()
+
+
+def push_states(app: App) -> list[str]:
+    with app.engine.connect() as conn:
+        q = select(m.SyncState.source).where(m.SyncState.object == PUSH_STATE)
+        return list(conn.scalars(q))
+
+
+def test_a_sync_without_push_pulls_everything_and_writes_nothing_back(app: App) -> None:
+    summary = run_sync(app, push=False, open_adapter=lambda name, settings: FakeSalesforce(world()))
+    assert summary.push is None and push_states(app) == []
+    assert summary.sources["salesforce"]["Contact"].counts.created == 39
+
+
+def test_a_sync_pushes_by_default(app: App) -> None:
+    summary = run_sync(app, open_adapter=lambda name, settings: FakeSalesforce(world()))
+    assert summary.push is not None and push_states(app) == ["salesforce"]
