@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from connector.store.db import make_engine, session_factory, upgrade
 from connector.store.models import Base
 
-pytest_plugins = (
+pytest_plugins = ["tests.sandbox_fixture"]
     ["tests.sandbox_fixture"] if (Path(__file__).parent / "sandbox_fixture.py").exists() else []
 )
 
