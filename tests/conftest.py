@@ -22,8 +22,6 @@ from connector.store.db import make_engine, session_factory, upgrade
 from connector.store.models import Base
 
 pytest_plugins = ["tests.sandbox_fixture"]
-    ["tests.sandbox_fixture"] if (Path(__file__).parent / "sandbox_fixture.py").exists() else []
-)
 
 PG_ADMIN_URL = os.environ.get("CARNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parents[1]
