@@ -551,6 +551,9 @@ def demo() -> None:
 
 
 def main() -> None:
+    from connector.logs import setup_command_logging
+
+    setup_command_logging()  # no log line shows a secret, whatever the command
     try:
         app()
     except FatalError as exc:  # raised outside run(): still no traceback

@@ -163,6 +163,20 @@ def setup_logging(settings: Logging, stream: IO[str] | None = None) -> logging.H
     return handler
 
 
+def setup_command_logging() -> None:
+    """For the commands other than `carnet run`: warnings and errors on stderr as bare messages
+    (as Python shows them by default), but redacted. `setup_logging` replaces it."""
+    root = logging.getLogger()
+    if any(getattr(h, _INSTALLED, False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    setattr(handler, _INSTALLED, True)
+    handler.setLevel(logging.WARNING)
+    handler.addFilter(RedactFilter())
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+
+
 def run_line(source: str, job: str, counts: dict[str, int], seconds: float) -> str:
     """The human half of the one line per run per source."""
     shown = ", ".join(f"{k} {v}" for k, v in counts.items())

@@ -120,3 +120,23 @@ def test_setup_twice_keeps_one_handler(restore_root: None) -> None:
     logging.getLogger("carnet.test").info("not shown")
     logging.getLogger("carnet.test").warning("shown")
     assert [json.loads(x)["message"] for x in stream.getvalue().splitlines()] == ["shown"]
+
+
+def test_other_commands_show_warnings_bare_but_redacted(
+    restore_root: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from connector.logs import setup_command_logging
+
+    for h in [h for h in logging.getLogger().handlers if getattr(h, "_carnet_handler", False)]:
+        logging.getLogger().removeHandler(h)
+    setup_command_logging()
+    setup_command_logging()  # once only
+    register_secret("cmd-secret-0123456789")
+    log = logging.getLogger("adapters.test")
+    log.info("not shown")
+    log.warning("token cmd-secret-0123456789 refused")
+    assert capsys.readouterr().err == f"token {REDACTED} refused\n"
+    stream = io.StringIO()
+    setup_logging(Logging(format="json"), stream)  # carnet run replaces it
+    log.warning("x")
+    assert capsys.readouterr().err == "" and json.loads(stream.getvalue())["message"] == "x"
