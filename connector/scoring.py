@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.config import Scoring
-from connector.store.models import Relationship
+from connector.ingest_sql import bulk_update
+from connector.store.models import Relationship, utcnow
 
 ACTIVITY_KINDS = ("call", "email", "meeting", "task")
 DEAL_STATUS_FACTOR = {"open": 1.0, "won": 1.0, "lost": 0.5}
@@ -152,10 +153,13 @@ def recompute_scores(
     batch: int = 5000,
 ) -> int:
     """Recompute `score` (and `last_interaction_at` from the activities) of every relationship, or
-    of the given ones, in keyset-paged batches; only changed rows are written. Returns how many."""
+    of the given ones, in keyset-paged batches; only changed rows are written, in one executemany
+    per batch. Returns how many."""
     wanted = sorted(set(relationship_ids)) if relationship_ids is not None else None
     changed = 0
     last_id = 0
+    session.flush()  # pending ORM changes first: the batches are read and written in Core
+    conn = session.connection()
     while True:
         q = select(
             Relationship.id,
@@ -168,15 +172,15 @@ def recompute_scores(
             if not chunk:
                 break
             q = q.where(Relationship.id.in_(chunk))
-        rows = session.execute(q.order_by(Relationship.id).limit(batch)).all()
+        rows = conn.execute(q.order_by(Relationship.id).limit(batch)).all()
         if not rows:
             break
         last_id = rows[-1].id
         updates = [u for u in (_score_update(r, scoring, now) for r in rows) if u is not None]
         if updates:
-            session.execute(update(Relationship), updates)
+            stamp = utcnow()
+            bulk_update(session, Relationship, [u | {"updated_at": stamp} for u in updates])
             changed += len(updates)
-    session.flush()
     return changed
 
 
