@@ -155,6 +155,11 @@ def init(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     emit(doc, as_json, render)
 
 
+def _short(text: str, width: int = 32) -> str:
+    """A cursor can be a whole delta link: show its end, where it changes."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
 def _render_status(d: dict[str, Any]) -> None:
     store = d["store"]
     out.print(f"config  {d['config']}")
@@ -178,7 +183,7 @@ def _render_status(d: dict[str, Any]) -> None:
             sync.add_row(
                 s["source"],
                 s["object"],
-                str(s["cursor"] or "-"),
+                _short(str(s["cursor"] or "-")),
                 str(s["last_finished_at"] or "-"),
                 json.dumps(s["counts"]),
             )

@@ -111,13 +111,14 @@ def _cast(session: Session) -> dict[str, Any]:
     rels = [r for r in rels if r.Person.id in emails]
     holders = list(dict.fromkeys(r.Member.email for r in rels))
     broker = rels[0]
+    knows_person = [r.Member.email for r in rels if r.Person.id == broker.Person.id]
     outsider = session.scalars(
         select(m.Member)
         .where(
-            m.Member.email.not_in(holders),
+            m.Member.email.not_in(knows_person),
             m.Member.salesforce_user_id.is_not(None),
             m.Member.team.is_not(None),
-            m.Member.mailbox_id.is_not(None),
+            m.Member.active.is_(True),
         )
         .order_by(m.Member.id)
     ).first()
@@ -240,12 +241,14 @@ def run_demo() -> None:
             "--as",
             cast["broker"],
         )
+        console.print(Rule("What the reps' choices change in the CRMs, and what it costs"))
+        carnet(config, "push", "--dry-run")
+        carnet(config, "push")
         console.print(Rule("A deal is won in Salesforce; the next sync credits the broker"))
         if cast["requester_sf_id"] and cast["account_id"]:
             _win_a_deal(sandbox, cast)
-        before = _calls(sandbox)
         carnet(config, "sync")
-        _tour(config, sandbox, cast, before, Path(tmp))
+        _tour(config, sandbox, cast, Path(tmp))
     console.print(f"\n[green]demo done in {time.monotonic() - started:.1f} s[/]")
 
 
@@ -271,39 +274,47 @@ def _intro_flow(config: Path, cast: dict[str, Any]) -> None:
     carnet(config, "intro", "made", str(intro_id), "--as", cast["broker"])
 
 
-def _tour(
-    config: Path, sandbox: Any, cast: dict[str, Any], before: dict[str, dict[str, int]], tmp: Path
-) -> None:
-    console.print(Rule("The tour"))
-    carnet(config, "who-knows", cast["org"], "--as", cast["requester"])
-    svg = tmp / "plan.svg"
-    carnet(config, "plan", "show", cast["org"], "--as", cast["requester"])
+def _overlay_summary(config: Path) -> None:
+    app = App(config)
+    try:
+        with app.sessions() as session:
+            links = dict(
+                session.execute(
+                    select(m.SourceLink.source, func.count())
+                    .where(m.SourceLink.deleted_at.is_(None))
+                    .group_by(m.SourceLink.source)
+                ).all()
+            )
+            people = session.scalar(select(func.count()).select_from(m.Person))
+            rels = session.scalar(select(func.count()).select_from(m.Relationship))
+    finally:
+        app.close()
+    console.print(
+        f"the overlay holds {people} people and {rels} relationships, from "
+        + ", ".join(f"{n} {source} records" for source, n in sorted(links.items())),
+        soft_wrap=True,
+    )
+
+
+def _tour(config: Path, sandbox: Any, cast: dict[str, Any], tmp: Path) -> None:
     from connector.cli import app as cli_app
 
+    console.print(Rule("The tour"))
+    _overlay_summary(config)
+    carnet(config, "who-knows", cast["org"], "--as", cast["requester"])
+    carnet(config, "plan", "show", cast["org"], "--as", cast["requester"])
+    svg = tmp / "plan.svg"
     with svg.open("w") as fh, contextlib.redirect_stdout(fh):
         cli_app(
-            [
-                "plan",
-                "show",
-                cast["org"],
-                "--format",
-                "svg",
-                "--as",
-                cast["requester"],
-                "--config",
-                str(config),
-            ],
-            prog_name="carnet",
-            standalone_mode=False,
-        )
+            ["plan", "show", cast["org"], "--format", "svg", "--as", cast["requester"],
+             "--config", str(config)],
+            prog_name="carnet", standalone_mode=False,
+        )  # fmt: skip
     keep = Path.cwd() / "carnet-demo-plan.svg"
     keep.write_bytes(svg.read_bytes())
     console.print(f"\nthe account map (SVG): {keep}")
     carnet(config, "credits")
-    after = _calls(sandbox)
-    console.print(Rule("What the last sync cost each CRM"))
-    for crm in ("salesforce", "hubspot", "graph"):
-        diff = {
-            k: v - before[crm].get(k, 0) for k, v in after[crm].items() if v - before[crm].get(k, 0)
-        }
-        console.print(f"{crm}: {sum(diff.values())} calls  {json.dumps(diff)}", markup=False)
+    console.print(Rule("Every API call the demo made, per CRM"))
+    for crm, calls in _calls(sandbox).items():
+        writes = sum(n for route, n in calls.items() if not route.startswith("GET "))
+        console.print(f"{crm}: {sum(calls.values())} calls, {writes} of them not reads")
