@@ -2,12 +2,13 @@
 address-book entries, each page resolved against the store at once (connector.identity).
 
 Values from a CRM overwrite (a missing value never erases one); an address-book entry only fills
-what the CRMs left empty, so the result does not depend on which source came first.
+what the CRMs left empty, so the result does not depend on which source came first; a person no
+CRM knows takes the address book's values as they change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,15 @@ from connector.ingest_batch import Batch, Staged, to_bool, to_country
 from connector.ingest_signals import add_evidence, remove_evidence
 from connector.ingest_sql import bulk_insert
 from connector.relationships import apply_crm_rating
-from connector.store.models import LEVELS, IdentityIssue, Member, Org, Person, PersonEmail
+from connector.store.models import (
+    LEVELS,
+    IdentityIssue,
+    Member,
+    Org,
+    Person,
+    PersonEmail,
+    SourceLink,
+)
 from mappings.records import MappedRecord
 
 CRM_SOURCES = ("salesforce", "hubspot")
@@ -218,6 +227,19 @@ def _prepare(
     return _Prepared(rec, emails, fields, name_key(str(fields["name"])), member_id)
 
 
+def _crm_known(batch: Batch, ids: Iterable[int]) -> set[int]:
+    """The people among `ids` that a live CRM record is linked to."""
+    if not ids:
+        return set()
+    q = select(SourceLink.entity_id).where(
+        SourceLink.entity == "person",
+        SourceLink.entity_id.in_(sorted(ids)),
+        SourceLink.source.in_(CRM_SOURCES),
+        SourceLink.deleted_at.is_(None),
+    )
+    return {i for i in batch.session.connection().execute(q).scalars() if i is not None}
+
+
 _HOW = {"name": "name and org", "known": "name among the mailbox owner's people"}
 _PERSON_COLS = (
     "first_name", "last_name", "name", "name_key", "title", "level", "country", "phone",
@@ -234,6 +256,7 @@ class _People(Staged):
         ids |= matcher.find("name", [(p.key, p.fields["org_id"]) for p in prepared])
         ids |= matcher.find("known", [(p.key, p.member_id) for p in prepared])
         super().__init__(batch, Person, _PERSON_COLS, ids)
+        self.crm_known = set() if batch.source in CRM_SOURCES else _crm_known(batch, self.before)
         self.m = matcher
         self.domains = email_domains(batch.session, self.before)
         self.claims: dict[str, int] = {}
@@ -261,7 +284,7 @@ class _People(Staged):
         cur = self.current(pid, {"level": "unknown"})
         if cur.get("org_id"):
             self.m.remove("name", (cur.get("name_key"), cur["org_id"]), pid)
-        new = merge_values(cur, p.fields, fill_only)
+        new = merge_values(cur, p.fields, fill_only and pid in self.crm_known)
         new["deleted_at"] = None
         new["name_key"] = name_key(str(new["name"]))
         self.state[pid] = new
