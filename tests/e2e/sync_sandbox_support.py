@@ -93,6 +93,13 @@ def calls_between(
     }
 
 
+def graph_folders(sandbox: Sandbox) -> int:
+    """How many contact folders the Graph stand-in's mailboxes hold."""
+    graph: Any = sandbox.standins["graph"]  # a GraphStandIn
+    store = graph.store
+    return sum(len(mb.folders) for mb in store.mailboxes.values())
+
+
 def valid_email(value: Any) -> str | None:
     """A CRM value as the address it means (trimmed, lower case), None when it is not one."""
     if not isinstance(value, str):
