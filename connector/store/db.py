@@ -1,7 +1,8 @@
 """Engines, sessions and migrations for the overlay store, on SQLite or PostgreSQL.
 
-SQLite runs with WAL, foreign keys on and a busy timeout; PostgreSQL through psycopg 3. Alembic
-migrations ship inside the package, so `carnet init` works from an installed wheel.
+SQLite runs with WAL, foreign keys on, a busy timeout and BEGIN IMMEDIATE; PostgreSQL through
+psycopg 3. Alembic migrations ship inside the package, so `carnet init` works from an installed
+wheel.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connector.errors import FatalError, UsageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+CACHE_KIB = 65536  # SQLite's page cache per connection, at most (the default is 2 MiB)
 
 
 def normalise_url(url: str) -> str:
@@ -34,12 +36,23 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # the driver's own BEGIN off: _begin_immediate says it
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    # a sync reads back the links and relationships it wrote pages ago: keep them in memory
+    cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """Every transaction takes SQLite's write lock when it begins, waiting up to the busy
+    timeout for it. A deferred one that read first and then wrote would fail at once with
+    "database is locked" when another writer committed in between (its snapshot is stale)."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -60,6 +73,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin_immediate)
     return engine
 
 

@@ -4,11 +4,13 @@ write transactions start with BEGIN IMMEDIATE, so a second writer waits instead 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connector.app import App
 from connector.push import PUSH_STATE
@@ -41,3 +43,36 @@ def test_a_sync_without_push_pulls_everything_and_writes_nothing_back(app: App) 
 def test_a_sync_pushes_by_default(app: App) -> None:
     summary = run_sync(app, open_adapter=lambda name, settings: FakeSalesforce(world()))
     assert summary.push is not None and push_states(app) == ["salesforce"]
+
+
+def test_a_writer_that_reads_first_waits_for_another_writer_instead_of_failing(app: App) -> None:
+    """`carnet rate` during a sync: it reads, then writes. It waits for the sync's page to be
+    committed (busy timeout), then sees it and writes; it does not fail "database is locked"."""
+    with app.sessions() as setup:
+        setup.add(m.Member(email="ana@example.com", name="Ana"))
+        setup.commit()
+    outcome: dict[str, object] = {}
+
+    def rate() -> None:
+        try:
+            with app.sessions() as other:
+                name = other.scalar(select(m.Member.name))
+                other.execute(update(m.Member).values(team=f"read {name}"))
+                other.commit()
+        except Exception as exc:  # the assertion below shows it
+            outcome["error"] = exc
+
+    with app.sessions() as sync:
+        sync.execute(update(m.Member).values(name="Ana Ruiz"))  # the sync's page, not committed
+        second = threading.Thread(target=rate)
+        second.start()
+        time.sleep(0.3)  # the other writer is waiting now
+        assert second.is_alive()
+        sync.commit()
+    second.join(timeout=10)
+    assert "error" not in outcome, outcome
+    with app.engine.connect() as conn:
+        assert conn.execute(select(m.Member.name, m.Member.team)).one() == (
+            "Ana Ruiz",
+            "read Ana Ruiz",
+        )
