@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.ingest_signals import Rels, link_key
-from connector.ingest_sql import bulk_insert, bulk_update, insert_ids
+from connector.ingest_sql import among, bulk_insert, bulk_update, insert_ids
 from connector.store.models import SourceLink
 from mappings.records import KINDS, MappedRecord
 
@@ -107,7 +107,7 @@ def load_links(session: Session, source: str, obj: str, external_ids: list[str])
             select(*_LINK_COLS).where(
                 SourceLink.source == source,
                 SourceLink.object == obj,
-                SourceLink.external_id.in_(external_ids),
+                among(session, SourceLink.external_id, external_ids),
             )
         )
         .all()
@@ -241,7 +241,7 @@ def lookup_targets(
                 select(SourceLink.external_id, SourceLink.entity, SourceLink.entity_id).where(
                     SourceLink.source == source,
                     SourceLink.object == obj,
-                    SourceLink.external_id.in_(sorted(ids)),
+                    among(session, SourceLink.external_id, ids),
                     SourceLink.entity_id.is_not(None),
                 )
             )

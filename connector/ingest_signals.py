@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from connector.ingest_sql import bulk_update, insert_ids
+from connector.ingest_sql import among, bulk_update, insert_ids
 from connector.store.models import ContactRole, Intro, Opportunity, Relationship
 
 MAX_ACTIVITIES = 50
@@ -160,13 +160,13 @@ class Rels:
         ids = set(rel_ids) - set(self.by_id)
         wanted = {p for p in pairs if p not in self.pairs and p[1] not in self.people}
         if people:
-            self._read(Relationship.person_id.in_(sorted(people)))
+            self._read(among(self.session, Relationship.person_id, people))
             self.people |= people
         if ids:
-            self._read(Relationship.id.in_(sorted(ids)))
+            self._read(among(self.session, Relationship.id, ids))
         if wanted:  # by person (indexed), then the signals of the wanted pairs only
             q = select(Relationship.id, Relationship.member_id, Relationship.person_id).where(
-                Relationship.person_id.in_(sorted({p for _, p in wanted}))
+                among(self.session, Relationship.person_id, {p for _, p in wanted})
             )
             found = [
                 i
@@ -174,7 +174,7 @@ class Rels:
                 if (mid, pid) in wanted
             ]
             if found:
-                self._read(Relationship.id.in_(found))
+                self._read(among(self.session, Relationship.id, found))
             self.known |= wanted
 
     def _read(self, where: Any) -> None:
