@@ -185,8 +185,10 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
 def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """`column IN values` for the long lists a page looks up (ids, external ids). On SQLite the
     values go as one JSON array read by json_each, not as one bound parameter each (whose
-    expansion costs more than the lookup); elsewhere a plain IN."""
-    wanted = sorted(set(values))
+    expansion costs more than the lookup); elsewhere a plain IN. A text column's values are
+    compared as text (JSON numbers would not equal the text '123', as bound numbers do)."""
+    text = isinstance(column.type, String)
+    wanted = sorted({str(v) for v in values} if text else set(values))
     if session.get_bind().dialect.name != "sqlite":
         return column.in_(wanted)
     array = bindparam(None, json.dumps(wanted), type_=String)

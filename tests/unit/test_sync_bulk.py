@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Engine, create_engine, select, update
+from sqlalchemy.dialects import postgresql
 
 from connector.app import App
+from connector.ingest_sql import among
 from connector.push import PUSH_STATE
 from connector.store import models as m
 from connector.store.db import upgrade
@@ -76,3 +78,32 @@ def test_a_writer_that_reads_first_waits_for_another_writer_instead_of_failing(a
             "Ana Ruiz",
             "read Ana Ruiz",
         )
+
+
+def test_among_finds_text_and_integer_keys(app: App) -> None:
+    """Long IN lists (json_each on SQLite): numeric external ids are found as text, ids as
+    integers."""
+    with app.sessions() as session:
+        session.add_all(
+            [
+                m.SourceLink(source="hubspot", object="contacts", external_id=e, entity="person")
+                for e in ("12345", "0031", "x")
+            ]
+        )
+        session.flush()
+        ext = select(m.SourceLink.external_id).where(
+            among(session, m.SourceLink.external_id, [12345, "0031", "0031", "missing"])
+        )
+        assert sorted(session.scalars(ext)) == ["0031", "12345"]
+        ids = select(m.SourceLink.external_id).where(among(session, m.SourceLink.id, {1, 3}))
+        assert sorted(session.scalars(ids)) == ["12345", "x"]
+
+
+def test_among_is_a_plain_in_on_postgresql() -> None:
+    class OnPostgres:
+        def get_bind(self) -> Engine:
+            return create_engine("postgresql+psycopg://carnet@localhost/none")
+
+    clause = among(OnPostgres(), m.SourceLink.id, [2, 1, 2])  # type: ignore[arg-type]
+    sql = str(clause.compile(dialect=postgresql.dialect()))
+    assert "json_each" not in sql and "IN" in sql
