@@ -244,6 +244,7 @@ class _SourceSync:
             if self.full
             else self.session.scalar(select(SyncState.cursor).where(SyncState.id == state))
         )
+        _commit(self.session, self.dry_run)  # no transaction (nor lock) while the CRM answers
         pages = self.adapter.pull(self._spec(obj), cursor, self.full)
         for page, records in prefetched(pages, lambda p: [apply(self.mapping, obj, r) for r in p]):
             now = _utcnow()

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.dialects import postgresql
 
+from adapters.base import ObjectSpec, Page
 from connector.app import App
 from connector.ingest_sql import among
 from connector.push import PUSH_STATE
@@ -107,3 +108,22 @@ def test_among_is_a_plain_in_on_postgresql() -> None:
     clause = among(OnPostgres(), m.SourceLink.id, [2, 1, 2])  # type: ignore[arg-type]
     sql = str(clause.compile(dialect=postgresql.dialect()))
     assert "json_each" not in sql and "IN" in sql
+
+
+def test_no_write_lock_is_held_while_the_crm_answers(app: App) -> None:
+    """An incremental sync reads its cursor, then waits for the CRM: meanwhile another writer
+    (with a short busy timeout here) gets in at once."""
+    run_sync(app, push=False, open_adapter=lambda name, settings: FakeSalesforce(world()))
+    writes: list[str] = []
+
+    class Answering(FakeSalesforce):
+        def pull(self, spec: ObjectSpec, cursor: str | None, full: bool) -> Iterator[Page]:
+            with app.engine.connect() as conn:  # another writer, while the CRM "answers"
+                conn.exec_driver_sql("PRAGMA busy_timeout=300")
+                conn.execute(update(m.Member).values(team=f"during {spec.name}"))
+                conn.commit()
+            writes.append(spec.name)
+            yield from super().pull(spec, cursor, full)
+
+    run_sync(app, push=False, open_adapter=lambda name, settings: Answering(world()))
+    assert writes[:2] == ["User", "Account"] and len(writes) == 7
