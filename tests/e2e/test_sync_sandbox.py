@@ -94,7 +94,7 @@ def test_merged_crm_records_are_tombstoned_onto_the_winner(synced: Synced) -> No
             )
         else:
             winner = hs_ids[(merge.object, merge.winner_key)]
-            loser = next(r for r in _hs_merged_ids(synced, merge.object, winner))
+            [loser] = _hs_merged_ids(synced, merge.object, winner)  # merged once
         src = merge.crm
         lost = view.links[(src, merge.object, loser)]
         kept = view.links[(src, merge.object, winner)]
