@@ -49,6 +49,8 @@ def _processors(conn: Connection, table: Table, cols: list[str]) -> list[Process
 
 
 def _sqlite_text(value: datetime) -> str:
+    if value.tzinfo is UTC:  # the usual case: drop the "+00:00", nothing to convert
+        return value.isoformat(" ", "microseconds")[:-6]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store; use an aware UTC datetime")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
