@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from connector.app import App
 from connector.store import models as m
-from connector.store.db import current_revision, head_revision, session_factory
+from connector.store.db import current_revision, head_revision, read_only_sessions
 from scheduler.jobs import last_runs, next_runs
 from scheduler.leases import lease_rows
 
@@ -118,7 +118,7 @@ def store_status(app: App) -> dict[str, Any]:
     }
     if rev is None:
         return doc
-    with session_factory(app.engine)() as session:
+    with read_only_sessions(app.engine)() as session:
         doc["counts"] = {
             name: session.scalar(select(func.count()).select_from(t)) for name, t in COUNTED.items()
         }

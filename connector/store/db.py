@@ -51,8 +51,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _begin_immediate(conn: Connection) -> None:
     """Every transaction takes SQLite's write lock when it begins, waiting up to the busy
     timeout for it. A deferred one that read first and then wrote would fail at once with
-    "database is locked" when another writer committed in between (its snapshot is stale)."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    "database is locked" when another writer committed in between (its snapshot is stale).
+    Pure readers (`read_only_sessions`) begin deferred: under WAL they never wait."""
+    if conn.get_execution_options().get("carnet_read_only"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -79,6 +83,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_only_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for answers that write nothing (status, reports): on SQLite they take no write
+    lock, so they never wait for a running sync."""
+    return sessionmaker(engine.execution_options(carnet_read_only=True), expire_on_commit=False)
 
 
 @contextmanager

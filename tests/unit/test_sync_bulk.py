@@ -127,3 +127,28 @@ def test_no_write_lock_is_held_while_the_crm_answers(app: App) -> None:
 
     run_sync(app, push=False, open_adapter=lambda name, settings: Answering(world()))
     assert writes[:2] == ["User", "Account"] and len(writes) == 7
+
+
+def test_a_pure_reader_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """`carnet status` during a sync's page: its read-only session takes no write lock."""
+    from sqlalchemy import text
+
+    from connector.store.db import make_engine, read_only_sessions, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    upgrade(engine)
+    writer = engine.connect()
+    writer.begin()  # BEGIN IMMEDIATE: the write lock is held from here
+    writer.execute(
+        text(
+            "INSERT INTO lease (name, holder, acquired_at, expires_at) "
+            "VALUES ('x', 'w', '2026-01-01', '2026-01-02')"
+        )
+    )
+    start = time.monotonic()
+    with read_only_sessions(engine)() as s:
+        assert s.execute(text("SELECT count(*) FROM lease")).scalar() == 0
+    assert time.monotonic() - start < 1.0
+    writer.rollback()
+    writer.close()
+    engine.dispose()
