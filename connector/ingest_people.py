@@ -33,6 +33,7 @@ from connector.identity import (
 from connector.ingest_batch import Batch, Staged, to_bool, to_country
 from connector.ingest_signals import add_evidence, remove_evidence
 from connector.ingest_sql import bulk_insert
+from connector.plans import apply_crm_stakeholder
 from connector.relationships import apply_crm_rating
 from connector.store.models import (
     LEVELS,
@@ -170,6 +171,7 @@ def ingest_people(batch: Batch, recs: list[MappedRecord]) -> None:
     batch.rels.flush()
     if not ab:
         _apply_ratings(batch, rated)
+        _apply_stakeholders(batch, rated)
         batch.session.flush()  # governance's ORM changes, before any Core read of them
 
 
@@ -344,6 +346,23 @@ def _apply_ratings(batch: Batch, rated: list[tuple[_Prepared, dict[str, Any]]]) 
             batch.counts.skip(p.rec.external_id, "rating not applied", str(exc))
 
 
+def _apply_stakeholders(batch: Batch, rated: list[tuple[_Prepared, dict[str, Any]]]) -> None:
+    """A contact's stance / influence fields (set by a rep inside the CRM) go to the account
+    plan when they changed since the last pull; an unchanged record never undoes a CLI edit."""
+    for p, applied in rated:
+        if not ({"stance", "influence"} & applied.keys()):
+            continue
+        link = batch.links.get(p.rec.external_id)
+        before = link.applied if link and link.live else {}
+        now = (applied.get("stance"), applied.get("influence"))
+        if now == (before.get("stance"), before.get("influence")) or now == (None, None):
+            continue
+        try:
+            apply_crm_stakeholder(batch.session, p.person_id, now[0], _rating(now[1]), batch.source)
+        except RecordError as exc:
+            batch.counts.skip(p.rec.external_id, "stance not applied", str(exc))
+
+
 def _rating(value: Any) -> Any:
     """'4' and 4.0 are 4; anything else goes to governance as it is (and is refused there)."""
     try:
@@ -386,7 +405,7 @@ def _signal(batch: Batch, p: _Prepared, flag: str) -> dict[str, Any]:
         if add_evidence(rel.signals, flag, key):
             batch.rels.changed(rel)
     applied: dict[str, Any] = {name: member}
-    for value in ("rating", "shareability"):
+    for value in ("rating", "shareability", "stance", "influence"):
         if value in p.rec.values:
             applied[value] = p.rec.values[value]
     return applied

@@ -453,6 +453,32 @@ def test_the_contacts_rating_is_applied_as_its_owners(store: Store) -> None:
     assert after is not None and after.rating == 2 and store.count(m.AuditEvent) == events
 
 
+def test_the_contacts_stance_and_influence_go_to_the_account_plan(store: Store) -> None:
+    base(store)
+    counts = store.put(
+        contact("003A", "ida@acme.com", org="001A", owner="005A", stance="Champion", influence="4"),
+        contact("003B", "jon@acme.com", org="001A", owner="005A", stance="friend"),
+    )
+    assert counts.skipped_reasons == {"stance not applied": 1}
+    ida = store.person("ida@acme.com")
+    row = store.s.scalar(select(m.Stakeholder).where(m.Stakeholder.person_id == ida.id))
+    assert row is not None and (row.stance, row.influence) == ("champion", 4)
+    row.stance = "ally"  # a rep changes it in Carnet; an unchanged CRM record does not undo that
+    store.s.commit()
+    store.put(
+        contact("003A", "ida@acme.com", org="001A", owner="005A", stance="Champion", influence="4",
+                modstamp=NOW + timedelta(minutes=1), title="CEO"),
+    )  # fmt: skip
+    store.s.expire_all()
+    assert store.s.get(m.Stakeholder, row.id).stance == "ally"  # type: ignore[union-attr]
+    store.put(
+        contact("003A", "ida@acme.com", org="001A", owner="005A", stance="adversary", influence="4",
+                modstamp=NOW + timedelta(minutes=2), title="CEO"),
+    )  # fmt: skip
+    store.s.expire_all()
+    assert store.s.get(m.Stakeholder, row.id).stance == "adversary"  # type: ignore[union-attr]
+
+
 # -- malformed and unchanged records -------------------------------------------------------------
 
 
