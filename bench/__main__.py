@@ -1,9 +1,11 @@
 """Run every `bench/bench_*.py` module's `main()` in turn, or only the ones named on the command
-line (`python -m bench who_knows` or `python -m bench bench_who_knows`)."""
+line (`python -m bench who_knows` or `python -m bench bench_who_knows`). With several, each runs in
+a process of its own, so one benchmark's peak memory is never charged to the next."""
 
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,12 +22,19 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; have: {', '.join(names)}")
         return 2
+    if len(wanted) == 1:
+        importlib.import_module(f"bench.{wanted[0]}").main()
+        return 0
+    failed = []
     for name in wanted:
         print(f"== {name}", flush=True)
         started = time.perf_counter()
-        importlib.import_module(f"bench.{name}").main()
+        if subprocess.run([sys.executable, "-m", "bench", name], check=False).returncode:
+            failed.append(name)
         print(f"== {name} done in {time.perf_counter() - started:.1f} s", flush=True)
-    return 0
+    if failed:
+        print(f"benchmarks that stopped with an error: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
