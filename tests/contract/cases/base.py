@@ -8,25 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-import requests
-
 from adapters.base import Adapter, ObjectSpec
+from tests.sandbox_fixture import admin as sandbox_admin
 
 STANDIN = {"salesforce": "salesforce", "hubspot": "hubspot", "exchange": "graph"}
 
 
 def admin(sandbox: Any, source: str, method: str, path: str, body: Any = None) -> Any:
-    """Call a stand-in's /__sandbox/ admin endpoint as a test (or a CRM user) would."""
-    with requests.Session() as http:
-        http.trust_env = False
-        resp = http.request(
-            method,
-            f"{sandbox.urls[STANDIN[source]]}/__sandbox/{path}",
-            json=body,
-            verify=sandbox.urls["ca_file"],
-            timeout=30,
-        )
-    resp.raise_for_status()
+    """A stand-in's /__sandbox/<path> endpoint, named by the adapter's source; the JSON answer."""
+    resp = sandbox_admin(sandbox, STANDIN[source], method, f"/__sandbox/{path}", body)
     return resp.json() if resp.content else None
 
 
