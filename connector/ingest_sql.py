@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -78,25 +79,33 @@ def _tuples(
 ) -> list[tuple[Any, ...]]:
     """Rows as driver-ready tuples (each ending with `tail`, processed already); a processor's
     last result is reused for the same object (a page's timestamps: one datetime, once)."""
-    memo: list[tuple[Any, Any]] = [(object(), None)] * len(cols)
-    plain = [(i, c) for i, (c, p) in enumerate(zip(cols, procs, strict=False)) if p is None]
-    processed = [(i, c, p) for i, (c, p) in enumerate(zip(cols, procs, strict=False)) if p]
-    out: list[tuple[Any, ...]] = []
-    width = len(cols)
-    for row in rows:
-        values: list[Any] = [None] * width
-        for i, col in plain:
-            values[i] = row[col]
-        for i, col, proc in processed:
-            value = row[col]
-            if value is not None:
-                seen, done = memo[i]
-                if value is not seen:
-                    done = proc(value)
-                    memo[i] = (value, done)
-                values[i] = done
-        out.append((*values, *tail))
-    return out
+    if not rows or not cols:
+        return [tail for _ in rows]
+    get = itemgetter(*cols)
+    raw = [get(row) for row in rows] if len(cols) > 1 else [(row[cols[0]],) for row in rows]
+    columns = list(zip(*raw, strict=True))
+    for i, proc in enumerate(procs):
+        if proc is not None:
+            columns[i] = _processed(proc, columns[i])
+    if tail:
+        columns += [(t,) * len(rows) for t in tail]
+    return list(zip(*columns, strict=True))
+
+
+def _processed(proc: Callable[[Any], Any], values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """One column's values through its processor (None stays None); a run of the same object is
+    processed once."""
+    out: list[Any] = []
+    seen: Any = object()
+    done: Any = None
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        if value is not seen:
+            seen, done = value, proc(value)
+        out.append(done)
+    return tuple(out)
 
 
 def _default(col: Column[Any]) -> tuple[bool, Any]:
