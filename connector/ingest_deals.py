@@ -5,6 +5,7 @@ their contact roles, and activities, which are kept as signals on relationships,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -29,7 +30,7 @@ from connector.ingest_batch import (
     to_datetime,
     to_float,
 )
-from connector.ingest_signals import drop_activity, put_activity, refresh_deal_roles
+from connector.ingest_signals import drop_activity, put_activities, refresh_deal_roles
 from connector.ingest_sql import bulk_insert
 from connector.store.models import ContactRole, IdentityIssue, Opportunity, Org, OrgDomain
 from mappings.records import MappedRecord
@@ -299,6 +300,7 @@ def ingest_activities(batch: Batch, recs: list[MappedRecord]) -> None:
     wanted = {(m, p) for _, m, ps in valid for p in ps if m} | {x for ps in old_pairs for x in ps}
     batch.rels.load(pairs=wanted)
     chosen = []
+    puts: dict[tuple[int, int], tuple[list[dict[str, Any]], list[int]]] = {}
     for (rec, member, people), old in zip(valid, _olds(valid, before, old_pairs), strict=True):
         entry = activity_entry(batch, rec)
         new = {(member, p) for p in people if member}
@@ -307,14 +309,28 @@ def ingest_activities(batch: Batch, recs: list[MappedRecord]) -> None:
             drop_activity(rel.signals, batch.source, rec.external_id)
             batch.rels.changed(rel)
         for pair in new:
-            rel = batch.rels.get(*pair)
-            put_activity(rel.signals, entry, new=pair not in old)
-            batch.rels.changed(rel, entry["at"])
+            entries, added = puts.setdefault(pair, ([], [0]))
+            entries.append(entry)
+            added[0] += pair not in old
         chosen.append((rec, member, sorted(people)))
+    _put_all(batch, puts)
     batch.rels.flush()
     for rec, member, people in chosen:
         first = batch.rels.pairs.get((member or 0, people[0])) if people else None
         batch.stage(rec, first.id if first else None, {"member": member, "persons": people})
+
+
+def _put_all(
+    batch: Batch, puts: dict[tuple[int, int], tuple[list[dict[str, Any]], list[int]]]
+) -> None:
+    """The page's activities into each relationship's signals, one merge per relationship."""
+    for pair, (entries, added) in puts.items():
+        rel = batch.rels.get(*pair)
+        put_activities(rel.signals, entries, added[0])
+        latest = max(
+            (e["at"] for e in entries if e["at"]), default=None, key=datetime.fromisoformat
+        )
+        batch.rels.changed(rel, latest)
 
 
 def _activity_people(batch: Batch, rec: MappedRecord) -> tuple[list[int], str]:

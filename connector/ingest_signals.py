@@ -62,13 +62,21 @@ def _activity_order(entry: dict[str, Any]) -> tuple[str, str, str]:
 
 def put_activity(signals: dict[str, Any], entry: dict[str, Any], new: bool) -> None:
     """Add or replace the activity (source, id); `new` when this relationship did not count it."""
-    ident = (entry["source"], entry["id"])
-    kept = [a for a in signals.get("activities") or [] if (a.get("source"), a.get("id")) != ident]
-    kept.append(entry)
+    put_activities(signals, [entry], int(new))
+
+
+def put_activities(signals: dict[str, Any], entries: list[dict[str, Any]], added: int) -> None:
+    """Add or replace several activities (distinct (source, id)s) at once; `added` of them are
+    new to this relationship's count."""
+    idents = {(e["source"], e["id"]) for e in entries}
+    kept = [
+        a for a in signals.get("activities") or [] if (a.get("source"), a.get("id")) not in idents
+    ]
+    kept += entries
     kept.sort(key=_activity_order, reverse=True)
     signals["activities"] = kept[:MAX_ACTIVITIES]
-    if new:
-        signals["activity_count"] = int(signals.get("activity_count") or 0) + 1
+    if added:
+        signals["activity_count"] = int(signals.get("activity_count") or 0) + added
 
 
 def drop_activity(signals: dict[str, Any], source: str, ext_id: str) -> None:
