@@ -5,13 +5,14 @@ the references it resolves, and the value coercions every kind shares.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.ingest_signals import Rels, link_key
@@ -232,21 +233,25 @@ def lookup_targets(
     """(object, external id) -> (entity, id) for every wanted record that has a link (live or
     tombstoned: a merged-away record's link points at the survivor), one query per object."""
     out: dict[tuple[str, str], tuple[str, int]] = {}
+    sqlite = session.get_bind().dialect.name == "sqlite"
     for obj, ids in wanted.items():
         if not ids:
             continue
-        rows = (
-            session.connection()
-            .execute(
-                select(SourceLink.external_id, SourceLink.entity, SourceLink.entity_id).where(
-                    SourceLink.source == source,
-                    SourceLink.object == obj,
-                    among(session, SourceLink.external_id, ids),
-                    SourceLink.entity_id.is_not(None),
-                )
-            )
-            .all()
+        where = (
+            SourceLink.source == source,
+            SourceLink.object == obj,
+            among(session, SourceLink.external_id, ids),
+            SourceLink.entity_id.is_not(None),
         )
+        cols = (SourceLink.external_id, SourceLink.entity, SourceLink.entity_id)
+        rows: Any
+        if sqlite:  # one row of JSON: the driver steps (and lets go of the GIL) once, not per row
+            found = session.connection().scalar(
+                select(func.json_group_array(func.json_array(*cols))).where(*where)
+            )
+            rows = json.loads(found) if found else []
+        else:
+            rows = session.connection().execute(select(*cols).where(*where)).all()
         for ext, entity, entity_id in rows:
             if entity_id is not None:
                 out[(obj, ext)] = (entity, entity_id)
