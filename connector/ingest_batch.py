@@ -5,18 +5,17 @@ the references it resolves, and the value coercions every kind shares.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from connector.ingest_signals import Rels, link_key
-from connector.ingest_sql import among, bulk_insert, bulk_update, insert_ids
+from connector.ingest_sql import among, bulk_insert, bulk_update, insert_ids, rows_at_once
 from connector.store.models import SourceLink
 from mappings.records import KINDS, MappedRecord
 
@@ -233,7 +232,6 @@ def lookup_targets(
     """(object, external id) -> (entity, id) for every wanted record that has a link (live or
     tombstoned: a merged-away record's link points at the survivor), one query per object."""
     out: dict[tuple[str, str], tuple[str, int]] = {}
-    sqlite = session.get_bind().dialect.name == "sqlite"
     for obj, ids in wanted.items():
         if not ids:
             continue
@@ -244,14 +242,7 @@ def lookup_targets(
             SourceLink.entity_id.is_not(None),
         )
         cols = (SourceLink.external_id, SourceLink.entity, SourceLink.entity_id)
-        rows: Any
-        if sqlite:  # one row of JSON: the driver steps (and lets go of the GIL) once, not per row
-            found = session.connection().scalar(
-                select(func.json_group_array(func.json_array(*cols))).where(*where)
-            )
-            rows = json.loads(found) if found else []
-        else:
-            rows = session.connection().execute(select(*cols).where(*where)).all()
+        rows = rows_at_once(session, cols, and_(*where))
         for ext, entity, entity_id in rows:
             if entity_id is not None:
                 out[(obj, ext)] = (entity, entity_id)

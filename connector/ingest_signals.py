@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from connector.ingest_sql import among, bulk_update, insert_ids
+from connector.ingest_sql import among, bulk_update, insert_ids, rows_at_once
 from connector.store.models import ContactRole, Intro, Opportunity, Relationship
 
 MAX_ACTIVITIES = 50
@@ -173,13 +173,10 @@ class Rels:
         if ids:
             self._read(among(self.session, Relationship.id, ids))
         if wanted:  # by person (indexed), then the signals of the wanted pairs only
-            q = select(Relationship.id, Relationship.member_id, Relationship.person_id).where(
-                among(self.session, Relationship.person_id, {p for _, p in wanted})
-            )
+            cols = (Relationship.id, Relationship.member_id, Relationship.person_id)
+            where = among(self.session, Relationship.person_id, {p for _, p in wanted})
             found = [
-                i
-                for i, mid, pid in self.session.connection().execute(q).all()
-                if (mid, pid) in wanted
+                i for i, mid, pid in rows_at_once(self.session, cols, where) if (mid, pid) in wanted
             ]
             if found:
                 self._read(among(self.session, Relationship.id, found))
