@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from connector.credits import derive_credits
-from connector.store import models as m
 from connector.store.db import make_engine, session_factory, upgrade
 from tests import governance_world as w
 from tests.conftest import run_carnet
-from tests.store.test_plans import SHARING, build_world
+from tests.store.test_plans import SHARING, add_credited_deal, build_world
 
 
 @pytest.fixture(scope="module")
@@ -26,31 +24,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     upgrade(engine)
     with session_factory(engine)() as s:
         world = build_world(s)
-        ann, bob = world["members"]["ann"], world["members"]["bob"]
-        t0 = datetime(2026, 5, 1, tzinfo=UTC)
-        s.add(
-            m.Intro(
-                requester_id=ann.id,
-                broker_id=bob.id,
-                person_id=world["people"]["Sue Staff"].id,
-                reason="r",
-                status="made",
-                requested_at=t0,
-                made_at=t0,
-            )
-        )
-        s.add(
-            m.Opportunity(
-                name="Globex renewal",
-                org_id=world["org"].id,
-                owner_id=ann.id,
-                amount=1000.0,
-                currency="EUR",
-                status="open",
-                crm_created_at=t0 + timedelta(days=1),
-            )
-        )
-        s.flush()
+        add_credited_deal(s, world, 1000.0, "EUR", "open")
         derive_credits(s, 10.0)
         s.commit()
     engine.dispose()

@@ -3,7 +3,6 @@ values computed by hand, and a private relationship counts only in its holder's 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from connector.network import network_report
 from connector.relationships import member_by_email
 from connector.store import models as m
 from tests import governance_world as w
-from tests.store.test_plans import SHARING, build_world
+from tests.store.test_plans import SHARING, add_credited_deal, build_world
 
 
 def _world(s: Session) -> dict[str, Any]:
@@ -97,31 +96,7 @@ def test_private_counts_only_in_the_holders_own_report(session: Session) -> None
 
 def test_intros_brokered_and_credits_earned(session: Session) -> None:
     world = _world(session)
-    ann, bob = world["members"]["ann"], world["members"]["bob"]
-    t0 = datetime(2026, 5, 1, tzinfo=UTC)
-    session.add(
-        m.Intro(
-            requester_id=ann.id,
-            broker_id=bob.id,
-            person_id=world["people"]["Sue Staff"].id,
-            reason="r",
-            status="made",
-            requested_at=t0,
-            made_at=t0,
-        )
-    )
-    session.add(
-        m.Opportunity(
-            name="Globex renewal",
-            org_id=world["org"].id,
-            owner_id=ann.id,
-            amount=12_000.0,
-            currency="USD",
-            status="won",
-            crm_created_at=t0 + timedelta(days=1),
-        )
-    )
-    session.flush()
+    add_credited_deal(session, world, 12_000.0, "USD", "won")
     derive_credits(session, 5.0)
     (row,) = network_report(session, SHARING, None, member_email="bob@us.example")["members"]
     assert row["intros_brokered"] == 1

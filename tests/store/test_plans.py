@@ -4,6 +4,7 @@ computed by hand, for the CRM audience and for the private relationship's holder
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -71,6 +72,37 @@ def build_world(s: Session) -> dict[str, Any]:
     set_plan(s, "globex.example", None, stance=("sue@globex.example", "champion"))
     s.flush()
     return {"members": members, "org": org, "people": people}
+
+
+def add_credited_deal(
+    s: Session, world: dict[str, Any], amount: float, currency: str, status: str
+) -> None:
+    """Bob introduces Ann to Sue Staff; a day later Ann opens a deal at Globex (then derive)."""
+    ann, bob = world["members"]["ann"], world["members"]["bob"]
+    t0 = datetime(2026, 5, 1, tzinfo=UTC)
+    s.add(
+        m.Intro(
+            requester_id=ann.id,
+            broker_id=bob.id,
+            person_id=world["people"]["Sue Staff"].id,
+            reason="r",
+            status="made",
+            requested_at=t0,
+            made_at=t0,
+        )
+    )
+    s.add(
+        m.Opportunity(
+            name="Globex renewal",
+            org_id=world["org"].id,
+            owner_id=ann.id,
+            amount=amount,
+            currency=currency,
+            status=status,
+            crm_created_at=t0 + timedelta(days=1),
+        )
+    )
+    s.flush()
 
 
 def _by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
