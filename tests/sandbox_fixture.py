@@ -6,6 +6,9 @@ Registered from tests/conftest.py with `pytest_plugins = ["tests.sandbox_fixture
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -37,6 +40,38 @@ def admin(
 def sandbox_stats(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
     """`GET /__sandbox/stats` of every stand-in, by name."""
     return {name: admin(sandbox, name, "GET", "/__sandbox/stats").json() for name in NAMES}
+
+
+def calls_served(sandbox: Sandbox, session: requests.Session | None = None) -> int:
+    """API calls the three stand-ins have received since their last reset (admin calls aside)."""
+    if session is None:
+        with admin_session(sandbox) as own:
+            return calls_served(sandbox, own)
+    return sum(
+        int(session.get(sandbox.urls[name] + "/__sandbox/stats", timeout=10).json()["total"])
+        for name in NAMES
+    )
+
+
+def kill_after_calls(
+    sandbox: Sandbox, proc: subprocess.Popen[bytes], calls: int, lag: float = 0.0
+) -> bool:
+    """SIGKILL `proc` `lag` seconds after the stand-ins have received `calls` more API calls;
+    False when it ended first. Crash tests aim their kills this way, in the run's own work
+    rather than in seconds from its start, so a fast and a slow machine cut the runs at the
+    same places."""
+    with admin_session(sandbox) as session:  # one kept-open connection per stand-in
+        start = calls_served(sandbox, session)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if calls_served(sandbox, session) - start >= calls:
+                time.sleep(lag)
+                if proc.poll() is not None:
+                    return False
+                proc.send_signal(signal.SIGKILL)
+                return True
+            time.sleep(0.005)
+    return False
 
 
 def reset_sandbox(sandbox: Sandbox) -> None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import pytest
 from adapters.sandbox.runner import Sandbox, start
 from tests.conftest import run_carnet
 from tests.e2e.sync_sandbox_support import SEED, overlay, query, sync
+from tests.sandbox_fixture import calls_served, kill_after_calls
 
 SCALE = 0.1
 KILLS = 10
@@ -46,20 +45,18 @@ def init(config: Path, store: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def kill_somewhere(config: Path, store: Path, delay: float) -> bool:
-    """Start `carnet sync --full` and SIGKILL it after `delay` seconds; False if it ended first."""
+def kill_somewhere(sandbox: Sandbox, config: Path, store: Path, calls: int, lag: float) -> bool:
+    """Start `carnet sync --full` and SIGKILL it `lag` seconds after its `calls`-th API call;
+    False if it ended first."""
     carnet = Path(sys.executable).parent / "carnet"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARNET_")} | store_env(store)
     args = [str(carnet), "--config", str(config), "sync", "--full", "--json"]
     with subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as p:
-        time.sleep(delay)
-        ended = p.poll() is not None
-        if not ended:
-            p.send_signal(signal.SIGKILL)
+        killed = kill_after_calls(sandbox, p, calls, lag)
         _, errors = p.communicate(timeout=60)
-    if ended:
+    if not killed:
         assert p.returncode in (0, 1), errors.decode()[-2000:]
-    return not ended
+    return killed
 
 
 def progress(store: Path) -> str:
@@ -78,20 +75,20 @@ def test_syncs_killed_at_random_points_converge_to_the_fault_free_overlay(
     config = sandbox.config_file
     clean, crashed = tmp_path / "clean.db", tmp_path / "crashed.db"
     init(config, clean)
-    started = time.monotonic()
+    before = calls_served(sandbox)
     sync(config, "--full", env=store_env(clean))
-    duration = time.monotonic() - started
+    calls = calls_served(sandbox) - before
     expected = overlay(clean)
 
     init(config, crashed)
     rng = random.Random(20261126)
     kills, reached = 0, set[str]()
     for _ in range(KILLS):
-        # a later full pass over records already stored is quicker than the first: aim inside it
-        kills += kill_somewhere(config, crashed, rng.uniform(0.3, 0.7 * duration))
+        # anywhere in the first 90% of a full pass's calls, and part-way through a page
+        kills += kill_somewhere(
+            sandbox, config, crashed, rng.randint(1, int(0.9 * calls)), rng.uniform(0, 0.05)
+        )
         reached.add(progress(crashed))
-    # timing on a shared machine varies; what matters is that most runs died part-way, in
-    # different places, and that the store still converges
     assert kills >= KILLS // 2, f"only {kills} of {KILLS} syncs were cut short"
     assert len(reached) >= 3, reached  # the kills fell at different points of the sync
     last = sync(config, env=store_env(crashed))
