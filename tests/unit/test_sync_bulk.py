@@ -148,7 +148,7 @@ def test_a_pure_reader_does_not_wait_for_a_writer(tmp_path: Path) -> None:
     start = time.monotonic()
     with read_only_sessions(engine)() as s:
         assert s.execute(text("SELECT count(*) FROM lease")).scalar() == 0
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 10  # far below the 30 s busy timeout it would wait
     writer.rollback()
     writer.close()
     engine.dispose()
