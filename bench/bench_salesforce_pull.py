@@ -1,7 +1,8 @@
 """Benchmark of a full Salesforce pull at sandbox `--scale 1`: the adapter alone (records/s, API
 calls against ceil(rows / 2,000) per object, peak RSS), then a full `carnet sync` into SQLite.
 
-The sandbox runs in a subprocess, so the RSS measured here is the adapter's (and the sync's) own.
+The sandbox runs in a subprocess, so the RSS measured here is the adapter's (and the sync's) own;
+the sync pulls and maps in a child process of its own, whose peak is reported beside the sync's.
 Run as `python -m bench salesforce_pull` or `python -m bench.bench_salesforce_pull [--scale S]`.
 """
 
@@ -57,8 +58,14 @@ def sandbox(scale: float, folder: Path) -> Iterator[dict[str, str]]:
         proc.wait(timeout=30)
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+def rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux: KiB
+
+
+def pull_process_mb() -> float:
+    """The sync's pull process's peak: the largest child reaped so far (the sandbox, also a child
+    of this process, is reaped only at the end)."""
+    return rss_mb(resource.RUSAGE_CHILDREN)
 
 
 def adapter_pull(config: str) -> list[Row]:
@@ -126,7 +133,7 @@ def verdict(name: str, ok: bool, measured: str, target: str) -> str:
     return f"{'PASS' if ok else 'FAIL'}  {name}: {measured} (target {target})"
 
 
-def report(scale: float, rows: list[Row], e2e: Any, rss: tuple[float, float]) -> int:
+def report(scale: float, rows: list[Row], e2e: Any, rss: tuple[float, float, float]) -> int:
     print(f"Salesforce full pull, sandbox scale {scale}: adapter only")
     print("\n".join(table(rows)))
     calls, least = sum(r.calls for r in rows), sum(r.minimum for r in rows)
@@ -167,9 +174,9 @@ def report(scale: float, rows: list[Row], e2e: Any, rss: tuple[float, float]) ->
         checks.append(
             verdict(
                 "peak RSS after the sync",
-                rss[1] <= TARGET_RSS_MB,
-                f"{rss[1]:.0f} MB",
-                f"<= {TARGET_RSS_MB} MB",
+                rss[1] + rss[2] <= TARGET_RSS_MB,
+                f"{rss[1]:.0f} MB + {rss[2]:.0f} MB for its pull process",
+                f"<= {TARGET_RSS_MB} MB together",
             )
         )
     print()
@@ -188,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             pulled = adapter_pull(urls["config"])
             after_pull = rss_mb()
             e2e = None if args.no_sync else end_to_end(urls["config"], folder)
-            return report(args.scale, pulled, e2e, (after_pull, rss_mb()))
+            return report(args.scale, pulled, e2e, (after_pull, rss_mb(), pull_process_mb()))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 class CarnetError(Exception):
@@ -55,6 +56,9 @@ class _ProblemsError(UsageError):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled as made (a sync's pull process sends it)
+        return type(self), (self.problems,)
+
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]
 
@@ -71,7 +75,11 @@ class NotAvailable(UsageError):
     """A command of the contract whose feature is not built yet."""
 
     def __init__(self, command: str):
+        self.command = command
         super().__init__(f"'carnet {command}' is not available yet in this version of Carnet")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.command,)
 
 
 class RetriableError(CarnetError):

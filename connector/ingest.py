@@ -117,7 +117,7 @@ def _sort(
             if link is not None:
                 seen_only.append(link.id)
             continue
-        digest = record_hash(rec)
+        digest = rec.digest or record_hash(rec)
         batch.hashes[rec.external_id] = digest
         if link is not None and link.applied.get("h") == digest and _settled(link, rec):
             if batch.full:

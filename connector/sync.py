@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -20,18 +19,21 @@ from typing import Any, Protocol
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from adapters.base import Adapter, Page, RawRecord
+from adapters.base import Adapter, ApiUsage
 from connector.app import App
 from connector.config import SourceBase
 from connector.errors import BudgetExhausted, FatalError, RetriableError, UsageError
 from connector.ingest import Counts, finish_full_pass, ingest_page, resolve_pending
+from connector.pull_feed import Ended, Failed, Feed, Item, ProcessFeed, ThreadFeed, Want
 from connector.store.models import SyncState
-from mappings.apply import Mapped, apply
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import Mapping
 
 SHOWN_FAILURES = 20  # skipped records listed per object in the summary
 KEPT_ERRORS = 50  # and kept in sync_state.last_errors
+# A sync that opens its own adapters pulls and maps in a child process (connector/pull_feed.py);
+# the tests that fake an adapter through connector.sources.open_adapter turn this off.
+PULL_IN_CHILD = True
 
 
 class Progress(Protocol):
@@ -116,29 +118,33 @@ def run_sync(
     disabled source or a bad mapping, before anything is pulled. When `stop` is set (the
     scheduler on SIGTERM) the sync ends after the page in hand is committed. `push=False` leaves
     out the write-back step (the pull benchmark measures the pull alone)."""
-    if open_adapter is None:
-        from connector.sources import open_adapter as found
-
-        open_adapter = found
     enabled = app.config.sources.enabled()
     if source is not None and source not in enabled:
         known = ", ".join(enabled) or "none"
         raise UsageError(f"--source {source}: not an enabled source (enabled: {known})")
     names = [source] if source else list(enabled)
     mappings = {n: load_mapping(mapping_path(n, enabled[n].mapping), n) for n in names}
+
+    def feed(name: str, wants: list[Want]) -> Feed:
+        settings = enabled[name]
+        if open_adapter is None and PULL_IN_CHILD:
+            return ProcessFeed(name, settings, wants, full)
+        opener: Callable[[str, SourceBase], Adapter] | None = open_adapter
+        if opener is None:
+            from connector import sources
+
+            opener = sources.open_adapter
+        return ThreadFeed(lambda: opener(name, settings), mappings[name], wants, full)
+
     summary = Summary(dry_run=dry_run)
     progress = progress or NoProgress()
     with app.sessions() as session, bulk_gc():
         _wal_autocheckpoint(session, dry_run, SYNC_CHECKPOINT_PAGES)
         try:
             for name in names:
-                adapter = open_adapter(name, enabled[name])
-                try:
-                    job = _SourceSync(session, name, adapter, mappings[name], full, dry_run)
-                    job.stop = stop
-                    summary.sources[name] = job.run(progress)
-                finally:
-                    adapter.close()
+                job = _SourceSync(session, name, mappings[name], full, dry_run)
+                job.stop = stop
+                summary.sources[name] = job.run(feed, progress)
                 if stop is not None and stop.is_set():
                     break
             if stop is None or not stop.is_set():  # else the next run re-scores
@@ -196,28 +202,35 @@ def _commit(session: Session, dry_run: bool) -> None:
 
 
 class _SourceSync:
-    """One source's objects, in the mapping's order, each pulled from its committed cursor."""
+    """One source's objects, in the mapping's order, each pulled from its committed cursor (the
+    pull side runs ahead, object after object; this side stores each page as it comes)."""
 
-    def __init__(
-        self,
-        session: Session,
-        source: str,
-        adapter: Adapter,
-        mapping: Mapping,
-        full: bool,
-        dry_run: bool,
-    ):
-        self.session, self.source, self.adapter, self.mapping = session, source, adapter, mapping
+    def __init__(self, session: Session, source: str, mapping: Mapping, full: bool, dry_run: bool):
+        self.session, self.source, self.mapping = session, source, mapping
         self.full, self.dry_run = full, dry_run
         self.stop: threading.Event | None = None
+        self.usage = ApiUsage()
 
-    def run(self, progress: Progress) -> dict[str, ObjectRun]:
+    def run(
+        self, feed: Callable[[str, list[Want]], Feed], progress: Progress
+    ) -> dict[str, ObjectRun]:
         runs: dict[str, ObjectRun] = {}
-        for obj in self.mapping.objects:
-            progress.start(self.source, obj)
-            runs[obj] = run = self._object(obj, progress)
-            if run.stopped:
-                break
+        cursors: dict[str, str | None] = {}
+        if not self.full:
+            q = select(SyncState.object, SyncState.cursor).where(SyncState.source == self.source)
+            cursors = {obj: cursor for obj, cursor in self.session.execute(q)}
+        _commit(self.session, self.dry_run)  # no transaction (nor lock) while the CRM answers
+        pull = feed(self.source, [(obj, cursors.get(obj)) for obj in self.mapping.objects])
+        self.usage = pull.open()
+        try:
+            items = pull.items()
+            for obj in self.mapping.objects:
+                progress.start(self.source, obj)
+                runs[obj] = run = self._object(obj, items, progress)
+                if run.stopped:
+                    break
+        finally:
+            pull.close()
         if runs:  # what the source's last references touched counts with its last object
             last = runs[next(reversed(runs))]
             last.counts.relationships |= resolve_pending(
@@ -226,65 +239,64 @@ class _SourceSync:
         _commit(self.session, self.dry_run)
         return runs
 
-    def _object(self, obj: str, progress: Progress) -> ObjectRun:
+    def _object(self, obj: str, items: Iterator[Item], progress: Progress) -> ObjectRun:
         run, started = ObjectRun(), _utcnow()
         state = _state(self.session, self.source, obj)
         self._save(state, last_started_at=started)
-        calls = self.adapter.usage().calls
+        calls = self.usage.calls
         try:
-            self._pull(obj, state, run, started, progress)
+            self._pull(obj, items, state, run, started, progress)
         except BudgetExhausted as exc:
             run.stopped = f"API budget exhausted ({exc}); the next run carries on from here"
         except (FatalError, RetriableError) as exc:
             run.stopped, run.failed = f"stopped by an error: {exc}", True
             self.session.rollback()  # the page in hand; committed pages stay
-        run.api_calls = self.adapter.usage().calls - calls
+        run.api_calls = self.usage.calls - calls
         self._save(
             state,
             last_finished_at=_utcnow(),
             last_counts=run.counts.as_dict() | {"api_calls": run.api_calls},
             last_errors=run.counts.errors[:KEPT_ERRORS]
             + ([{"id": "", "reason": run.stopped}] if run.stopped else []),
-            api_usage=asdict(self.adapter.usage()),
+            api_usage=asdict(self.usage),
         )
         return run
 
     def _pull(
-        self, obj: str, state: int, run: ObjectRun, started: datetime, progress: Progress
+        self,
+        obj: str,
+        items: Iterator[Item],
+        state: int,
+        run: ObjectRun,
+        started: datetime,
+        progress: Progress,
     ) -> None:
         kind = self.mapping.objects[obj].kind
-        cursor = (
-            None
-            if self.full
-            else self.session.scalar(select(SyncState.cursor).where(SyncState.id == state))
-        )
-        _commit(self.session, self.dry_run)  # no transaction (nor lock) while the CRM answers
-        pages = self.adapter.pull(self._spec(obj), cursor, self.full)
-        for page, records in prefetched(pages, lambda p: [apply(self.mapping, obj, r) for r in p]):
+        for item in items:
+            if item.obj != obj:
+                raise FatalError(f"the pull sent {item.obj} while {obj} was being stored")
+            if item.usage is not None:
+                self.usage = item.usage
+            if isinstance(item, Failed):
+                raise item.error
+            if isinstance(item, Ended):
+                break
             now = _utcnow()
-            counts = ingest_page(self.session, self.source, obj, kind, records, page.full, now)
-            if page.full and page.done:
+            counts = ingest_page(self.session, self.source, obj, kind, item.records, item.full, now)
+            if item.full and item.done:
                 counts.add(finish_full_pass(self.session, self.source, obj, started, now))
-            if page.cursor is not None:
-                self._save(state, commit=False, cursor=page.cursor)
+            if item.cursor is not None:
+                self._save(state, commit=False, cursor=item.cursor)
             _commit(self.session, self.dry_run)  # the page's rows and its cursor, together
             run.counts.add(counts)
-            progress.advance(len(page.records))
+            progress.advance(item.pulled)
             if self.stop is not None and self.stop.is_set():
                 run.stopped = "stopped on request after a committed page; the next run carries on"
-                break
+                return
+        else:
+            raise FatalError(f"the pull ended before {obj} was done")
         run.counts.add(resolve_pending(self.session, self.source, _utcnow(), obj))
         _commit(self.session, self.dry_run)
-
-    def _spec(self, obj: str) -> Any:
-        """What to pull; optional and outbound fields only where the CRM has them (describe)."""
-        if not self.mapping.optional_fields(obj):
-            return self.mapping.spec(obj)
-        try:
-            available = self.adapter.describe(obj)
-        except (UsageError, NotImplementedError):
-            return self.mapping.spec(obj)
-        return self.mapping.spec(obj, available=list(available))
 
     def _save(self, state: int, commit: bool = True, **values: Any) -> None:
         self.session.execute(update(SyncState).where(SyncState.id == state).values(**values))
@@ -292,53 +304,8 @@ class _SourceSync:
             _commit(self.session, self.dry_run)
 
 
-_END = object()
 SYNC_CHECKPOINT_PAGES = 25_000  # ~100 MB of 4 KiB pages before a checkpoint during a sync
 DEFAULT_CHECKPOINT_PAGES = 1000  # SQLite's default
-
-
-@dataclass
-class _Raised:
-    error: BaseException
-
-
-def prefetched(
-    pages: Iterator[Page], prepare: Callable[[list[RawRecord]], list[Mapped]], depth: int = 2
-) -> Iterator[tuple[Page, list[Mapped]]]:
-    """The adapter's pages with their mapped records, pulled and mapped in a thread up to `depth`
-    pages ahead, so the CRM's time to answer overlaps ingest. Errors come out where the page
-    would have; stopping early (an error here) stops the pull after its current call."""
-    out: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for page in pages:
-                out.put((page, prepare(page.records)))
-                if stop.is_set():
-                    break
-        except BaseException as exc:  # handed to the consumer, raised there
-            out.put(_Raised(exc))
-        else:
-            out.put(_END)
-        finally:
-            close = getattr(pages, "close", None)
-            if close is not None:
-                close()
-
-    worker = threading.Thread(target=produce, name="carnet-pull", daemon=True)
-    worker.start()
-    try:
-        while (item := out.get()) is not _END:
-            if isinstance(item, _Raised):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # let a producer blocked on a full queue finish
-            with contextlib.suppress(queue.Empty):
-                out.get(timeout=0.05)
-        worker.join()
 
 
 @contextlib.contextmanager

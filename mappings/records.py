@@ -67,3 +67,4 @@ class MappedRecord:
     modstamp: datetime | None = None
     seen: dict[str, Any] = field(default_factory=dict)  # outbound fields as the pull saw them
     problems: list[str] = field(default_factory=list)  # why it cannot be taken (then it is skipped)
+    digest: str | None = None  # ingest's digest of the record, when the pull side made it

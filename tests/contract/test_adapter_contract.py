@@ -25,7 +25,8 @@ def _case(source: str) -> Case:
         if exc.name == f"tests.contract.cases.{source}":
             pytest.skip(f"no contract case for {source} yet")
         raise
-    return module.CASE  # type: ignore[no-any-return]
+    case: Case = module.CASE
+    return case
 
 
 @pytest.fixture(params=SOURCES)

@@ -8,6 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
 
 from connector.store.db import current_revision, downgrade, head_revision, make_engine, upgrade
 from connector.store.models import Base
@@ -32,7 +33,7 @@ def test_upgrade_downgrade_upgrade(
         engine.dispose()
 
 
-def test_migrations_match_models(engine) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_match_models(engine: Engine) -> None:
     """No model change is left without a migration."""
     with engine.connect() as conn:
         diff = compare_metadata(
@@ -41,7 +42,7 @@ def test_migrations_match_models(engine) -> None:  # type: ignore[no-untyped-def
     assert diff == []
 
 
-def test_indexes_for_the_lookups_that_matter(engine) -> None:  # type: ignore[no-untyped-def]
+def test_indexes_for_the_lookups_that_matter(engine: Engine) -> None:
     insp = inspect(engine)
 
     def indexed(table: str, cols: list[str]) -> bool:

@@ -1,12 +1,11 @@
 """`carnet sync` over a fake Salesforce (SQLite): pages and cursors committed together, the
 summary, a second sync that changes nothing, --dry-run, a spent API budget, adapter errors,
-unknown sources, the CLI's JSON and exit codes, and the prefetching of pages.
+unknown sources, the CLI's JSON and exit codes.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from connector.app import App
 from connector.errors import AuthError, UsageError
 from connector.store import models as m
 from connector.store.db import upgrade
-from connector.sync import prefetched, run_sync
+from connector.sync import run_sync
 from tests.unit.test_sync_fake import FakeSalesforce, snapshot, world, write_config
 
 
@@ -137,9 +136,10 @@ def test_an_unknown_or_disabled_source_is_a_usage_error(app: App) -> None:
 def test_the_cli_prints_the_summary_as_json_and_exits_1_on_skipped_records(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from connector import cli, sources
+    from connector import cli, sources, sync
 
     monkeypatch.setattr(sources, "open_adapter", lambda name, settings: FakeSalesforce(world()))
+    monkeypatch.setattr(sync, "PULL_IN_CHILD", False)  # a child process would not see the fake
     runner = CliRunner()
     result = runner.invoke(cli.app, ["sync", "--config", str(app.config.path), "--json"])
     assert result.exit_code == 1, result.output
@@ -149,40 +149,6 @@ def test_the_cli_prints_the_summary_as_json_and_exits_1_on_skipped_records(
     again = runner.invoke(cli.app, ["sync", "--config", str(app.config.path)])
     assert again.exit_code == 0, again.output
     assert "salesforce" in again.stdout and "Contact" in again.stdout
-
-
-def test_prefetching_hands_over_pages_and_errors_in_order() -> None:
-    seen: list[int] = []
-
-    def pages() -> Iterator[Page]:
-        for n in range(5):
-            seen.append(n)
-            yield Page([RawRecord(str(n), {})], str(n))
-        raise AuthError("gone")
-
-    got = []
-    with pytest.raises(AuthError, match="gone"):
-        for page, mapped in prefetched(pages(), lambda raws: [r.id for r in raws]):  # type: ignore[misc]
-            got.append((page.cursor, mapped))
-    assert got == [(str(n), [str(n)]) for n in range(5)]
-
-
-def test_prefetching_stops_the_pull_when_the_consumer_stops() -> None:
-    pulled: list[int] = []
-    closed = threading.Event()
-
-    def pages() -> Iterator[Page]:
-        try:
-            for n in range(1000):
-                pulled.append(n)
-                yield Page([], str(n))
-        finally:
-            closed.set()
-
-    for page, _ in prefetched(pages(), lambda raws: []):
-        if page.cursor == "2":
-            break
-    assert closed.wait(5) and len(pulled) < 10
 
 
 def test_scores_are_recomputed_for_what_changed_and_all_on_a_full_sync(app: App) -> None:

@@ -1,0 +1,160 @@
+"""The pull side of a sync in a thread (connector/pull_feed.py): objects pulled one after another
+in order, pages mapped with their digests, an object's end or the error that stopped it where it
+happened, the adapter's usage carried along, and a stop that ends the pull early."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.base import ApiUsage, FieldInfo, ObjectSpec, Page, RawRecord, Write, WriteResult
+from connector.errors import (
+    AuthError,
+    BudgetExhausted,
+    CarnetError,
+    ConfigError,
+    FatalError,
+    MappingError,
+    NotAvailable,
+    Problem,
+    RateLimited,
+    RecordError,
+)
+from connector.ingest_batch import record_hash
+from connector.pull_feed import Ended, Failed, Fed, ThreadFeed, portable
+from mappings.loader import default_path, load_mapping
+
+MAPPING = load_mapping(default_path("salesforce"), "salesforce")
+STAMP = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@dataclass
+class Pages:
+    """`pages[obj]` pages of one user record each; `fail` raises after that object's pages."""
+
+    pages: dict[str, int]
+    fail: dict[str, Exception] = field(default_factory=dict)
+    calls: int = 0
+    pulled: list[int] = field(default_factory=list)
+    closed: threading.Event = field(default_factory=threading.Event)
+    adapter_closed: bool = False
+    source: str = "salesforce"
+
+    def pull(self, spec: ObjectSpec, cursor: str | None, full: bool) -> Iterator[Page]:
+        try:
+            for n in range(self.pages.get(spec.name, 0)):
+                self.calls += 1
+                self.pulled.append(n)
+                fields = {"Email": f"u{n}@example.com", "LastName": f"U{n}", "IsActive": True}
+                yield Page([RawRecord(f"005{n:012d}", fields, modstamp=STAMP)], f"{spec.name}:{n}")
+            if spec.name in self.fail:
+                raise self.fail[spec.name]
+        finally:
+            self.closed.set()
+
+    def push(self, writes: list[Write]) -> list[WriteResult]:
+        raise NotImplementedError  # the pull side never writes
+
+    def describe(self, object_name: str) -> dict[str, FieldInfo]:
+        return {}
+
+    def usage(self) -> ApiUsage:
+        return ApiUsage(calls=self.calls)
+
+    def close(self) -> None:
+        self.adapter_closed = True
+
+
+def drain(feed: ThreadFeed) -> list[object]:
+    feed.open()
+    try:
+        return list(feed.items())
+    finally:
+        feed.close()
+
+
+def test_objects_come_in_order_each_page_mapped_then_its_end() -> None:
+    adapter = Pages({"User": 2, "Account": 0, "Contact": 1})
+    wants = [("User", None), ("Account", "c1"), ("Contact", None)]
+    items = drain(ThreadFeed(lambda: adapter, MAPPING, wants, full=False))
+    shape = [(type(i).__name__, i.obj) for i in items]  # type: ignore[attr-defined]
+    assert shape == [
+        ("Fed", "User"), ("Fed", "User"), ("Ended", "User"),
+        ("Ended", "Account"),
+        ("Fed", "Contact"), ("Ended", "Contact"),
+    ]  # fmt: skip
+    fed = [i for i in items if isinstance(i, Fed)]
+    assert [f.cursor for f in fed] == ["User:0", "User:1", "Contact:0"]
+    assert [f.usage.calls for f in fed] == [1, 2, 3]
+    assert all(f.pulled == len(f.records) == 1 for f in fed)
+    user = fed[0].records[0]
+    assert user.kind == "member" and user.digest == record_hash(user)
+    assert adapter.adapter_closed
+
+
+def test_the_error_that_stopped_an_object_comes_after_its_pages_and_nothing_follows() -> None:
+    adapter = Pages({"User": 2, "Account": 3}, fail={"User": AuthError("refused")})
+    items = drain(ThreadFeed(lambda: adapter, MAPPING, [("User", None), ("Account", None)], True))
+    assert [type(i) for i in items] == [Fed, Fed, Failed]
+    failed = items[-1]
+    assert isinstance(failed, Failed) and failed.obj == "User"
+    assert isinstance(failed.error, AuthError) and failed.usage == ApiUsage(calls=2)
+    assert adapter.adapter_closed
+
+
+def test_closing_early_stops_the_pull_after_the_page_in_hand() -> None:
+    adapter = Pages({"User": 1000})
+    feed = ThreadFeed(lambda: adapter, MAPPING, [("User", None)], full=True)
+    feed.open()
+    for item in feed.items():
+        assert not isinstance(item, Ended)
+        if isinstance(item, Fed) and item.cursor == "User:2":
+            break
+    feed.close()
+    assert adapter.closed.wait(5) and len(adapter.pulled) < 20
+    assert adapter.adapter_closed
+
+
+def test_an_adapter_that_cannot_open_raises_at_open() -> None:
+    def refuse() -> Pages:
+        raise AuthError("invalid_grant")
+
+    feed = ThreadFeed(refuse, MAPPING, [("User", None)], full=True)
+    with pytest.raises(AuthError, match="invalid_grant"):
+        feed.open()
+    feed.close()
+
+
+class Unpicklable(Exception):
+    def __init__(self, a: str, b: str):
+        super().__init__(f"{a}/{b}")
+
+
+def test_errors_cross_to_the_parent_as_themselves_or_as_a_fatal_error_naming_them() -> None:
+    assert isinstance(portable(AuthError("no")), AuthError)
+    crossed = portable(Unpicklable("x", "y"))
+    assert isinstance(crossed, FatalError) and str(crossed) == "Unpicklable: x/y"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConfigError([Problem("c.yaml", "sources.hubspot.token_file", "cannot read x", 7)]),
+        MappingError([Problem("m.yaml", "objects.Contact", "unknown field", 3)]),
+        NotAvailable("push"),
+        RateLimited("slow down", retry_after=2.5),
+        RecordError("bad email", record_id="003A"),
+        BudgetExhausted("90% of 15000 used"),
+        AuthError("invalid_grant"),
+    ],
+)
+def test_every_carnet_error_crosses_whole(error: CarnetError) -> None:
+    assert portable(error) is error
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is type(error) and str(back) == str(error)
+    assert vars(back) == vars(error)
