@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from connector.config import Scoring
 from connector.ingest_batch import (
     Batch,
     Counts,
@@ -72,12 +73,13 @@ def ingest_page(
     records: Sequence[MappedRecord],
     full: bool,
     now: datetime,
+    scoring: Scoring | None = None,
 ) -> Counts:
     """Store one page of one (source, object). Malformed records are skipped and counted, never
-    raised; nothing is committed here."""
+    raised; nothing is committed here. With `scoring`, relationships are written scored."""
     if kind not in HANDLERS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    batch = Batch(session, source, object, kind, now, full, Counts())
+    batch = Batch(session, source, object, kind, now, full, Counts(), scoring=scoring)
     latest = {r.external_id: r for r in records if r.external_id}  # a re-read id: the last wins
     batch.counts.pulled = len(records)
     batch.links = load_links(session, source, object, list(latest))
@@ -92,9 +94,11 @@ def ingest_page(
     for step in batch.after:
         step()
     batch.rels.flush()
+    batch.counts.add_rels(batch.rels)
     if batch.pending_ids:
-        batch.counts.add(resolve_pending(session, source, now, object, batch.pending_ids))
-    batch.counts.relationships |= batch.rels.touched
+        batch.counts.add(
+            resolve_pending(session, source, now, object, batch.pending_ids, scoring=scoring)
+        )
     return batch.counts
 
 
@@ -145,6 +149,7 @@ def finish_full_pass(
     object: str,
     since: datetime,
     now: datetime,
+    scoring: Scoring | None = None,
 ) -> Counts:
     """After the last page of a full pass that started at `since`: tombstone the links of this
     (source, object) that the pass did not see (the records are gone from the CRM)."""
@@ -164,7 +169,7 @@ def finish_full_pass(
     unseen = list(rows)
     for start in range(0, len(unseen), 2000):
         chunk = unseen[start : start + 2000]
-        batch = Batch(session, source, object, "", now, True, counts)
+        batch = Batch(session, source, object, "", now, True, counts, scoring=scoring)
         batch.links = load_links(session, source, object, chunk)
         gone: dict[str, set[int]] = {}
         for link in batch.links.values():
@@ -178,7 +183,7 @@ def finish_full_pass(
         counts.deleted += len(batch.links)
         retire(session, batch.rels, gone, now)
         batch.rels.flush()
-        counts.relationships |= batch.rels.touched
+        counts.add_rels(batch.rels)
     return counts
 
 
@@ -188,6 +193,7 @@ def resolve_pending(
     now: datetime,
     object: str | None = None,
     external_ids: list[str] | None = None,
+    scoring: Scoring | None = None,
 ) -> Counts:
     """Resolve the references left pending (of one object's given records, or of the whole
     source) whose targets are known now: set the column, add the owner's evidence, add the
@@ -205,11 +211,11 @@ def resolve_pending(
     for link in links:
         for obj, ext in link.pending.values():
             wanted.setdefault(obj, set()).update(ext if isinstance(ext, list) else [ext])
-    work = _Resolution(session, source, now, lookup_targets(session, source, wanted))
+    work = _Resolution(session, source, now, lookup_targets(session, source, wanted), scoring)
     for link in links:
         work.resolve(link)
     work.finish()
-    counts.relationships |= work.rels.touched
+    counts.add_rels(work.rels)
     return counts
 
 
@@ -227,9 +233,17 @@ _PENDING_COLS = (
 class _Resolution:
     """The pending references of some links, resolved together and written in bulk."""
 
-    def __init__(self, session: Session, source: str, now: datetime, targets: Any):
+    def __init__(
+        self,
+        session: Session,
+        source: str,
+        now: datetime,
+        targets: Any,
+        scoring: Scoring | None = None,
+    ):
         self.session, self.source, self.now, self.targets = session, source, now, targets
-        self.rels = Rels(session, now)
+        self.scoring = scoring
+        self.rels = Rels(session, now, scoring)
         self.columns: dict[tuple[Any, str], list[dict[str, Any]]] = {}
         self.roles: dict[int, set[int]] = {}
         self.opps: set[int] = set()
@@ -286,7 +300,7 @@ class _Resolution:
             bulk_update(session, SourceLink, self.links)
         for link_id, entity, entity_id, target_entity, survivor in self.merges:
             if entity_id is not None and entity == target_entity:
-                survivor = merge(session, entity, entity_id, survivor, self.now)
+                survivor = merge(session, entity, entity_id, survivor, self.now, self.scoring)
             elif entity_id is not None:
                 continue  # a survivor of another kind: keep the tombstone as it is
             session.execute(

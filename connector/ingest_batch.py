@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from connector.config import Scoring
 from connector.ingest_signals import Rels, link_key
 from connector.ingest_sql import among, bulk_insert, bulk_update, insert_ids, rows_at_once
 from connector.store.models import SourceLink
@@ -44,6 +45,7 @@ class Counts:
     skipped_reasons: Counter[str] = field(default_factory=Counter)
     errors: list[dict[str, str]] = field(default_factory=list)
     relationships: set[int] = field(default_factory=set)
+    scored: set[int] = field(default_factory=set)  # those written with their fresh score
 
     def skip(self, external_id: str, reason: str, detail: str | None = None) -> None:
         self.skipped += 1
@@ -57,6 +59,12 @@ class Counts:
         self.skipped_reasons.update(other.skipped_reasons)
         self.errors = (self.errors + other.errors)[:MAX_ERRORS]
         self.relationships |= other.relationships
+        # `other` came later: what it touched without scoring is not scored any more
+        self.scored = (self.scored - other.relationships) | other.scored
+
+    def add_rels(self, rels: Rels) -> None:
+        """What these relationships' writes touched (and scored), after what is counted."""
+        self.add(Counts(relationships=rels.touched, scored=rels.scored))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -153,10 +161,11 @@ class Batch:
     hashes: dict[str, str] = field(default_factory=dict)
     after: list[Callable[[], None]] = field(default_factory=list)  # run once links are written
     _refs: dict[tuple[str, str], int | None] = field(default_factory=dict)  # ref() answers
+    scoring: Scoring | None = None  # a sync's: relationships are scored as they are written
     rels: Rels = field(init=False)
 
     def __post_init__(self) -> None:
-        self.rels = Rels(self.session, self.now)
+        self.rels = Rels(self.session, self.now, self.scoring)
 
     def key(self, rec: MappedRecord) -> str:
         return link_key(self.source, self.object, rec.external_id)

@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from connector.config import Scoring
 from connector.ingest_sql import among, bulk_update, insert_ids, rows_at_once
+from connector.scoring import scored
 from connector.store.models import ContactRole, Intro, Opportunity, Relationship
 
 MAX_ACTIVITIES = 50
@@ -147,15 +149,19 @@ class Rel:
 
 @dataclass
 class Rels:
-    """The relationships a batch reads and changes, loaded in bulk and written back in bulk."""
+    """The relationships a batch reads and changes, loaded in bulk and written back in bulk. With
+    `scoring` (a sync's), each is written with the score of the signals written, and `scored`
+    holds their ids: the sync need not re-score them."""
 
     session: Session
     now: datetime
+    scoring: Scoring | None = None
     pairs: dict[tuple[int, int], Rel] = field(default_factory=dict)
     by_id: dict[int, Rel] = field(default_factory=dict)
     people: set[int] = field(default_factory=set)  # whose relationships are all read
     known: set[tuple[int, int]] = field(default_factory=set)  # pairs read (found or not)
     touched: set[int] = field(default_factory=set)
+    scored: set[int] = field(default_factory=set)
 
     def load(
         self,
@@ -233,6 +239,8 @@ class Rels:
             rel.dirty = False
             assert rel.id is not None
             self.touched.add(rel.id)
+            if self.scoring is not None:
+                self.scored.add(rel.id)
         prune(self.session, [r.id for r in dirty if r.id is not None and not has_signal(r.signals)])
 
     def _row(self, rel: Rel, created: bool = False) -> dict[str, Any]:
@@ -242,6 +250,10 @@ class Rels:
             "last_interaction_at": rel.last_interaction_at,
             "updated_at": self.now,
         }
+        if self.scoring is not None:
+            score, last = scored(rel.signals, rel.last_interaction_at, self.scoring, self.now)
+            rel.last_interaction_at = last
+            row.update(score=score, last_interaction_at=last)
         if created:
             row.update(member_id=rel.member_id, person_id=rel.person_id, created_at=self.now)
         else:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from connector.config import Scoring
 from connector.ingest_batch import Batch, Link
 from connector.ingest_deals import activity_pairs
 from connector.ingest_signals import (
@@ -21,6 +22,7 @@ from connector.ingest_signals import (
     refresh_deal_roles,
     remove_evidence,
 )
+from connector.scoring import scored
 from connector.store.models import (
     AccountPlan,
     ContactRole,
@@ -130,9 +132,17 @@ def _root(session: Session, model: Any, entity_id: int) -> int:
         entity_id = nxt
 
 
-def merge(session: Session, entity: str, loser: int, survivor: int, now: datetime) -> int:
+def merge(
+    session: Session,
+    entity: str,
+    loser: int,
+    survivor: int,
+    now: datetime,
+    scoring: Scoring | None = None,
+) -> int:
     """Merge `loser` into `survivor` (person or org) as the CRM did; returns the survivor's id
-    (after following earlier merges). Other entities are not merged: the link moves only."""
+    (after following earlier merges). Other entities are not merged: the link moves only. With
+    `scoring`, combined relationships are written with their new score."""
     if entity not in ("person", "org"):
         return survivor
     model = Person if entity == "person" else Org
@@ -146,7 +156,7 @@ def merge(session: Session, entity: str, loser: int, survivor: int, now: datetim
         .values(entity_id=survivor)
     )
     if entity == "person":
-        _merge_person(session, loser, survivor, now)
+        _merge_person(session, loser, survivor, now, scoring)
     else:
         _merge_org(session, loser, survivor)
     session.execute(
@@ -191,7 +201,9 @@ def _fill_from(session: Session, model: Any, loser: int, survivor: int) -> None:
         session.execute(update(model).where(model.id == survivor).values(**fill))
 
 
-def _merge_person(session: Session, loser: int, survivor: int, now: datetime) -> None:
+def _merge_person(
+    session: Session, loser: int, survivor: int, now: datetime, scoring: Scoring | None
+) -> None:
     session.execute(
         update(PersonEmail).where(PersonEmail.person_id == loser).values(person_id=survivor)
     )
@@ -206,8 +218,8 @@ def _merge_person(session: Session, loser: int, survivor: int, now: datetime) ->
     session.execute(update(Intro).where(Intro.person_id == loser).values(person_id=survivor))
     _repoint_unique(session, ContactRole, "opportunity_id", loser, survivor, "contact_role")
     _repoint_unique(session, Stakeholder, "plan_id", loser, survivor, None)
-    _merge_relationships(session, loser, survivor, now)
-    rels = Rels(session, now)
+    _merge_relationships(session, loser, survivor, now, scoring)
+    rels = Rels(session, now, scoring)
     refresh_deal_roles(rels, [survivor])
     rels.flush()
 
@@ -235,7 +247,9 @@ def _repoint_unique(
             session.execute(update(model).where(model.id == rid).values(person_id=survivor))
 
 
-def _merge_relationships(session: Session, loser: int, survivor: int, now: datetime) -> None:
+def _merge_relationships(
+    session: Session, loser: int, survivor: int, now: datetime, scoring: Scoring | None
+) -> None:
     """Each of the loser's relationships moves to the survivor; where the member has one with
     the survivor already, the two are combined: the survivor's rating and sharing first, the
     union of the signals, the latest interaction."""
@@ -275,6 +289,10 @@ def _merge_relationships(session: Session, loser: int, survivor: int, now: datet
             signals["activity_count"] = count
         ats = [a for a in (keep.last_interaction_at, old.last_interaction_at) if a]
         notes = "\n\n".join(n for n in dict.fromkeys([keep.notes, old.notes]) if n) or None
+        values: dict[str, Any] = {"last_interaction_at": max(ats) if ats else None}
+        if scoring is not None:
+            score, last = scored(signals, values["last_interaction_at"], scoring, now)
+            values.update(score=score, last_interaction_at=last)
         session.execute(delete(Relationship).where(Relationship.id == old.id))
         session.execute(
             update(Relationship)
@@ -286,8 +304,8 @@ def _merge_relationships(session: Session, loser: int, survivor: int, now: datet
                 notes=notes,
                 signals=signals,
                 is_owner=bool(signals.get("contact_owner")),
-                last_interaction_at=max(ats) if ats else None,
                 updated_at=now,
+                **values,
             )
         )
 

@@ -157,7 +157,7 @@ def recompute_scores(
     per batch. Returns how many."""
     wanted = sorted(set(relationship_ids)) if relationship_ids is not None else None
     changed = 0
-    last_id = 0
+    last_id, done = 0, 0
     session.flush()  # pending ORM changes first: the batches are read and written in Core
     conn = session.connection()
     while True:
@@ -168,9 +168,10 @@ def recompute_scores(
             Relationship.last_interaction_at,
         ).where(Relationship.id > last_id)
         if wanted is not None:
-            chunk = [i for i in wanted if i > last_id][:batch]
+            chunk = wanted[done : done + batch]
             if not chunk:
                 break
+            done += len(chunk)
             q = q.where(Relationship.id.in_(chunk))
         rows = conn.execute(q.order_by(Relationship.id).limit(batch)).all()
         if not rows:
@@ -184,12 +185,22 @@ def recompute_scores(
     return changed
 
 
+def scored(
+    signals: Mapping[str, Any] | None, last: datetime | None, scoring: Scoring, now: datetime
+) -> tuple[float | None, datetime | None]:
+    """(score, last interaction) of a relationship with these stored signals: the score now, and
+    `last` or the latest activity, whichever is later. What a relationship's row holds once its
+    signals are written (ingest scores as it writes) or re-scored (`recompute_scores`)."""
+    typed = Signals.from_json(signals)
+    latest = typed.last_activity_at()
+    if latest is not None and (last is None or latest > last):
+        last = latest
+    return compute_score(typed, scoring, now), last
+
+
 def _score_update(row: Any, scoring: Scoring, now: datetime) -> dict[str, Any] | None:
-    signals = Signals.from_json(row.signals)
-    score = compute_score(signals, scoring, now)
-    last = signals.last_activity_at()
+    score, new_last = scored(row.signals, row.last_interaction_at, scoring, now)
     current_last = row.last_interaction_at
-    new_last = current_last if last is None or (current_last and current_last >= last) else last
     same_score = (score is None and row.score is None) or (
         score is not None and row.score is not None and abs(score - row.score) < 1e-9
     )

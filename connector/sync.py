@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 
 from adapters.base import Adapter, ApiUsage
 from connector.app import App
-from connector.config import SourceBase
+from connector.config import Scoring, SourceBase
 from connector.errors import BudgetExhausted, FatalError, RetriableError, UsageError
 from connector.ingest import Counts, finish_full_pass, ingest_page, resolve_pending
 from connector.pull_feed import Ended, Failed, Feed, Item, ProcessFeed, ThreadFeed, Want
-from connector.store.models import SyncState
+from connector.scoring import recompute_scores
+from connector.store.models import Relationship, SyncState
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import Mapping
 
@@ -142,13 +143,13 @@ def run_sync(
         _wal_autocheckpoint(session, dry_run, SYNC_CHECKPOINT_PAGES)
         try:
             for name in names:
-                job = _SourceSync(session, name, mappings[name], full, dry_run)
+                job = _SourceSync(session, name, mappings[name], full, dry_run, app.config.scoring)
                 job.stop = stop
                 summary.sources[name] = job.run(feed, progress)
                 if stop is not None and stop.is_set():
                     break
             if stop is None or not stop.is_set():  # else the next run re-scores
-                _rescore(session, app, dry_run, None if full else _touched(summary))
+                _rescore(session, app, dry_run, summary, full)
             _wal_autocheckpoint(session, dry_run, DEFAULT_CHECKPOINT_PAGES)
         finally:
             progress.stop()
@@ -173,24 +174,18 @@ def _wal_autocheckpoint(session: Session, dry_run: bool, pages: int) -> None:
     session.commit()
 
 
-def _touched(summary: Summary) -> set[int]:
-    """The relationships this sync changed."""
-    return {
-        i
-        for objs in summary.sources.values()
-        for r in objs.values()
-        for i in r.counts.relationships
-    }
-
-
-def _rescore(session: Session, app: App, dry_run: bool, only: set[int] | None) -> None:
-    """Governance recomputes the scores: of every relationship on a --full sync (scores decay
-    with time; the nightly full sync keeps that current), else of those this sync changed."""
-    try:
-        from connector.scoring import recompute_scores
-    except ImportError:  # governance not installed: scores stay as they are
-        return
-    recompute_scores(session, app.config.scoring, _utcnow(), relationship_ids=only)
+def _rescore(session: Session, app: App, dry_run: bool, summary: Summary, full: bool) -> None:
+    """Recompute the scores of every relationship on a --full sync (scores decay with time; the
+    nightly full sync keeps them current), else of those this sync changed; but not of those
+    the sync wrote with a fresh score already (ingest scores what it writes)."""
+    runs = [r.counts for objs in summary.sources.values() for r in objs.values()]
+    done = set[int]().union(*(c.scored for c in runs))
+    if full:
+        every = session.scalars(select(Relationship.id)).all()
+        wanted = {i for i in every if i not in done}
+    else:
+        wanted = set[int]().union(*(c.relationships for c in runs)) - done
+    recompute_scores(session, app.config.scoring, _utcnow(), relationship_ids=wanted)
     _commit(session, dry_run)
 
 
@@ -205,9 +200,17 @@ class _SourceSync:
     """One source's objects, in the mapping's order, each pulled from its committed cursor (the
     pull side runs ahead, object after object; this side stores each page as it comes)."""
 
-    def __init__(self, session: Session, source: str, mapping: Mapping, full: bool, dry_run: bool):
+    def __init__(
+        self,
+        session: Session,
+        source: str,
+        mapping: Mapping,
+        full: bool,
+        dry_run: bool,
+        scoring: Scoring,
+    ):
         self.session, self.source, self.mapping = session, source, mapping
-        self.full, self.dry_run = full, dry_run
+        self.full, self.dry_run, self.scoring = full, dry_run, scoring
         self.stop: threading.Event | None = None
         self.usage = ApiUsage()
 
@@ -233,9 +236,9 @@ class _SourceSync:
             pull.close()
         if runs:  # what the source's last references touched counts with its last object
             last = runs[next(reversed(runs))]
-            last.counts.relationships |= resolve_pending(
-                self.session, self.source, _utcnow()
-            ).relationships
+            last.counts.add(
+                resolve_pending(self.session, self.source, _utcnow(), scoring=self.scoring)
+            )
         _commit(self.session, self.dry_run)
         return runs
 
@@ -282,9 +285,13 @@ class _SourceSync:
             if isinstance(item, Ended):
                 break
             now = _utcnow()
-            counts = ingest_page(self.session, self.source, obj, kind, item.records, item.full, now)
+            counts = ingest_page(
+                self.session, self.source, obj, kind, item.records, item.full, now, self.scoring
+            )
             if item.full and item.done:
-                counts.add(finish_full_pass(self.session, self.source, obj, started, now))
+                counts.add(
+                    finish_full_pass(self.session, self.source, obj, started, now, self.scoring)
+                )
             if item.cursor is not None:
                 self._save(state, commit=False, cursor=item.cursor)
             _commit(self.session, self.dry_run)  # the page's rows and its cursor, together
@@ -295,7 +302,9 @@ class _SourceSync:
                 return
         else:
             raise FatalError(f"the pull ended before {obj} was done")
-        run.counts.add(resolve_pending(self.session, self.source, _utcnow(), obj))
+        run.counts.add(
+            resolve_pending(self.session, self.source, _utcnow(), obj, scoring=self.scoring)
+        )
         _commit(self.session, self.dry_run)
 
     def _save(self, state: int, commit: bool = True, **values: Any) -> None:

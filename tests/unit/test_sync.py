@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -191,3 +192,43 @@ def test_on_a_terminal_a_progress_line_per_object_then_the_table(app: App) -> No
     lines = failure_lines(summary)
     assert lines[0].startswith("salesforce Contact: skipped 1: a person needs a valid email")
     assert "0030013" in lines[1]
+
+
+def test_relationships_are_scored_as_they_are_written_and_the_rest_on_a_full_sync(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector import sync
+    from connector.scoring import scored
+
+    asked: list[set[int]] = []
+    real = sync.recompute_scores
+
+    def spy(*args: Any, **kw: Any) -> int:
+        asked.append(set(kw["relationship_ids"]))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sync, "recompute_scores", spy)
+
+    def rows() -> list[m.Relationship]:
+        with app.sessions() as session:
+            return list(session.scalars(select(m.Relationship)))
+
+    def assert_current() -> None:
+        now = sync._utcnow()
+        for rel in rows():
+            score, last = scored(rel.signals, rel.last_interaction_at, app.config.scoring, now)
+            assert rel.last_interaction_at == last
+            assert (rel.score is None) == (score is None)
+            assert rel.score is None or score is None or abs(rel.score - score) < 0.002
+
+    fake = FakeSalesforce(world())
+    run_sync(app, full=True, push=False, open_adapter=lambda name, settings: fake)
+    assert_current()
+    total = len(rows())
+    assert total > 20 and len(asked[-1]) < total / 4  # written scored: not scored again
+
+    with app.engine.begin() as conn:  # as if time had passed since they were scored
+        conn.execute(update(m.Relationship).values(score=None))
+    run_sync(app, full=True, push=False, open_adapter=lambda name, settings: fake)
+    assert len(asked[-1]) > 0.9 * total  # little was written this time: the rest is re-scored
+    assert_current()
