@@ -24,7 +24,6 @@ from connector.ingest_batch import (
     Link,
     load_links,
     lookup_targets,
-    record_hash,
     wanted_refs,
 )
 from connector.ingest_deals import (
@@ -41,7 +40,7 @@ from connector.ingest_sql import bulk_update
 from connector.ingest_tombstones import merge, retire, tombstone, withdraw
 from connector.store.models import Opportunity, Org, Person, SourceLink
 from mappings.apply import FILTERED
-from mappings.records import KINDS, MappedRecord
+from mappings.records import KINDS, MappedRecord, record_hash
 
 __all__ = ["Counts", "finish_full_pass", "ingest_page", "resolve_pending"]
 

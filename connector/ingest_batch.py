@@ -4,7 +4,6 @@ the references it resolves, and the value coercions every kind shares.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,13 +132,6 @@ def load_links(session: Session, source: str, obj: str, external_ids: list[str])
         )
         for r in rows
     }
-
-
-def record_hash(rec: MappedRecord) -> str:
-    """A digest of everything ingest takes from a record: equal digests, nothing to do."""
-    doc = (rec.kind, rec.values, rec.refs, rec.many_refs, rec.seen, rec.modstamp, rec.deleted,
-           rec.merged_into)  # fmt: skip
-    return hashlib.blake2b(repr(doc).encode(), digest_size=12).hexdigest()
 
 
 @dataclass

@@ -6,6 +6,7 @@ Adapters produce `RawRecord`s in their API's field names; `mappings.apply` turns
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,3 +69,10 @@ class MappedRecord:
     seen: dict[str, Any] = field(default_factory=dict)  # outbound fields as the pull saw them
     problems: list[str] = field(default_factory=list)  # why it cannot be taken (then it is skipped)
     digest: str | None = None  # ingest's digest of the record, when the pull side made it
+
+
+def record_hash(rec: MappedRecord) -> str:
+    """A digest of everything ingest takes from a record: equal digests, nothing to do."""
+    doc = (rec.kind, rec.values, rec.refs, rec.many_refs, rec.seen, rec.modstamp, rec.deleted,
+           rec.merged_into)  # fmt: skip
+    return hashlib.blake2b(repr(doc).encode(), digest_size=12).hexdigest()

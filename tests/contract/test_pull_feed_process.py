@@ -19,8 +19,8 @@ import pytest
 from adapters.sandbox.runner import Sandbox
 from connector.config import SourceBase, load_config
 from connector.errors import FatalError, UsageError
-from connector.ingest_batch import record_hash
 from connector.pull_feed import Ended, Failed, Fed, ProcessFeed
+from mappings.records import record_hash
 from tests.sandbox_fixture import admin, calls_served
 
 pytestmark = pytest.mark.timeout(120)

@@ -4,11 +4,16 @@ happened, the adapter's usage carried along, and a stop that ends the pull early
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,9 +30,9 @@ from connector.errors import (
     RateLimited,
     RecordError,
 )
-from connector.ingest_batch import record_hash
 from connector.pull_feed import Ended, Failed, Fed, ThreadFeed, portable
 from mappings.loader import default_path, load_mapping
+from mappings.records import record_hash
 
 MAPPING = load_mapping(default_path("salesforce"), "salesforce")
 STAMP = datetime(2026, 11, 1, tzinfo=UTC)
@@ -158,3 +163,44 @@ def test_every_carnet_error_crosses_whole(error: CarnetError) -> None:
     back = pickle.loads(pickle.dumps(error))
     assert type(back) is type(error) and str(back) == str(error)
     assert vars(back) == vars(error)
+
+
+def imported_cli(out: Any) -> None:
+    """In a spawned child: whether the CLI got imported here."""
+    out.put("connector.cli" in sys.modules)
+
+
+LIKE_CARNET = """
+import contextlib, multiprocessing, sys
+from connector.cli import main  # as the `carnet` script does
+from connector.pull_feed import _main_module_hidden
+from tests.unit.test_pull_feed import imported_cli
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.SimpleQueue()
+    for hidden in (False, True):
+        proc = ctx.Process(target=imported_cli, args=(out,))
+        with _main_module_hidden() if hidden else contextlib.nullcontext():
+            proc.start()
+        print(out.get(), flush=True)
+        proc.join(30)
+    print(getattr(sys.modules["__main__"], "__file__", None) == __file__)
+"""
+
+
+def test_the_pull_child_starts_without_importing_the_parents_main_module(tmp_path: Path) -> None:
+    script = tmp_path / "like_carnet.py"
+    script.write_text(LIKE_CARNET)
+    root = Path(__file__).parents[2]
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 0, done.stderr
+    # spawned plainly, the child runs the script again (the whole CLI); hidden, it does not;
+    # and the script's __main__ is as it was afterwards
+    assert done.stdout.split() == ["True", "False", "True"]
