@@ -59,7 +59,8 @@ class Counts:
         self.errors = (self.errors + other.errors)[:MAX_ERRORS]
         self.relationships |= other.relationships
         # `other` came later: what it touched without scoring is not scored any more
-        self.scored = (self.scored - other.relationships) | other.scored
+        self.scored -= other.relationships
+        self.scored |= other.scored
 
     def add_rels(self, rels: Rels) -> None:
         """What these relationships' writes touched (and scored), after what is counted."""

@@ -351,8 +351,6 @@ def _child(
     root.addHandler(handler)
     root.setLevel(level)
 
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)  # pages allocate many short-lived objects
     try:
         try:
             mapping = load_mapping(mapping_path(source, settings.mapping), source)
@@ -361,14 +359,30 @@ def _child(
             put(Failed(None, exc, None))
             return
         try:
-            put(_Opened(adapter.usage()))
-            produce(adapter, mapping, wants, full, put, stop.is_set)
+            with bulk_gc():
+                put(_Opened(adapter.usage()))
+                produce(adapter, mapping, wants, full, put, stop.is_set)
         finally:
             adapter.close()
     finally:
         send(_Closed(_peak_rss_kib()))
         out.close()
         out.join_thread()
+
+
+@contextlib.contextmanager
+def bulk_gc() -> Iterator[None]:
+    """Collect garbage less often on either side of a sync: pages allocate many short-lived
+    objects, and the default thresholds make the collector scan everything alive every few
+    thousand."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def _peak_rss_kib() -> int:

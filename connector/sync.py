@@ -8,8 +8,6 @@ from the committed cursors to the same overlay. A source whose API budget runs o
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -20,11 +18,21 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters.base import Adapter, ApiUsage
+from connector import sources
 from connector.app import App
 from connector.config import Scoring, SourceBase
 from connector.errors import BudgetExhausted, FatalError, RetriableError, UsageError
 from connector.ingest import Counts, finish_full_pass, ingest_page, resolve_pending
-from connector.pull_feed import Ended, Failed, Feed, Item, ProcessFeed, ThreadFeed, Want
+from connector.pull_feed import (
+    Ended,
+    Failed,
+    Feed,
+    Item,
+    ProcessFeed,
+    ThreadFeed,
+    Want,
+    bulk_gc,
+)
 from connector.scoring import recompute_scores
 from connector.store.models import Relationship, SyncState
 from mappings.loader import load_mapping, mapping_path
@@ -130,11 +138,7 @@ def run_sync(
         settings = enabled[name]
         if open_adapter is None and PULL_IN_CHILD:
             return ProcessFeed(name, settings, wants, full)
-        opener: Callable[[str, SourceBase], Adapter] | None = open_adapter
-        if opener is None:
-            from connector import sources
-
-            opener = sources.open_adapter
+        opener = open_adapter or sources.open_adapter
         return ThreadFeed(lambda: opener(name, settings), mappings[name], wants, full)
 
     summary = Summary(dry_run=dry_run)
@@ -181,8 +185,7 @@ def _rescore(session: Session, app: App, dry_run: bool, summary: Summary, full: 
     runs = [r.counts for objs in summary.sources.values() for r in objs.values()]
     done = set[int]().union(*(c.scored for c in runs))
     if full:
-        every = session.scalars(select(Relationship.id)).all()
-        wanted = {i for i in every if i not in done}
+        wanted = set(session.scalars(select(Relationship.id))) - done
     else:
         wanted = set[int]().union(*(c.relationships for c in runs)) - done
     recompute_scores(session, app.config.scoring, _utcnow(), relationship_ids=wanted)
@@ -315,20 +318,6 @@ class _SourceSync:
 
 SYNC_CHECKPOINT_PAGES = 25_000  # ~100 MB of 4 KiB pages before a checkpoint during a sync
 DEFAULT_CHECKPOINT_PAGES = 1000  # SQLite's default
-
-
-@contextlib.contextmanager
-def bulk_gc() -> Iterator[None]:
-    """Collect garbage less often during a sync: pages allocate many short-lived objects, and
-    the default thresholds make the collector scan everything alive every few thousand."""
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 def _state(session: Session, source: str, obj: str) -> int:

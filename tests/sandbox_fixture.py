@@ -28,29 +28,34 @@ def admin_session(sandbox: Sandbox) -> requests.Session:
 
 
 def admin(
-    sandbox: Sandbox, name: str, method: str, path: str, json: Any = None
+    sandbox: Sandbox,
+    name: str,
+    method: str,
+    path: str,
+    json: Any = None,
+    session: requests.Session | None = None,
 ) -> requests.Response:
-    """Call one stand-in's `/__sandbox/...` endpoint ("salesforce", "hubspot" or "graph")."""
-    with admin_session(sandbox) as session:
-        resp = session.request(method, sandbox.urls[name] + path, json=json, timeout=10)
+    """Call one stand-in's `/__sandbox/...` endpoint ("salesforce", "hubspot" or "graph"), on
+    `session` when given (a poll keeps its connections open), else on a session of its own."""
+    if session is None:
+        with admin_session(sandbox) as own:
+            return admin(sandbox, name, method, path, json, own)
+    resp = session.request(method, sandbox.urls[name] + path, json=json, timeout=10)
     resp.raise_for_status()
     return resp
 
 
-def sandbox_stats(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+def sandbox_stats(
+    sandbox: Sandbox, session: requests.Session | None = None
+) -> dict[str, dict[str, Any]]:
     """`GET /__sandbox/stats` of every stand-in, by name."""
-    return {name: admin(sandbox, name, "GET", "/__sandbox/stats").json() for name in NAMES}
+    return {name: admin(sandbox, name, "GET", "/__sandbox/stats", session=session).json()
+            for name in NAMES}  # fmt: skip
 
 
 def calls_served(sandbox: Sandbox, session: requests.Session | None = None) -> int:
     """API calls the three stand-ins have received since their last reset (admin calls aside)."""
-    if session is None:
-        with admin_session(sandbox) as own:
-            return calls_served(sandbox, own)
-    return sum(
-        int(session.get(sandbox.urls[name] + "/__sandbox/stats", timeout=10).json()["total"])
-        for name in NAMES
-    )
+    return sum(int(stats["total"]) for stats in sandbox_stats(sandbox, session).values())
 
 
 def kill_after_calls(

@@ -8,6 +8,8 @@ import ast
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,23 +40,20 @@ class Synced:
         return create_engine(f"sqlite:///{self.store}")
 
 
-def start_synced(
+@contextmanager
+def synced_sandbox(
     folder: Path, scale: float, faults: dict[str, dict[str, Any]] | None = None
-) -> Synced:
-    """Start the stand-ins in `folder` (seed 1), set each one's faults, `carnet init`, then one
-    `carnet sync --full --json`."""
-    sandbox = start(seed=SEED, scale=scale, workdir=folder)
-    try:
+) -> Iterator[Synced]:
+    """The stand-ins started in `folder` (seed 1) with each one's faults set, after `carnet init`
+    and one `carnet sync --full --json`; stopped on leaving."""
+    with start(seed=SEED, scale=scale, workdir=folder) as sandbox:
         for name, spec in (faults or {}).items():
             admin(sandbox, name, "POST", "/__sandbox/faults", spec)
         config = sandbox.config_file
         done = run_carnet("--config", str(config), "init", env={})
         assert done.returncode == 0, done.stderr
         first = sync(config, "--full")
-        return Synced(sandbox, config, config.parent / "carnet.db", first)
-    except BaseException:
-        sandbox.stop()
-        raise
+        yield Synced(sandbox, config, config.parent / "carnet.db", first)
 
 
 def sync(config: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:

@@ -12,14 +12,13 @@ from sqlalchemy import func, select
 
 from connector.store import models as m
 from tests.conftest import run_carnet
-from tests.e2e.sync_sandbox_support import Synced, start_synced
+from tests.e2e.sync_sandbox_support import Synced, synced_sandbox
 
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
-    s = start_synced(tmp_path_factory.mktemp("plans-sandbox"), scale=0.02)
-    yield s
-    s.sandbox.stop()
+    with synced_sandbox(tmp_path_factory.mktemp("plans-sandbox"), scale=0.02) as running:
+        yield running
 
 
 def _depth(person: m.Person, by_id: dict[int, m.Person]) -> int:

@@ -28,8 +28,8 @@ from tests.e2e.sync_sandbox_support import (
     overlay,
     query,
     records,
-    start_synced,
     sync,
+    synced_sandbox,
     valid_email,
 )
 from tests.sandbox_fixture import admin
@@ -40,11 +40,8 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
-    running = start_synced(tmp_path_factory.mktemp("sync_sandbox"), SCALE)
-    try:
+    with synced_sandbox(tmp_path_factory.mktemp("sync_sandbox"), SCALE) as running:
         yield running
-    finally:
-        running.sandbox.stop()
 
 
 def sf_id(obj: str, key: str) -> str:

@@ -22,8 +22,8 @@ from tests.e2e.sync_sandbox_support import (
     counts,
     graph_folders,
     overlay,
-    start_synced,
     sync,
+    synced_sandbox,
 )
 from tests.sandbox_fixture import admin
 
@@ -35,11 +35,8 @@ pytestmark = pytest.mark.timeout(600)
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
-    running = start_synced(tmp_path_factory.mktemp("clean"), SCALE)
-    try:
+    with synced_sandbox(tmp_path_factory.mktemp("clean"), SCALE) as running:
         yield running
-    finally:
-        running.sandbox.stop()
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +46,8 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
         "hubspot": FAULTS,
         "graph": FAULTS,
     }
-    running = start_synced(tmp_path_factory.mktemp("faulty"), SCALE, faults)
-    try:
+    with synced_sandbox(tmp_path_factory.mktemp("faulty"), SCALE, faults) as running:
         yield running
-    finally:
-        running.sandbox.stop()
 
 
 def test_a_full_sync_under_faults_ends_with_the_fault_free_overlay(

@@ -29,11 +29,8 @@ pytestmark = pytest.mark.timeout(600)
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    running = start(seed=SEED, scale=SCALE, workdir=tmp_path_factory.mktemp("kill_sandbox"))
-    try:
+    with start(seed=SEED, scale=SCALE, workdir=tmp_path_factory.mktemp("kill_sandbox")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def store_env(store: Path) -> dict[str, str]:

@@ -465,18 +465,19 @@ def test_the_contacts_stance_and_influence_go_to_the_account_plan(store: Store) 
     assert row is not None and (row.stance, row.influence) == ("champion", 4)
     row.stance = "ally"  # a rep changes it in Carnet; an unchanged CRM record does not undo that
     store.s.commit()
-    store.put(
-        contact("003A", "ida@acme.com", org="001A", owner="005A", stance="Champion", influence="4",
-                modstamp=NOW + timedelta(minutes=1), title="CEO"),
-    )  # fmt: skip
-    store.s.expire_all()
-    assert store.s.get(m.Stakeholder, row.id).stance == "ally"  # type: ignore[union-attr]
-    store.put(
-        contact("003A", "ida@acme.com", org="001A", owner="005A", stance="adversary", influence="4",
-                modstamp=NOW + timedelta(minutes=2), title="CEO"),
-    )  # fmt: skip
-    store.s.expire_all()
-    assert store.s.get(m.Stakeholder, row.id).stance == "adversary"  # type: ignore[union-attr]
+
+    def crm_says(stance: str, minutes: int) -> str | None:
+        """Ida's record changed in the CRM with this stance: the stance in the plan after."""
+        store.put(
+            contact("003A", "ida@acme.com", org="001A", owner="005A", stance=stance,
+                    influence="4", modstamp=NOW + timedelta(minutes=minutes), title="CEO"),
+        )  # fmt: skip
+        store.s.expire_all()
+        stakeholder = store.s.get(m.Stakeholder, row.id)
+        return stakeholder.stance if stakeholder else None
+
+    assert crm_says("Champion", 1) == "ally"
+    assert crm_says("adversary", 2) == "adversary"
 
 
 # -- malformed and unchanged records -------------------------------------------------------------

@@ -213,6 +213,14 @@ class FakeNotes:
         return ApiUsage()
 
 
+def push_plan_notes(session: Session, crm: FakeNotes) -> None:
+    """The plan notes wanted now into the outbox, then the due ones pushed to `crm`."""
+    refresh(
+        session, "salesforce", desired_notes(session, "salesforce", MAPPING, SHARING), SPECS, T0
+    )
+    push_notes(session, crm, None, due_rows(session, "salesforce", T0, PLAN), PushRun(), T0)
+
+
 def test_a_plan_note_is_made_once_though_the_push_died_after_making_it(
     session: Session, world: Any
 ) -> None:
@@ -222,11 +230,8 @@ def test_a_plan_note_is_made_once_though_the_push_died_after_making_it(
     crm.die_after_write = True
     for attempt in range(3):  # dies twice after the CRM wrote, then gets through
         crm.die_after_write = attempt < 2
-        notes = desired_notes(session, "salesforce", MAPPING, SHARING)
-        refresh(session, "salesforce", notes, SPECS, T0)
-        rows = due_rows(session, "salesforce", T0, PLAN)
         try:
-            push_notes(session, crm, None, rows, PushRun(), T0)
+            push_plan_notes(session, crm)
         except Died:
             session.rollback()
     assert crm.creates == 1 and len(crm.notes) == 1
@@ -266,9 +271,6 @@ def test_a_note_creation_that_may_have_been_applied_is_retried(
     crm.fail_with = (
         "Salesforce composite/sobjects POST: HTTP 500 (not retried: it may have been applied)"
     )
-    refresh(
-        session, "salesforce", desired_notes(session, "salesforce", MAPPING, SHARING), SPECS, T0
-    )
-    push_notes(session, crm, None, due_rows(session, "salesforce", T0, PLAN), PushRun(), T0)
+    push_plan_notes(session, crm)
     row = session.scalar(select(m.Outbox).where(m.Outbox.field_set == PLAN))
     assert row is not None and row.status == "failed" and row.next_attempt_at is not None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,14 +20,6 @@ from connector.store import models as m
 from connector.store.db import upgrade
 from connector.sync import run_sync
 from tests.unit.test_sync_fake import FakeSalesforce, snapshot, world, write_config
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
-    carnet = App(write_config(tmp_path))
-    upgrade(carnet.engine)
-    yield carnet
-    carnet.close()
 
 
 def count(app: App, model: type[m.Base]) -> int:

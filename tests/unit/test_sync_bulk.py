@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.dialects import postgresql
 
@@ -20,15 +19,7 @@ from connector.push import PUSH_STATE
 from connector.store import models as m
 from connector.store.db import upgrade
 from connector.sync import run_sync
-from tests.unit.test_sync_fake import FakeSalesforce, world, write_config
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
-    carnet = App(write_config(tmp_path))
-    upgrade(carnet.engine)
-    yield carnet
-    carnet.close()
+from tests.unit.test_sync_fake import FakeSalesforce, world
 
 
 def push_states(app: App) -> list[str]:
@@ -133,7 +124,7 @@ def test_a_pure_reader_does_not_wait_for_a_writer(tmp_path: Path) -> None:
     """`carnet status` during a sync's page: its read-only session takes no write lock."""
     from sqlalchemy import text
 
-    from connector.store.db import make_engine, read_only_sessions, upgrade
+    from connector.store.db import make_engine, read_only_sessions
 
     engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
     upgrade(engine)
