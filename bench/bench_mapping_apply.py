@@ -13,13 +13,13 @@ import pstats
 import sys
 import time
 
-from adapters.base import RawRecord
-from adapters.salesforce_records import raw_record, select_fields
-from adapters.sandbox.salesforce import SalesforceStandIn
-from adapters.sandbox.seed import generate
+from adapters.salesforce.records import raw_record, select_fields
+from connector.core.records import RawRecord
 from mappings.apply import apply
 from mappings.loader import default_path, load_mapping
 from mappings.schema import Mapping
+from sandbox.salesforce import SalesforceStandIn
+from sandbox.seed import generate
 
 TARGET_RATE = 50_000  # Contacts mapped per second
 ROUNDS = 3  # best of

@@ -20,11 +20,11 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 
-from connector.config import Sharing
-from connector.network import network_report
-from connector.plan_render import RENDERERS
-from connector.plans import show_plan
-from connector.relationships import member_by_email
+from connector.core.config import Sharing
+from connector.governance.relationships import member_by_email
+from connector.plans.network import network_report
+from connector.plans.plan import show_plan
+from connector.plans.render import RENDERERS
 from connector.store.db import make_engine, session_factory, transaction, upgrade
 
 TARGET_NAME, TARGET_DOMAIN, TARGET_RELS_PER_PERSON = "Globex", "globex.com", 8

@@ -19,12 +19,12 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, insert, update
 
-from adapters.sandbox.runner import Sandbox, start
-from connector.app import App
-from connector.install import run_install
-from connector.push import run_push
 from connector.store import models as m
+from connector.store.app import App
 from connector.store.db import upgrade
+from connector.writeback.install import run_install
+from connector.writeback.push import run_push
+from sandbox.runner import Sandbox, start
 
 N = 10_000
 SCALE = 1.3  # the sandbox world at this scale has more than N contacts in each CRM

@@ -45,7 +45,7 @@ class Row:
 @contextmanager
 def sandbox(scale: float, folder: Path) -> Iterator[dict[str, str]]:
     """`carnet sandbox serve` in a subprocess; its URLs (config, ca_file, ...)."""
-    cmd = [sys.executable, "-m", "adapters.sandbox.runner", "--scale", str(scale)]
+    cmd = [sys.executable, "-m", "sandbox.runner", "--scale", str(scale)]
     cmd += ["--config-out", str(folder / "config.yaml")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
@@ -70,8 +70,8 @@ def pull_process_mb() -> float:
 
 def adapter_pull(config: str) -> list[Row]:
     """Every mapped object pulled in full through the adapter, timed object by object."""
-    from adapters.salesforce import SalesforceAdapter
-    from connector.config import load_config
+    from adapters.salesforce.adapter import SalesforceAdapter
+    from connector.core.config import load_config
     from mappings.loader import load_mapping, mapping_path
 
     settings = load_config(config).sources.salesforce
@@ -96,7 +96,7 @@ def end_to_end(config: str, folder: Path) -> tuple[list[Row], float] | None:
     the pull into the store (the write-back push that `carnet sync` runs after it is left out)."""
     if importlib.util.find_spec("connector.sync") is None:
         return None
-    from connector.app import App
+    from connector.store.app import App
     from connector.store.db import make_engine, upgrade
     from connector.sync import run_sync
 

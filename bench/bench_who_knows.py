@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from connector.config import Sharing
-from connector.identity import org_name_key
-from connector.relationships import member_by_email
+from connector.core.config import Sharing
+from connector.core.normalise import org_name_key
+from connector.governance.relationships import member_by_email
+from connector.governance.whoknows import DEFAULT_LIMIT, who_knows
 from connector.store.db import make_engine, session_factory, transaction, upgrade
 from connector.store.models import AuditEvent
-from connector.whoknows import DEFAULT_LIMIT, who_knows
 
 TARGET_DOMAIN = "globex.com"
 TARGET_NAME = "Globex Corporation"

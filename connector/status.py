@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from connector.app import App
 from connector.store import models as m
+from connector.store.app import App
 from connector.store.db import current_revision, head_revision, read_only_sessions
 from scheduler.jobs import last_runs, next_runs
 from scheduler.leases import lease_rows
@@ -34,7 +34,7 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if value is not None and hasattr(value, "isoformat") else value
 
 
-PUSH_STATE = "(push)"  # sync_state.object of a source's last push (connector.push)
+PUSH_STATE = "(push)"  # sync_state.object of a source's last push (connector.writeback.push)
 
 
 def _sync(session: Session) -> list[dict[str, Any]]:

@@ -17,13 +17,13 @@ from typing import Any, Protocol
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from adapters.base import Adapter, ApiUsage
-from connector import sources
-from connector.app import App
-from connector.config import Scoring, SourceBase
-from connector.errors import BudgetExhausted, FatalError, RetriableError, UsageError
-from connector.ingest import Counts, finish_full_pass, ingest_page, resolve_pending
-from connector.pull_feed import (
+from connector.core import sources
+from connector.core.config import Scoring, SourceBase
+from connector.core.errors import BudgetExhausted, FatalError, RetriableError, UsageError
+from connector.core.protocols import Adapter
+from connector.core.records import ApiUsage
+from connector.governance.scoring import recompute_scores
+from connector.ingest.feed import (
     Ended,
     Failed,
     Feed,
@@ -33,15 +33,17 @@ from connector.pull_feed import (
     Want,
     bulk_gc,
 )
-from connector.scoring import recompute_scores
+from connector.ingest.pages import Counts, finish_full_pass, ingest_page, resolve_pending
+from connector.store.app import App
 from connector.store.models import Relationship, SyncState
+from connector.writeback.push import run_push
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import Mapping
 
 SHOWN_FAILURES = 20  # skipped records listed per object in the summary
 KEPT_ERRORS = 50  # and kept in sync_state.last_errors
 # A sync that opens its own adapters pulls and maps in a child process (connector/pull_feed.py);
-# the tests that fake an adapter through connector.sources.open_adapter turn this off.
+# the tests that fake an adapter through connector.core.sources.open_adapter turn this off.
 PULL_IN_CHILD = True
 
 
@@ -84,7 +86,7 @@ class Summary:
 
     sources: dict[str, dict[str, ObjectRun]] = field(default_factory=dict)
     dry_run: bool = False
-    push: Any = None  # the push step's connector.push.PushSummary (None on a dry run)
+    push: Any = None  # the push step's connector.writeback.push.PushSummary (None on a dry run)
 
     def as_dict(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {
@@ -160,8 +162,6 @@ def run_sync(
             if dry_run:
                 session.rollback()
     if push and not dry_run and (stop is None or not stop.is_set()):  # pull -> derive -> push
-        from connector.push import run_push
-
         summary.push = run_push(app, source, open_adapter=open_adapter)
     return summary
 

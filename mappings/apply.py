@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import RawRecord
+from connector.core.records import RawRecord
 from mappings.compiled import (
     FILTERED,
     Mapped,

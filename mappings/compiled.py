@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from adapters.base import RawRecord
+from connector.core.records import RawRecord
 from mappings.records import MappedRecord
 from mappings.schema import Mapping, ObjectMap, RefRule, ValueRule
 from mappings.transforms import TRANSFORMS, Bad, join, trim

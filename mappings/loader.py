@@ -15,8 +15,14 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from connector.errors import MappingError, Problem
-from connector.yamlfile import dotted, line_of, load_yaml, problems_from_validation, to_plain
+from connector.core.errors import MappingError, Problem
+from connector.core.yamlfile import (
+    dotted,
+    line_of,
+    load_yaml,
+    problems_from_validation,
+    to_plain,
+)
 from mappings.checks import check_mapping, check_object, effective_transform
 from mappings.schema import SOURCES, LevelRule, Mapping, ObjectMap, RefRule, Strict, ValueRule
 from mappings.transforms import Opts, plain

@@ -1,7 +1,7 @@
 """What a mapping makes of a raw CRM record: a `MappedRecord` in the overlay's own terms.
 
 Adapters produce `RawRecord`s in their API's field names; `mappings.apply` turns them into these;
-`connector.ingest` stores them. The kinds and their value names are listed in KINDS.
+`connector.ingest.pages` stores them. The kinds and their value names are listed in KINDS.
 """
 
 from __future__ import annotations

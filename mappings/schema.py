@@ -24,7 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from adapters.base import ObjectSpec
+from connector.core.records import ObjectSpec
+from connector.core.yamlfile import line_of
 from mappings.records import KINDS
 from mappings.transforms import LEVELS, TRANSFORMS, Opts, plain
 
@@ -229,8 +230,6 @@ class Mapping(Strict):
         return self._level_rules
 
     def line(self, *loc: Any) -> int | None:
-        from connector.yamlfile import line_of
-
         return line_of(self._doc, loc) if self._doc is not None else None
 
     def cursor_field(self, obj: str) -> str | None:

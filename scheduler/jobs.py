@@ -19,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from connector.config import Config, parse_every
+from connector.core.config import Config, parse_every
 from connector.store.models import AuditEvent
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # every worker's interval grid starts here

@@ -25,13 +25,15 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.engine import make_url
 
-from adapters.base import Adapter
-from connector.app import App
-from connector.config import SourceBase
-from connector.errors import CarnetError
-from connector.logs import run_line
-from connector.store.db import transaction
+from connector.core.config import SourceBase
+from connector.core.errors import CarnetError
+from connector.core.logs import run_line, setup_logging
+from connector.core.protocols import Adapter
+from connector.core.secrets import register_secret
+from connector.store.app import App
+from connector.store.db import normalise_url, transaction
 from connector.sync import Summary, run_sync
 from scheduler.jobs import (
     JobSpec,
@@ -268,11 +270,6 @@ class Worker:
 def serve_until_stopped(app: App) -> int:
     """The body of `carnet run`: logs set up, the store checked, the worker served. If a run
     is still going when the time after a signal is up, leave at once (its page is rolled back)."""
-    from sqlalchemy.engine import make_url
-
-    from connector.logs import register_secret, setup_logging
-    from connector.store.db import normalise_url
-
     setup_logging(app.config.logging)
     register_secret(make_url(normalise_url(app.config.database_url)).password)
     app.sessions  # noqa: B018 - refuses a store that is missing or behind, before any job

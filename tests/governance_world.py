@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from connector.config import Sharing
-from connector.identity import org_name_key
+from connector.core.config import Sharing
+from connector.core.normalise import org_name_key
 from connector.store import models as m
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from adapters.sandbox.runner import NAMES, Sandbox, start
+from sandbox.runner import NAMES, Sandbox, start
 
 
 def admin_session(sandbox: Sandbox) -> requests.Session:

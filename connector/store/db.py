@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connector.errors import FatalError, UsageError
+from connector.core.errors import FatalError, UsageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CACHE_KIB = 65536  # SQLite's page cache per connection, at most (the default is 2 MiB)

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from adapters.base import Adapter, Page, RawRecord
+from connector.core.protocols import Adapter
+from connector.core.records import Page, RawRecord
 from tests.contract.cases.base import Case, admin
 
 SOURCES = ["salesforce", "hubspot", "exchange"]

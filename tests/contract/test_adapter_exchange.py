@@ -22,11 +22,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from adapters.base import BASE_DELAY, Page, RawRecord, Write
-from adapters.exchange import ExchangeAdapter
-from adapters.exchange_contacts import ContactsPull, dump_cursor, load_cursor
-from connector.config import load_config
-from connector.errors import UsageError
+from adapters.exchange.adapter import ExchangeAdapter
+from adapters.exchange.contacts import ContactsPull, dump_cursor, load_cursor
+from connector.core.config import load_config
+from connector.core.errors import UsageError
+from connector.core.http import BASE_DELAY
+from connector.core.records import Page, RawRecord, Write
 from tests.contract.cases.base import admin
 from tests.contract.cases.exchange import CASE
 
@@ -160,7 +161,7 @@ def test_a_mailbox_list_reads_only_those_mailboxes(
     first, second = everyone[0], everyone[1]
     listed = [first["userPrincipalName"].upper(), second["mail"], "nobody@nowhere.test"]
     adapter, _ = make_adapter(fresh_sandbox, mailboxes=listed)
-    with caplog.at_level(logging.WARNING, logger="adapters.exchange"):
+    with caplog.at_level(logging.WARNING, logger="adapters.exchange.adapter"):
         user_pages, _ = pull(adapter, "users", full=True)
     assert {r.id for r in records(user_pages)} == {first["id"], second["id"]}
     assert "nobody@nowhere.test" in caplog.text

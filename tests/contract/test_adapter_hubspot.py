@@ -20,15 +20,16 @@ import trustme
 from hubspot import HubSpot
 from hubspot.crm.properties import PropertyCreate
 
-from adapters.base import MAX_ATTEMPTS, Page, RawRecord, WindowLimiter, Write
-from adapters.hubspot import HubSpotAdapter
-from adapters.hubspot_api import retry_after_s
-from adapters.hubspot_assoc import inline_ids, primary_first
-from adapters.hubspot_pull import epoch_ms, mark_last, merged_losers, stage_statuses
-from adapters.sandbox.core import Clock, Served, serve
-from adapters.sandbox.hubspot import HubSpotStandIn
-from connector.config import HubSpotSource
-from connector.errors import AuthError, BudgetExhausted, FatalError, RetriableError
+from adapters.hubspot.adapter import HubSpotAdapter
+from adapters.hubspot.api import retry_after_s
+from adapters.hubspot.assoc import inline_ids, primary_first
+from adapters.hubspot.pull import epoch_ms, mark_last, merged_losers, stage_statuses
+from connector.core.config import HubSpotSource
+from connector.core.errors import AuthError, BudgetExhausted, FatalError, RetriableError
+from connector.core.http import MAX_ATTEMPTS, WindowLimiter
+from connector.core.records import Page, RawRecord, Write
+from sandbox.core import Clock, Served, serve
+from sandbox.hubspot import HubSpotStandIn
 from tests.contract.cases.hubspot import CASE
 from tests.contract.hubspot_fixtures import ApiException, small_world
 

@@ -13,19 +13,19 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from adapters.base import ObjectSpec, Page, RawRecord, Write
-from adapters.salesforce import SalesforceAdapter
-from adapters.salesforce_auth import jwt_assertion, token_form
-from adapters.salesforce_bulk import results, start_job, wait_for
-from adapters.salesforce_client import translate
-from adapters.salesforce_records import Deduper, select_fields, soql
-from connector.errors import (
+from adapters.salesforce.adapter import SalesforceAdapter
+from adapters.salesforce.auth import jwt_assertion, token_form
+from adapters.salesforce.bulk import results, start_job, wait_for
+from adapters.salesforce.client import translate
+from adapters.salesforce.records import Deduper, select_fields, soql
+from connector.core.errors import (
     AuthError,
     BudgetExhausted,
     FatalError,
     RateLimited,
     RetriableError,
 )
+from connector.core.records import ObjectSpec, Page, RawRecord, Write
 from tests.contract.cases.base import admin
 from tests.contract.cases.salesforce import CASE
 
@@ -337,7 +337,7 @@ def test_the_deduper_drops_repeats_but_keeps_newer_versions() -> None:
 
 
 def test_an_incremental_query_starts_at_the_cursor_less_the_overlap() -> None:
-    from adapters.salesforce_records import since_cursor
+    from adapters.salesforce.records import since_cursor
 
     since = since_cursor("2024-01-31T12:05:00.750+0000", 300)
     q = soql("Contact", ["Id", "SystemModstamp"], since)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sandbox.runner import Sandbox
-from connector.config import SourceBase, load_config
-from connector.errors import FatalError, UsageError
-from connector.pull_feed import Ended, Failed, Fed, ProcessFeed
+from connector.core.config import SourceBase, load_config
+from connector.core.errors import FatalError, UsageError
+from connector.ingest.feed import Ended, Failed, Fed, ProcessFeed
 from mappings.records import record_hash
+from sandbox.runner import Sandbox
 from tests.sandbox_fixture import admin, calls_served
 
 pytestmark = pytest.mark.timeout(120)
@@ -69,7 +69,7 @@ def test_the_childs_log_records_reach_this_process(
         finally:
             feed.close()
     assert isinstance(items[-1], Ended)
-    lines = [r.getMessage() for r in caplog.records if r.name == "adapters.exchange_contacts"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "adapters.exchange.contacts"]
     assert "exchange: the contacts cursor is not readable; starting a full pass" in lines
 
 
@@ -128,8 +128,8 @@ def test_closing_early_stops_the_child(fresh_sandbox: Sandbox) -> None:
 
 PARENT = """
 import sys
-from connector.config import load_config
-from connector.pull_feed import ProcessFeed
+from connector.core.config import load_config
+from connector.ingest.feed import ProcessFeed
 
 if __name__ == "__main__":
     settings = load_config(sys.argv[1]).sources.enabled()["salesforce"]

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from adapters.sandbox.core import Served, serve
-from adapters.sandbox.graph import GraphStandIn
-from adapters.sandbox.world import AddressBookEntry, Member, World
+from sandbox.core import Served, serve
+from sandbox.graph import GraphStandIn
+from sandbox.world import AddressBookEntry, Member, World
 
 GRAPH_SCOPE = ["https://graph.microsoft.com/.default"]
 TENANT = "contoso.onmicrosoft.com"
@@ -891,7 +891,7 @@ def test_ids_are_deterministic_for_the_same_world() -> None:
 
 def test_loads_a_generated_world() -> None:
     try:
-        from adapters.sandbox import seed
+        from sandbox import seed
     except ImportError:
         pytest.skip("adapters/sandbox/seed.py (generate(seed, scale)) is not written yet")
     world = seed.generate(11, 0.01)

@@ -26,9 +26,9 @@ from hubspot.crm.contacts import (
     SimplePublicObjectInputForCreate,
 )
 
-from adapters.sandbox.core import Served, serve
-from adapters.sandbox.hubspot import HubSpotStandIn
-from adapters.sandbox.world import (
+from sandbox.core import Served, serve
+from sandbox.hubspot import HubSpotStandIn
+from sandbox.world import (
     HUBSPOT,
     Contact,
     Member,

@@ -28,9 +28,9 @@ from hubspot.crm.objects.notes import SimplePublicObjectInputForCreate as NoteIn
 from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 from urllib3 import Retry
 
-from adapters.sandbox.core import Served, serve
-from adapters.sandbox.hubspot import HubSpotStandIn
-from adapters.sandbox.world import (
+from sandbox.core import Served, serve
+from sandbox.hubspot import HubSpotStandIn
+from sandbox.world import (
     HUBSPOT,
 )
 from tests.contract.hubspot_fixtures import (
@@ -402,11 +402,11 @@ def test_same_world_same_ids() -> None:
 
 
 def test_generated_world_loads() -> None:
-    if importlib.util.find_spec("adapters.sandbox.seed") is None:
+    if importlib.util.find_spec("sandbox.seed") is None:
         pytest.skip(
             "adapters/sandbox/seed.py (the seed helper's generate(seed, scale)) is not written yet"
         )
-    from adapters.sandbox import seed
+    from sandbox import seed
 
     world = seed.generate(3, 0.01)
     hs = HubSpotStandIn(world)

@@ -19,8 +19,9 @@ import pytest
 import requests
 import trustme
 
-from adapters.sandbox.core import Faults
-from adapters.sandbox.runner import (
+from connector.core.config import load_config
+from sandbox.core import Faults
+from sandbox.runner import (
     NAMES,
     Credentials,
     Sandbox,
@@ -29,8 +30,7 @@ from adapters.sandbox.runner import (
     start,
     write_config,
 )
-from adapters.sandbox.seed import generate
-from connector.config import load_config
+from sandbox.seed import generate
 from tests.sandbox_fixture import admin, admin_session, reset_sandbox, sandbox_stats
 
 REPO = Path(__file__).resolve().parents[2]
@@ -279,7 +279,7 @@ def test_serve_prints_one_json_line_and_stops_cleanly_on_a_signal(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
     config_out = tmp_path / "out" / "carnet.yaml"
-    command = [sys.executable, "-m", "adapters.sandbox.runner", "--config-out", str(config_out)]
+    command = [sys.executable, "-m", "sandbox.runner", "--config-out", str(config_out)]
     with subprocess.Popen(
         command,
         cwd=REPO,

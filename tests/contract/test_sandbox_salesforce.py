@@ -31,9 +31,9 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from adapters.sandbox.core import Clock, Served, serve
-from adapters.sandbox.salesforce import SalesforceStandIn
-from adapters.sandbox.world import (
+from sandbox.core import Clock, Served, serve
+from sandbox.salesforce import SalesforceStandIn
+from sandbox.world import (
     Account,
     Activity,
     Contact,
@@ -960,7 +960,7 @@ def test_versions_and_resources(start: Callable[..., Env]) -> None:
 
 
 def test_seeded_world_loads_deterministically() -> None:
-    from adapters.sandbox.seed import generate
+    from sandbox.seed import generate
 
     world = generate(1, 0.01)
     first, second = SalesforceStandIn(world), SalesforceStandIn(generate(1, 0.01))

@@ -12,10 +12,10 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from adapters.sandbox import seed_tables as T
-from adapters.sandbox.seed import counts, generate, level_plan, split_total
-from adapters.sandbox.seed_people import MALFORMED_KINDS
-from adapters.sandbox.world import HUBSPOT, SALESFORCE, Contact, World
+from sandbox import seed_tables as T
+from sandbox.seed import counts, generate, level_plan, split_total
+from sandbox.seed_people import MALFORMED_KINDS
+from sandbox.world import HUBSPOT, SALESFORCE, Contact, World
 
 VALID_EMAIL = re.compile(r"^[a-z0-9._-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
 RANK = {level: i for i, level in enumerate(T.LEVELS)}

@@ -15,8 +15,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from adapters.sandbox.runner import Sandbox
 from connector.store.db import make_engine, session_factory
+from sandbox.runner import Sandbox
 from scheduler.jobs import recorded_runs
 from tests.conftest import run_carnet
 

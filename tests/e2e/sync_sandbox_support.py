@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
-from adapters.sandbox.runner import NAMES, Sandbox, start
+from sandbox.runner import NAMES, Sandbox, start
 from tests.conftest import run_carnet
 from tests.sandbox_fixture import admin
 from tests.unit.test_sync_fake import snapshot
 
 SEED = 1
-# what a valid address is for these tests, independent of connector.identity's normaliser
+# what a valid address is for these tests, independent of connector.ingest.identity's normaliser
 _EMAIL = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
 

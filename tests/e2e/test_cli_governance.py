@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connector.config import Sharing
+from connector.core.config import Sharing
 from connector.store import models as m
 from connector.store.db import make_engine, session_factory
 from tests import governance_world as w

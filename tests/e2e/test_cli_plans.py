@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.credits import derive_credits
+from connector.governance.credits import derive_credits
 from connector.store.db import make_engine, session_factory, upgrade
 from tests import governance_world as w
 from tests.conftest import run_carnet

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sandbox.runner import SECRET_FILES, Sandbox
+from sandbox.runner import SECRET_FILES, Sandbox
 from tests.conftest import run_carnet
 from tests.e2e.scheduler_support import (
     init_store,

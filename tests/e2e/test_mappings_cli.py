@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from adapters.sandbox.runner import Sandbox
+from sandbox.runner import Sandbox
 from tests.conftest import run_carnet
 
 BROKEN = """\

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sandbox.runner import Sandbox
+from sandbox.runner import Sandbox
 from tests.e2e.test_writeback import query
 from tests.e2e.test_writeback_world import (
     assert_contacts_hold,

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from adapters.sandbox.runner import Sandbox
 from connector.store.db import make_engine
+from sandbox.runner import Sandbox
 from scheduler.leases import acquire, release
 from tests.conftest import run_carnet
 from tests.e2e.scheduler_support import (

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from adapters.sandbox.runner import Sandbox
+from sandbox.runner import Sandbox
 from tests.conftest import fresh_db_url, run_carnet
 from tests.e2e.scheduler_support import (
     init_store,

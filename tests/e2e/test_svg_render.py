@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from connector.plan_render import to_svg
-from connector.plans import show_plan
+from connector.plans.plan import show_plan
+from connector.plans.render import to_svg
 from tests.store.test_plans import SHARING, build_world
 
 CHROMIUM = Path("/usr/bin/chromium")

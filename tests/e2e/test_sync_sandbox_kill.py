@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sandbox.runner import Sandbox, start
+from sandbox.runner import Sandbox, start
 from tests.conftest import run_carnet
 from tests.e2e.sync_sandbox_support import SEED, overlay, query, sync
 from tests.sandbox_fixture import calls_served, kill_after_calls

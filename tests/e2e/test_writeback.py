@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from adapters.sandbox.runner import Sandbox
+from sandbox.runner import Sandbox
 from tests.e2e.test_writeback_world import (
     WRITTEN,
     assert_contacts_hold,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapters.sandbox.runner import Sandbox
+from sandbox.runner import Sandbox
 from tests.e2e.test_writeback import orgs_in_both, query
 from tests.e2e.test_writeback_world import (
     assert_contacts_hold,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from adapters.sandbox.runner import Sandbox
 from mappings.loader import mapping_path
+from sandbox.runner import Sandbox
 from tests.e2e.test_writeback_world import carnet, private_config
 from tests.sandbox_fixture import admin
 

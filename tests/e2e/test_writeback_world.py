@@ -15,7 +15,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from sqlalchemy import create_engine, text
 
-from adapters.sandbox.runner import Sandbox
+from sandbox.runner import Sandbox
 from tests.conftest import run_carnet
 from tests.sandbox_fixture import admin
 

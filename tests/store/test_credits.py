@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from connector.credits import derive_credits, list_credits
+from connector.governance.credits import derive_credits, list_credits
 from connector.store import models as m
 from tests import governance_world as w
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from connector.ingest import Counts, ingest_page, resolve_pending
+from connector.ingest.pages import Counts, ingest_page, resolve_pending
 from connector.store import models as m
 from mappings.records import MappedRecord
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from connector.ingest import finish_full_pass
+from connector.ingest.pages import finish_full_pass
 from connector.store import models as m
 from tests.store.test_ingest import NOW, Store, base, contact, entry, rec, store, user
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from connector.credits import derive_credits
-from connector.errors import UsageError
-from connector.network import network_report
-from connector.relationships import member_by_email
+from connector.core.errors import UsageError
+from connector.governance.credits import derive_credits
+from connector.governance.relationships import member_by_email
+from connector.plans.network import network_report
 from connector.store import models as m
 from tests import governance_world as w
 from tests.store.test_plans import SHARING, add_credited_deal, build_world
@@ -114,7 +114,7 @@ def test_unknown_member_or_org_is_usage(session: Session) -> None:
 def test_private_relationships_change_nothing_another_reader_sees(session: Session) -> None:
     """Add cat's private relationships: every report and plan read by anyone but cat (or by the
     company-wide audience) is byte-for-byte the same; cat's own reports do change."""
-    from connector.plans import show_plan
+    from connector.plans.plan import show_plan
 
     world = _world(session)
     readers = [None, *(world["members"][n] for n in ("ann", "bob", "dan"))]

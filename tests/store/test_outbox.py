@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.base import PlanNote, WriteResult
-from connector.config import Sharing
-from connector.desired import canonical, desired_fields
-from connector.notes import PLAN, desired_notes, push_notes
-from connector.outbox import (
+from connector.core.config import Sharing
+from connector.core.records import PlanNote, WriteResult
+from connector.store import models as m
+from connector.writeback.desired import canonical, desired_fields
+from connector.writeback.notes import PLAN, desired_notes, push_notes
+from connector.writeback.outbox import (
     PushRun,
     due_rows,
     field_specs,
@@ -24,7 +25,6 @@ from connector.outbox import (
     record,
     refresh,
 )
-from connector.store import models as m
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import OutField
 from tests import governance_world as w
@@ -208,7 +208,7 @@ class FakeNotes:
         return out
 
     def usage(self) -> Any:
-        from adapters.base import ApiUsage
+        from connector.core.records import ApiUsage
 
         return ApiUsage()
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from connector.config import Sharing
-from connector.errors import RecordError, UsageError
-from connector.plans import apply_crm_stakeholder, set_plan, show_plan
-from connector.relationships import member_by_email
+from connector.core.config import Sharing
+from connector.core.errors import RecordError, UsageError
+from connector.governance.relationships import member_by_email
+from connector.plans.plan import apply_crm_stakeholder, set_plan, show_plan
 from connector.store import models as m
 from tests import governance_world as w
 

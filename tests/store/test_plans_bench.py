@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.bench_plans import build_store, cases, run
-from connector.config import Sharing
+from connector.core.config import Sharing
 
 
 def test_bench_plans_runs_on_a_tiny_store(tmp_path: Path) -> None:

@@ -10,20 +10,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.config import Scoring, Sharing
-from connector.errors import RecordError, UsageError
-from connector.relationships import (
-    CRM_AUDIENCE,
-    Visibility,
+from connector.core.config import Scoring, Sharing
+from connector.core.errors import RecordError, UsageError
+from connector.governance.relationships import (
     apply_crm_rating,
     member_by_email,
     rate,
     rate_by_email,
-    visible_relationships,
 )
-from connector.scoring import recompute_scores
+from connector.governance.scoring import recompute_scores
+from connector.governance.visibility import CRM_AUDIENCE, Visibility, visible_relationships
+from connector.governance.whoknows import resolve_org, who_knows
 from connector.store import models as m
-from connector.whoknows import resolve_org, who_knows
 from tests import governance_world as w
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

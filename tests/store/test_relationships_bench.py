@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.bench_who_knows import TARGET_DOMAIN, build_store, measure
-from connector.config import Sharing
+from connector.core.config import Sharing
 from connector.store.db import make_engine, session_factory
 from connector.store.models import Relationship
 

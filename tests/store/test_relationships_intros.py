@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.audit import list_events
-from connector.config import Sharing
-from connector.errors import UsageError
-from connector.intros import list_intros, request, transition
-from connector.relationships import rate
+from connector.core.config import Sharing
+from connector.core.errors import UsageError
+from connector.governance.audit import list_events
+from connector.governance.intros import list_intros, request, transition
+from connector.governance.relationships import rate
+from connector.governance.whoknows import who_knows
 from connector.store import models as m
-from connector.whoknows import who_knows
 from tests import governance_world as w
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

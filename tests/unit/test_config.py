@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.config import SECRET_NAMES, load_config, parse_every
-from connector.errors import ConfigError
+from connector.core.config import SECRET_NAMES, load_config, parse_every
+from connector.core.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.ingest_batch import Counts
+from connector.ingest.batch import Counts
 
 ids = st.sets(st.integers(min_value=1, max_value=12), max_size=8)
 event = st.tuples(ids, st.booleans())  # (relationships a write touched, whether it scored them)

@@ -20,21 +20,21 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector import intros
-from connector.audit import list_events
-from connector.config import Sharing
-from connector.errors import UsageError
-from connector.relationships import (
+from connector.core.config import Sharing
+from connector.core.errors import UsageError
+from connector.governance import intros
+from connector.governance.audit import list_events
+from connector.governance.relationships import rate
+from connector.governance.visibility import (
     CRM_AUDIENCE,
     Visibility,
-    rate,
     visibility,
     visibility_sql,
     visible_relationships,
 )
+from connector.governance.whoknows import who_knows
 from connector.store import models as m
 from connector.store.db import make_engine
-from connector.whoknows import who_knows
 
 TEAMS = ("red", "blue", "green")
 SHARES = (None, "private", "discoverable", "shared")

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.config import Sharing
-from connector.relationships import (
+from connector.core.config import Sharing
+from connector.governance.visibility import (
     CRM_AUDIENCE,
     Viewer,
     Visibility,

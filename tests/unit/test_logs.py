@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from connector.config import HubSpotSource, Logging
-from connector.logs import REDACTED, redact, register_secret, setup_logging
+from connector.core.config import HubSpotSource, Logging
+from connector.core.logs import REDACTED, redact, setup_logging
+from connector.core.secrets import register_secret
 
 
 class _Tty(io.StringIO):
@@ -125,7 +126,7 @@ def test_setup_twice_keeps_one_handler(restore_root: None) -> None:
 def test_other_commands_show_warnings_bare_but_redacted(
     restore_root: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from connector.logs import setup_command_logging
+    from connector.core.logs import setup_command_logging
 
     for h in [h for h in logging.getLogger().handlers if getattr(h, "_carnet_handler", False)]:
         logging.getLogger().removeHandler(h)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.base import RawRecord
+from connector.core.records import RawRecord
 from mappings.apply import FILTERED, apply, resolve
 from mappings.loader import default_path, load_mapping
 from mappings.schema import Mapping

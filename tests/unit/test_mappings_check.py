@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from adapters.base import FieldInfo
-from adapters.sandbox.hubspot_schema import OBJECT_TYPES, default_properties
-from adapters.sandbox.sf_schema import Schema
-from connector.cli import app
-from connector.config import load_config
-from connector.errors import FatalError, MappingError, UsageError
-from connector.mappings_check import base_type, check_mappings
-from connector.sources import GROUP, open_adapter
+from connector.cli.main import app
+from connector.core.config import load_config
+from connector.core.errors import FatalError, MappingError, UsageError
+from connector.core.records import FieldInfo
+from connector.core.sources import GROUP, open_adapter
 from mappings.loader import default_path
+from mappings.verify import base_type, check_mappings
+from sandbox.hubspot_schema import OBJECT_TYPES, default_properties
+from sandbox.sf_schema import Schema
 
 EXTRA: dict[str, dict[str, FieldInfo]] = {}  # fields a test adds to an object's describe
 LOG: list[str] = []
@@ -63,7 +63,7 @@ def _hs(name: str) -> dict[str, FieldInfo]:
 def fake_adapters(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     here = "tests.unit.test_mappings_check:FakeAdapter"
     eps = [EntryPoint(name=n, value=here, group=GROUP) for n in ("salesforce", "hubspot")]
-    monkeypatch.setattr("connector.sources.entry_points", lambda group: eps)
+    monkeypatch.setattr("connector.core.sources.entry_points", lambda group: eps)
     EXTRA.clear()
     LOG.clear()
     yield
@@ -98,7 +98,7 @@ def test_the_packaged_mappings_pass_online(tmp_path: Path) -> None:
 
 
 def test_offline_needs_no_adapter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("connector.sources.entry_points", lambda group: [])
+    monkeypatch.setattr("connector.core.sources.entry_points", lambda group: [])
     result = carnet("--config", str(write_config(tmp_path)), "mappings", "check")
     assert result.exit_code == 0, result.output
     assert (
@@ -175,7 +175,7 @@ def test_an_object_the_crm_does_not_have(tmp_path: Path) -> None:
 
 
 def test_no_adapter_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("connector.sources.entry_points", lambda group: [])
+    monkeypatch.setattr("connector.core.sources.entry_points", lambda group: [])
     result = carnet("--config", str(write_config(tmp_path)), "mappings", "check", "--online")
     assert result.exit_code == 2
     assert "no adapter is installed for source 'salesforce'" in result.stderr
@@ -183,7 +183,7 @@ def test_no_adapter_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_an_adapter_that_does_not_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ep = EntryPoint(name="hubspot", value="adapters.no_such_module:Adapter", group=GROUP)
-    monkeypatch.setattr("connector.sources.entry_points", lambda group: [ep])
+    monkeypatch.setattr("connector.core.sources.entry_points", lambda group: [ep])
     config = load_config(write_config(tmp_path))
     with pytest.raises(
         FatalError, match=r"the hubspot adapter \(adapters.no_such_module:Adapter\)"
@@ -193,7 +193,7 @@ def test_an_adapter_that_does_not_load(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_two_adapters_for_one_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     eps = [EntryPoint(name="hubspot", value=v, group=GROUP) for v in ("a:A", "b:B")]
-    monkeypatch.setattr("connector.sources.entry_points", lambda group: eps)
+    monkeypatch.setattr("connector.core.sources.entry_points", lambda group: eps)
     config = load_config(write_config(tmp_path))
     with pytest.raises(UsageError, match="several adapters are registered for source 'hubspot'"):
         open_adapter("hubspot", config.sources.hubspot)  # type: ignore[arg-type]

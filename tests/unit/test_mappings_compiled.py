@@ -11,18 +11,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.base import RawRecord
-from adapters.salesforce_records import raw_record
-from adapters.sandbox.graph import GraphStandIn
-from adapters.sandbox.hubspot import HubSpotStandIn
-from adapters.sandbox.salesforce import SalesforceStandIn
-from adapters.sandbox.seed import generate
-from adapters.sandbox.world import World
+from adapters.salesforce.records import raw_record
+from connector.core.records import RawRecord
 from mappings import compiled
 from mappings.apply import apply, apply_reference
 from mappings.compiled import plan_for
 from mappings.loader import default_path, load_mapping
 from mappings.schema import Mapping, root_field
+from sandbox.graph import GraphStandIn
+from sandbox.hubspot import HubSpotStandIn
+from sandbox.salesforce import SalesforceStandIn
+from sandbox.seed import generate
+from sandbox.world import World
 
 SOURCES = ("salesforce", "hubspot", "exchange")
 MAPPINGS = {s: load_mapping(default_path(s), s) for s in SOURCES}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import MappingError, Problem
+from connector.core.errors import MappingError, Problem
 from mappings.loader import default_path, load_mapping
 from mappings.schema import SOURCES
 
@@ -322,7 +322,7 @@ levels:
 
 
 def test_a_file_may_bring_its_own_level_rules(tmp_path: Path) -> None:
-    from adapters.base import RawRecord
+    from connector.core.records import RawRecord
     from mappings.apply import apply
 
     path = tmp_path / "m.yaml"

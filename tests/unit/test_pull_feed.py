@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from adapters.base import ApiUsage, FieldInfo, ObjectSpec, Page, RawRecord, Write, WriteResult
-from connector.errors import (
+from connector.core.errors import (
     AuthError,
     BudgetExhausted,
     CarnetError,
@@ -30,7 +29,16 @@ from connector.errors import (
     RateLimited,
     RecordError,
 )
-from connector.pull_feed import Ended, Failed, Fed, ThreadFeed, portable
+from connector.core.records import (
+    ApiUsage,
+    FieldInfo,
+    ObjectSpec,
+    Page,
+    RawRecord,
+    Write,
+    WriteResult,
+)
+from connector.ingest.feed import Ended, Failed, Fed, ThreadFeed, portable
 from mappings.loader import default_path, load_mapping
 from mappings.records import record_hash
 
@@ -167,13 +175,13 @@ def test_every_carnet_error_crosses_whole(error: CarnetError) -> None:
 
 def imported_cli(out: Any) -> None:
     """In a spawned child: whether the CLI got imported here."""
-    out.put("connector.cli" in sys.modules)
+    out.put("connector.cli.main" in sys.modules)
 
 
 LIKE_CARNET = """
 import contextlib, multiprocessing, sys
-from connector.cli import main  # as the `carnet` script does
-from connector.pull_feed import _main_module_hidden
+from connector.cli.main import main  # as the `carnet` script does
+from connector.ingest.feed import _main_module_hidden
 from tests.unit.test_pull_feed import imported_cli
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.base import MAX_ATTEMPTS, WindowLimiter, check_pagination, retrying
-from connector.errors import FatalError, RateLimited, RecordError, RetriableError
+from connector.core.errors import FatalError, RateLimited, RecordError, RetriableError
+from connector.core.http import MAX_ATTEMPTS, WindowLimiter, check_pagination, retrying
 
 
 class Flaky:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from connector.app import App
-from connector.config import Config, HubSpotSource, Scheduler, Sources
+from connector.core.config import Config, HubSpotSource, Scheduler, Sources
+from connector.store.app import App
 from connector.store.db import make_engine, upgrade
 from scheduler.jobs import (
     JobSpec,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.config import Scoring
-from connector.scoring import (
+from connector.core.config import Scoring
+from connector.governance.scoring import (
     Activity,
     DealRole,
     Signals,

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from adapters.base import ObjectSpec, Page, RawRecord
-from connector.app import App
-from connector.errors import AuthError, UsageError
+from connector.core.errors import AuthError, UsageError
+from connector.core.records import ObjectSpec, Page, RawRecord
 from connector.store import models as m
+from connector.store.app import App
 from connector.store.db import upgrade
 from connector.sync import run_sync
 from tests.unit.test_sync_fake import FakeSalesforce, snapshot, world, write_config
@@ -128,7 +128,9 @@ def test_an_unknown_or_disabled_source_is_a_usage_error(app: App) -> None:
 def test_the_cli_prints_the_summary_as_json_and_exits_1_on_skipped_records(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from connector import cli, sources, sync
+    from connector import sync
+    from connector.cli import main as cli
+    from connector.core import sources
 
     monkeypatch.setattr(sources, "open_adapter", lambda name, settings: FakeSalesforce(world()))
     monkeypatch.setattr(sync, "PULL_IN_CHILD", False)  # a child process would not see the fake
@@ -167,7 +169,7 @@ def test_on_a_terminal_a_progress_line_per_object_then_the_table(app: App) -> No
 
     from rich.console import Console
 
-    from connector.sync_view import RichProgress, failure_lines, summary_table
+    from connector.cli.sync_view import RichProgress, failure_lines, summary_table
 
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=120)
@@ -189,7 +191,7 @@ def test_relationships_are_scored_as_they_are_written_and_the_rest_on_a_full_syn
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from connector import sync
-    from connector.scoring import scored
+    from connector.governance.scoring import scored
 
     asked: list[set[int]] = []
     real = sync.recompute_scores

@@ -12,13 +12,13 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.dialects import postgresql
 
-from adapters.base import ObjectSpec, Page
-from connector.app import App
-from connector.ingest_sql import among
-from connector.push import PUSH_STATE
+from connector.core.records import ObjectSpec, Page
 from connector.store import models as m
+from connector.store.app import App
+from connector.store.bulk import among
 from connector.store.db import upgrade
 from connector.sync import run_sync
+from connector.writeback.push import PUSH_STATE
 from tests.unit.test_sync_fake import FakeSalesforce, world
 
 

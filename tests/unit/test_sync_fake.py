@@ -18,8 +18,16 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from adapters.base import ApiUsage, FieldInfo, ObjectSpec, Page, RawRecord, Write, WriteResult
-from connector.errors import BudgetExhausted
+from connector.core.errors import BudgetExhausted
+from connector.core.records import (
+    ApiUsage,
+    FieldInfo,
+    ObjectSpec,
+    Page,
+    RawRecord,
+    Write,
+    WriteResult,
+)
 from connector.store import models as m
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -188,7 +196,7 @@ def _sorted(rows: Any) -> list[Any]:
 def child() -> None:
     """`python -c 'from tests.unit.test_sync_fake import child; child()' CONFIG DELAY`: one sync
     of the fake world, slowed by DELAY seconds a page; prints "started" once it is under way."""
-    from connector.app import App
+    from connector.store.app import App
     from connector.sync import run_sync
 
     config, delay = Path(sys.argv[1]), float(sys.argv[2])

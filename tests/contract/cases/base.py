@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from adapters.base import Adapter, ObjectSpec
+from connector.core.protocols import Adapter
+from connector.core.records import ObjectSpec
 from tests.sandbox_fixture import admin as sandbox_admin
 
 STANDIN = {"salesforce": "salesforce", "hubspot": "hubspot", "exchange": "graph"}

@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adapters.base import Adapter, ObjectSpec
-from adapters.exchange import ExchangeAdapter
-from connector.config import load_config
+from adapters.exchange.adapter import ExchangeAdapter
+from connector.core.config import load_config
+from connector.core.protocols import Adapter
+from connector.core.records import ObjectSpec
 from mappings.loader import load_mapping
 from tests.contract.cases.base import admin
 

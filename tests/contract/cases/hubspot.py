@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import mappings
-from adapters.base import ObjectSpec
-from adapters.hubspot import HubSpotAdapter
-from adapters.hubspot_api import OWNERS_LIMIT, SEARCH_LIMIT
-from connector.config import load_config
+from adapters.hubspot.adapter import HubSpotAdapter
+from adapters.hubspot.api import OWNERS_LIMIT, SEARCH_LIMIT
+from connector.core.config import load_config
+from connector.core.records import ObjectSpec
 from mappings.loader import load_mapping
 from tests.contract.cases.base import admin
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import mappings
-from adapters.base import ObjectSpec
-from adapters.salesforce import REST_PAGE, SalesforceAdapter
-from connector.config import load_config
+from adapters.salesforce.adapter import REST_PAGE, SalesforceAdapter
+from connector.core.config import load_config
+from connector.core.records import ObjectSpec
 from mappings.loader import load_mapping
 from tests.contract.cases.base import admin
 

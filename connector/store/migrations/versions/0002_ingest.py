@@ -30,7 +30,7 @@ def _json() -> sa.types.TypeEngine[Any]:
 
 
 def _name_key(name: str) -> str:
-    """The org name normalisation of connector.identity at the time of this migration."""
+    """The org name normalisation of connector.ingest.identity at the time of this migration."""
     text = unicodedata.normalize("NFKC", name or "").casefold()
     return re.sub(r"\s+", " ", text).strip()[:400]
 

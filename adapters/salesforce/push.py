@@ -1,0 +1,107 @@
+"""Writes to Salesforce through sObject Collections: updates as `PATCH composite/sobjects`,
+creations as `POST`, 200 records a call, allOrNone false, one WriteResult per write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from adapters.salesforce.auth import TIMEOUT_S
+from adapters.salesforce.client import Client
+from connector.core.errors import AuthError, BudgetExhausted, CarnetError, RetriableError
+from connector.core.records import Write, WriteResult
+
+CAP = 200  # records per sObject Collections call
+# per-record errors that a later attempt may not meet (locks, timeouts, load)
+RETRIABLE_CODES = {
+    "UNABLE_TO_LOCK_ROW",
+    "REQUEST_RUNNING_TOO_LONG",
+    "SERVER_UNAVAILABLE",
+    "QUERY_TIMEOUT",
+    "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY_LOCKED",
+}
+
+
+def push(client: Client, writes: list[Write]) -> list[WriteResult]:
+    """Send every write (updates, then creations), in calls of at most 200; results in order."""
+    results: dict[int, WriteResult] = {}
+    stopped: CarnetError | None = None
+    for create, batch in batches(writes):
+        if stopped is None and client.over_budget():
+            stopped = BudgetExhausted(
+                "the configured share of the Salesforce API allowance is spent"
+            )
+        if stopped is not None:
+            results |= {i: failed(w, stopped) for i, w in batch}
+            continue
+        try:
+            answers = send(client, [w for _, w in batch], create)
+        except CarnetError as exc:
+            stopped = exc if isinstance(exc, BudgetExhausted | AuthError) else None
+            results |= {i: failed(w, exc) for i, w in batch}
+            continue
+        results |= {i: result(w, a) for (i, w), a in zip(batch, answers, strict=True)}
+    return [results[i] for i in range(len(writes))]
+
+
+def batches(writes: list[Write]) -> Iterator[tuple[bool, list[tuple[int, Write]]]]:
+    """(is a creation, up to 200 indexed writes), grouped by object to keep calls homogeneous."""
+    for create in (False, True):
+        picked = [(i, w) for i, w in enumerate(writes) if (w.id is None) == create]
+        picked.sort(key=lambda iw: iw[1].object)  # stable: the caller's order within an object
+        for start in range(0, len(picked), CAP):
+            yield create, picked[start : start + CAP]
+
+
+def send(client: Client, writes: list[Write], create: bool) -> list[Any]:
+    records = [
+        {"attributes": {"type": w.object}, **jsonable(w.values), **({} if create else {"Id": w.id})}
+        for w in writes
+    ]
+    body = {"allOrNone": False, "records": records}
+    method = "POST" if create else "PATCH"
+    answers = client.call(
+        lambda sf: sf.restful("composite/sobjects", method=method, json=body, timeout=TIMEOUT_S),
+        f"Salesforce composite/sobjects {method}",
+        idempotent=not create,  # a creation retried after a lost answer would be made twice
+    )
+    if not isinstance(answers, list) or len(answers) != len(writes):
+        raise RetriableError(f"Salesforce composite/sobjects {method}: unexpected answer")
+    return answers
+
+
+def result(write: Write, answer: dict[str, Any]) -> WriteResult:
+    if answer.get("success"):
+        return WriteResult(write.key, True, id=answer.get("id") or write.id)
+    errors = answer.get("errors") or [{}]
+    code = str(errors[0].get("statusCode") or "")
+    message = "; ".join(str(e.get("message") or e.get("statusCode")) for e in errors)
+    return WriteResult(
+        write.key,
+        False,
+        id=write.id,
+        error=f"{code}: {message}" if code else message,
+        retriable=code in RETRIABLE_CODES,
+    )
+
+
+def failed(write: Write, exc: CarnetError) -> WriteResult:
+    retriable = isinstance(exc, RetriableError | BudgetExhausted)
+    return WriteResult(write.key, False, id=write.id, error=str(exc), retriable=retriable)
+
+
+def jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    """Field values as Salesforce's JSON takes them (datetimes in UTC ISO form)."""
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if isinstance(v, datetime):
+            v = v.isoformat(timespec="milliseconds")
+        elif isinstance(v, date):
+            v = v.isoformat()
+        elif isinstance(v, Decimal):
+            v = float(v)
+        out[k] = v
+    return out

@@ -1,0 +1,132 @@
+"""Pure helpers of the Salesforce adapter: the SOQL it sends, the cursor's format, and REST JSON
+records or Bulk 2.0 CSV rows turned into RawRecords with the same typed values.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from simple_salesforce import format_soql
+
+from connector.core.errors import FatalError
+from connector.core.records import ObjectSpec, RawRecord
+
+MERGEABLE = {"Account", "Contact", "Lead"}  # the objects whose merge losers carry MasterRecordId
+SYSTEM_FIELDS = ("Id", "SystemModstamp", "IsDeleted")
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
+NUMBER_TYPES = {"double", "currency", "percent"}
+
+
+# -- SOQL -----------------------------------------------------------------------------------------
+def select_fields(spec: ObjectSpec) -> list[str]:
+    """What to SELECT: the mapping's fields plus Id, SystemModstamp, IsDeleted (MasterRecordId)."""
+    if not FIELD_NAME.match(spec.name) or "." in spec.name:
+        raise FatalError(f"Salesforce object name {spec.name!r} is not an API name")
+    extra = ("MasterRecordId",) if spec.name in MERGEABLE else ()
+    out: dict[str, str] = {}
+    for name in (*SYSTEM_FIELDS, *spec.fields, *extra):
+        if name.startswith("_"):
+            continue  # a pseudo-field the adapter computes; Salesforce has none
+        if not FIELD_NAME.match(name):
+            raise FatalError(f"Salesforce {spec.name}: {name!r} is not a field API name")
+        out.setdefault(name.casefold(), name)
+    return list(out.values())
+
+
+def soql(obj: str, fields: list[str], since: datetime | None, ordered: bool = True) -> str:
+    """SELECT ... FROM obj [WHERE SystemModstamp >= since] [ORDER BY SystemModstamp, Id]."""
+    query = f"SELECT {', '.join(fields)} FROM {obj}"
+    if since is not None:
+        query += format_soql(" WHERE SystemModstamp >= {:literal}", soql_datetime(since))
+    return query + (" ORDER BY SystemModstamp, Id" if ordered else "")
+
+
+def soql_datetime(dt: datetime) -> str:
+    """A SOQL dateTime literal, whole seconds rounded down: 2024-01-31T12:00:00Z."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- the cursor -----------------------------------------------------------------------------------
+def parse_stamp(value: str) -> datetime:
+    """Salesforce's 2024-01-31T12:00:00.000+0000 (or ...Z) as an aware datetime."""
+    return datetime.fromisoformat(value)
+
+
+def since_cursor(cursor: str, overlap_seconds: int) -> datetime:
+    """Where an incremental pull starts: the cursor less the overlap window."""
+    try:
+        stamp = parse_stamp(cursor)
+    except ValueError:
+        raise FatalError(f"Salesforce cursor {cursor!r} is not a SystemModstamp") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp - timedelta(seconds=overlap_seconds)
+
+
+# -- records --------------------------------------------------------------------------------------
+def raw_record(fields: dict[str, Any]) -> RawRecord:
+    """One record (REST JSON, or a typed CSV row) as a RawRecord."""
+    fields.pop("attributes", None)
+    stamp = fields.get("SystemModstamp")
+    return RawRecord(
+        id=str(fields["Id"]),
+        fields=fields,
+        deleted=bool(fields.get("IsDeleted")),
+        merged_into=fields.get("MasterRecordId") or None,
+        modstamp=parse_stamp(stamp) if stamp else None,
+    )
+
+
+class Deduper:
+    """Drops a record already yielded in this pull at the same or a newer SystemModstamp (the
+    overlap of two queries); a newer version of it still passes."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+
+    def fresh(self, records: Iterable[RawRecord]) -> list[RawRecord]:
+        out = []
+        for rec in records:
+            stamp = str(rec.fields.get("SystemModstamp") or "")
+            before = self._seen.get(rec.id)
+            if before is not None and before >= stamp:
+                continue
+            self._seen[rec.id] = stamp
+            out.append(rec)
+        return out
+
+
+# -- Bulk 2.0 CSV ---------------------------------------------------------------------------------
+def converter(sf_type: str) -> Callable[[str], Any]:
+    """How a CSV cell of a describe type becomes the value REST's JSON would have had."""
+    if sf_type == "boolean":
+        return lambda v: v == "true"
+    if sf_type == "int":
+        return int
+    if sf_type in NUMBER_TYPES:
+        return float
+    if sf_type == "datetime":  # Bulk writes ...000Z, REST ...000+0000
+        return lambda v: v[:-1] + "+0000" if v.endswith("Z") else v
+    return str
+
+
+def csv_records(text: str, types: dict[str, str]) -> Iterator[RawRecord]:
+    """The rows of one Bulk 2.0 results chunk (header line first), typed as REST types them."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header:
+        return
+    convert = [converter(types.get(name.casefold(), "string")) for name in header]
+    for row in reader:
+        if not row:
+            continue
+        fields = {
+            name: (conv(cell) if cell != "" else None)
+            for name, conv, cell in zip(header, convert, row, strict=True)
+        }
+        yield raw_record(fields)

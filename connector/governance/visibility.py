@@ -1,0 +1,295 @@
+"""The ONE visibility rule: who may see which relationship, and how much of it.
+
+Every read path (who-knows, intros, plans, network reports, exports, CRM write-back, audit listings)
+goes through `visibility()` or its SQL twin `visibility_sql()`; see docs/governance.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import IntEnum
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Select,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session
+
+from connector.core.config import Sharing
+from connector.governance.scoring import strength
+from connector.store.models import Member, Person, Relationship
+
+
+class Visibility(IntEnum):
+    HIDDEN = 0  # the viewer must not learn that the relationship exists
+    DISCOVERABLE = 1  # that the holder knows the person and how well; no notes, details, signals
+    FULL = 2  # everything, including notes and the person's contact details
+
+
+class CrmAudience:
+    """Whoever reads a CRM: write-back fields and notes, exports into a CRM."""
+
+    def __repr__(self) -> str:
+        return "CRM_AUDIENCE"
+
+
+CRM_AUDIENCE = CrmAudience()
+
+
+class HolderLike(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def team(self) -> str | None: ...
+
+
+class RelLike(Protocol):
+    @property
+    def member_id(self) -> int: ...
+    @property
+    def shareability(self) -> str | None: ...
+
+
+Viewer = HolderLike | CrmAudience
+
+
+def effective_shareability(shareability: str | None, sharing: Sharing) -> str:
+    return shareability or sharing.default
+
+
+def sharing_on(team: str | None, sharing: Sharing) -> bool:
+    """Sharing is on for a holder's team unless a pilot list is set and leaves the team out."""
+    return not sharing.pilot_teams or team in sharing.pilot_teams
+
+
+def visibility(holder: HolderLike, rel: RelLike, viewer: Viewer, sharing: Sharing) -> Visibility:
+    """How much of `rel` (held by `holder`) `viewer` may see. The rule, in order:
+    the holder sees all; private, or a holder outside the pilot teams, hides it from everyone
+    else; the scope decides who else is in reach (team: same team; company: every member; the CRM
+    audience only under company scope); within reach, shared is FULL, discoverable DISCOVERABLE."""
+    if rel.member_id != holder.id:
+        raise ValueError("the holder given is not the relationship's member")
+    return _level(holder.id, holder.team, rel.shareability, viewer, sharing)
+
+
+HIDDEN, DISCOVERABLE, FULL = Visibility.HIDDEN, Visibility.DISCOVERABLE, Visibility.FULL
+_LEVELS = (HIDDEN, DISCOVERABLE, FULL)
+_NAMES = {level: level.name.lower() for level in _LEVELS}
+
+
+def _level(
+    holder_id: int,
+    holder_team: str | None,
+    shareability: str | None,
+    viewer: Viewer,
+    sharing: Sharing,
+) -> Visibility:
+    crm = isinstance(viewer, CrmAudience)
+    if not crm and viewer.id == holder_id:  # type: ignore[union-attr]
+        return FULL
+    share = effective_shareability(shareability, sharing)
+    if share == "private" or not sharing_on(holder_team, sharing):
+        return HIDDEN
+    if crm:
+        in_reach = sharing.scope == "company"
+    elif sharing.scope == "team":
+        in_reach = holder_team is not None and viewer.team == holder_team  # type: ignore[union-attr]
+    else:
+        in_reach = True
+    if not in_reach:
+        return HIDDEN
+    return FULL if share == "shared" else DISCOVERABLE
+
+
+def visibility_sql(
+    viewer: Viewer, sharing: Sharing, rel: Any = Relationship, holder: Any = Member
+) -> ColumnElement[int]:
+    """The same rule as `visibility()`, as a SQL expression giving 0, 1 or 2 per row, over the
+    relationship `rel` joined to its holder `holder` (either may be an alias)."""
+    share = func.coalesce(rel.shareability, literal(sharing.default))
+    # NULL-safe throughout: a NULL team must give false, never NULL (NOT NULL is NULL, and a NULL
+    # condition would let the CASE fall through to a visible level)
+    has_team = holder.team.is_not(None)
+    pilot: ColumnElement[bool] = (
+        and_(has_team, holder.team.in_(sharing.pilot_teams)) if sharing.pilot_teams else true()
+    )
+    if isinstance(viewer, CrmAudience):
+        in_reach: ColumnElement[bool] = true() if sharing.scope == "company" else false()
+        is_holder: ColumnElement[bool] = false()
+    else:
+        is_holder = rel.member_id == viewer.id
+        if sharing.scope == "company":
+            in_reach = true()
+        elif viewer.team is None:
+            in_reach = false()
+        else:
+            in_reach = and_(has_team, holder.team == viewer.team)
+    return case(
+        (is_holder, int(Visibility.FULL)),
+        (or_(share == "private", ~pilot, ~in_reach), int(Visibility.HIDDEN)),
+        (share == "shared", int(Visibility.FULL)),
+        else_=int(Visibility.DISCOVERABLE),
+    )
+
+
+# -- the read path every feature uses ------------------------------------------------------------
+
+
+class VisibleRel(NamedTuple):
+    """One relationship as a viewer may see it; redacted fields are None."""
+
+    id: int
+    person_id: int
+    member_id: int
+    member_name: str
+    member_email: str
+    member_team: str | None
+    level: Visibility
+    yours: bool
+    strength: int | None
+    rating: int | None
+    score: int | None
+    disagreement: bool
+    shareability: str
+    exclusive: bool
+    last_interaction_at: datetime | None  # FULL only (it comes from the signals)
+    notes: str | None  # FULL only
+
+    def to_json(self) -> dict[str, Any]:
+        at = self.last_interaction_at
+        return {
+            "relationship_id": self.id,
+            "member": {
+                "name": self.member_name,
+                "email": self.member_email,
+                "team": self.member_team,
+            },
+            "yours": self.yours,
+            "visibility": _NAMES[self.level],
+            "strength": self.strength,
+            "rating": self.rating,
+            "score": self.score,
+            "disagreement": self.disagreement,
+            "shareability": self.shareability,
+            "exclusive": self.exclusive,
+            "last_interaction_at": at.isoformat() if at else None,
+            "notes": self.notes,
+        }
+
+
+def visible_relationships(
+    session: Session,
+    viewer: Viewer,
+    sharing: Sharing,
+    person_ids: Iterable[int] | Any | None = None,
+) -> list[VisibleRel]:
+    """Every relationship `viewer` may see (of the given people: ids or a subquery of ids), redacted
+    to its level, strongest first. SQL filters with `visibility_sql`; each row is then checked and
+    redacted with `visibility()`, so the two forms of the rule guard each other."""
+    rows = session.connection().execute(_visible_query(viewer, sharing, person_ids)).all()
+    # both forms of the rule must agree (the property tests show they do); should they ever
+    # not, the stricter one wins
+    levels = [min(_level(r[2], r[9], r[3], viewer, sharing), _LEVELS[r[10]]) for r in rows]
+    # notes and the last interaction are read only where they will be shown in full
+    extra = _full_details(session, [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL])
+    viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
+    out: list[VisibleRel] = []
+    for (rid, pid, mid, share, rating, score, excl, name, email, team, _), lv in zip(
+        rows, levels, strict=True
+    ):
+        if lv == HIDDEN:
+            continue
+        s = strength(rating, score)
+        last, notes = extra.get(rid, (None, None)) if lv == FULL else (None, None)
+        share = effective_shareability(share, sharing)
+        out.append(
+            VisibleRel(rid, pid, mid, name, email, team, lv, mid == viewer_id, s.effective,
+                       s.rating, s.score, s.disagreement, share, excl, last, notes)
+        )  # fmt: skip
+    out.sort(key=sort_key)
+    return out
+
+
+def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any) -> Any:
+    """The relationships (of the people, if given) at a level above HIDDEN, with their level;
+    only the columns of ix_relationship_who_knows, so the rows come from the index alone."""
+    level = visibility_sql(viewer, sharing)
+    q = (
+        select(
+            Relationship.id,
+            Relationship.person_id,
+            Relationship.member_id,
+            Relationship.shareability,
+            Relationship.rating,
+            Relationship.score,
+            Relationship.exclusive,
+            Member.name,
+            Member.email,
+            Member.team,
+            level,
+        )
+        .join(Member, Member.id == Relationship.member_id)
+        .where(level > int(HIDDEN))
+        .where(or_(Member.active, _is_viewer(viewer)))
+    )
+    if person_ids is not None:
+        ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
+        q = q.where(Relationship.person_id.in_(ids))
+    return q
+
+
+def ranked_people(
+    session: Session, viewer: Viewer, sharing: Sharing, person_ids: Iterable[int] | Any
+) -> list[int]:
+    """The people (of `person_ids`) with at least one relationship `viewer` may see, strongest
+    first (then by name): the same SQL rule, aggregated in the store. Only ids leave it; what is
+    shown of each person is read again through `visible_relationships`."""
+    level = visibility_sql(viewer, sharing)
+    strength_sql = func.coalesce(
+        Relationship.rating, func.round(cast(Relationship.score, Numeric)), 0
+    )
+    ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
+    q = (
+        select(Relationship.person_id)
+        .join(Member, Member.id == Relationship.member_id)
+        .join(Person, Person.id == Relationship.person_id)
+        .where(Relationship.person_id.in_(ids), level > int(HIDDEN))
+        .where(or_(Member.active, _is_viewer(viewer)))
+        .group_by(Relationship.person_id, Person.name)
+        .order_by(func.max(strength_sql).desc(), Person.name, Relationship.person_id)
+    )
+    return list(session.connection().execute(q).scalars())
+
+
+def _is_viewer(viewer: Viewer) -> ColumnElement[bool]:
+    return false() if isinstance(viewer, CrmAudience) else Member.id == viewer.id
+
+
+def _full_details(
+    session: Session, ids: list[int]
+) -> dict[int, tuple[datetime | None, str | None]]:
+    out: dict[int, tuple[datetime | None, str | None]] = {}
+    for i in range(0, len(ids), 500):
+        q = select(Relationship.id, Relationship.last_interaction_at, Relationship.notes).where(
+            Relationship.id.in_(ids[i : i + 500])
+        )
+        out.update({rid: (last, notes) for rid, last, notes in session.connection().execute(q)})
+    return out
+
+
+def sort_key(v: VisibleRel) -> tuple[int, float, int]:
+    """Strongest first, then the most recent interaction, then the oldest relationship."""
+    at = v.last_interaction_at.timestamp() if v.last_interaction_at else 0.0
+    return (-(v.strength or 0), -at, v.id)

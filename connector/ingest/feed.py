@@ -1,0 +1,394 @@
+"""The pull side of a sync: one source's objects pulled page by page and mapped, ahead of the
+ingest that stores them.
+
+A sync that opens its adapters itself (the CLI, the scheduler) runs this side in a child process:
+decoding the CRM's JSON and mapping the records then use another core instead of contending with
+ingest for this process's GIL. A sync handed an adapter object (the tests' fakes) runs it in a
+thread. Either way the objects are pulled in the mapping's order one after another, without a
+pause between them, at most DEPTH items ahead of the ingest; and the ingest side reads the same
+stream: each page's mapped records, then the object's end, or the error that stopped the pull,
+where it happened. Nothing on this side touches the store.
+
+The child opens the adapter from the source's config section and reads its mapping file itself.
+It ships its log records to the parent's handlers (redacted first, where its secrets are known),
+and a failure to open the adapter comes out of `Feed.open` as it would have in this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import logging.handlers
+import multiprocessing
+import os
+import pickle
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from connector.core.config import SourceBase
+from connector.core.errors import FatalError, UsageError
+from connector.core.logs import RedactFilter
+from connector.core.protocols import Adapter
+from connector.core.records import ApiUsage, ObjectSpec, RawRecord
+from connector.core.sources import open_adapter
+from mappings.apply import Mapped, apply
+from mappings.loader import load_mapping, mapping_path
+from mappings.records import record_hash
+from mappings.schema import Mapping
+
+DEPTH = 4  # items (pages, log records) in flight between the pull side and the ingest
+CHILD_POLL = 1.0  # seconds between checks that a silent child is still alive
+CLOSE_WAIT = 10.0  # seconds a child is given to stop before it is terminated
+
+Want = tuple[str, str | None]  # (object, cursor to pull from: None for the beginning)
+
+
+@dataclass
+class Fed:
+    """One page of `obj`: its records mapped (each with its digest), and the page's bookkeeping."""
+
+    obj: str
+    records: list[Mapped]
+    pulled: int  # raw records on the page
+    cursor: str | None
+    full: bool
+    done: bool
+    usage: ApiUsage
+
+
+@dataclass
+class Ended:
+    """`obj`'s pull is over; `usage` is the adapter's after its last call."""
+
+    obj: str
+    usage: ApiUsage
+
+
+@dataclass
+class Failed:
+    """What stopped the pull of `obj` (None: opening the adapter); nothing follows it."""
+
+    obj: str | None
+    error: BaseException
+    usage: ApiUsage | None
+
+
+@dataclass
+class _Opened:
+    usage: ApiUsage  # after opening (a login is not any object's call)
+
+
+@dataclass
+class _Closed:
+    peak_rss_kib: int = 0
+
+
+Item = Fed | Ended | Failed
+
+
+def object_spec(adapter: Adapter, mapping: Mapping, obj: str) -> ObjectSpec:
+    """What to pull of `obj`: optional and outbound fields only where the CRM has them (asked
+    through the adapter's describe, when the mapping has any)."""
+    if not mapping.optional_fields(obj):
+        return mapping.spec(obj)
+    try:
+        available = adapter.describe(obj)
+    except (UsageError, NotImplementedError):
+        return mapping.spec(obj)
+    return mapping.spec(obj, available=list(available))
+
+
+def mapped(mapping: Mapping, obj: str, raws: list[RawRecord]) -> list[Mapped]:
+    """The page's records mapped, each with the digest ingest compares with the stored one."""
+    out = [apply(mapping, obj, raw) for raw in raws]
+    for rec in out:
+        rec.digest = record_hash(rec)
+    return out
+
+
+def produce(
+    adapter: Adapter,
+    mapping: Mapping,
+    wants: list[Want],
+    full: bool,
+    put: Callable[[Any], None],
+    stopped: Callable[[], bool],
+) -> None:
+    """Pull and map every wanted object in turn, handing each page to `put`, then the object's
+    end; at the first error, that error and nothing more. Ends early once `stopped()`."""
+    for obj, cursor in wants:
+        try:
+            pages = adapter.pull(object_spec(adapter, mapping, obj), cursor, full)
+            try:
+                for page in pages:
+                    records = mapped(mapping, obj, page.records)
+                    n = len(page.records)
+                    usage = adapter.usage()
+                    put(Fed(obj, records, n, page.cursor, page.full, page.done, usage))
+                    if stopped():
+                        return
+            finally:
+                close = getattr(pages, "close", None)
+                if close is not None:
+                    close()
+        except Exception as exc:  # handed to the ingest side, raised there
+            put(Failed(obj, exc, adapter.usage()))
+            return
+        put(Ended(obj, adapter.usage()))
+        if stopped():
+            return
+
+
+class Feed(Protocol):
+    def open(self) -> ApiUsage:
+        """Open the adapter; its usage so far."""
+
+    def items(self) -> Iterator[Item]:
+        """Every object's pages and end, in order, until the pull ends or fails."""
+
+    def close(self) -> None:
+        """Stop the pull after the call in hand and close the adapter."""
+
+
+@dataclass
+class ThreadFeed:
+    """The pull side in a thread of this process; `opener()` opens the adapter here."""
+
+    opener: Callable[[], Adapter]
+    mapping: Mapping
+    wants: list[Want]
+    full: bool
+    _out: queue.Queue[Any] = field(default_factory=lambda: queue.Queue(maxsize=DEPTH))
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _adapter: Adapter | None = None
+    _worker: threading.Thread | None = None
+
+    def open(self) -> ApiUsage:
+        self._adapter = adapter = self.opener()
+        args = (adapter, self.mapping, self.wants, self.full, self._out.put, self._stop.is_set)
+
+        def run() -> None:
+            try:
+                produce(*args)
+            finally:
+                self._out.put(_Closed())
+
+        self._worker = threading.Thread(target=run, name="carnet-pull", daemon=True)
+        self._worker.start()
+        return adapter.usage()
+
+    def items(self) -> Iterator[Item]:
+        while not isinstance(item := self._out.get(), _Closed):
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            while self._worker.is_alive():  # let a producer blocked on a full queue go on
+                with contextlib.suppress(queue.Empty):
+                    self._out.get(timeout=0.05)
+            self._worker.join()
+        if self._adapter is not None:
+            self._adapter.close()
+
+
+class ProcessFeed:
+    """The pull side in a child process that opens the adapter of `source` itself."""
+
+    def __init__(self, source: str, settings: SourceBase, wants: list[Want], full: bool):
+        ctx = multiprocessing.get_context("spawn")  # safe whatever threads this process runs
+        self._out: Any = ctx.Queue(maxsize=DEPTH)
+        self._stop: Any = ctx.Event()
+        level = logging.getLogger().getEffectiveLevel()
+        args = (source, settings, wants, full, self._out, self._stop, level)
+        self._proc = ctx.Process(
+            target=_child, args=args, name=f"carnet-pull-{source}", daemon=True
+        )
+        self._closed = False
+        self.peak_rss_kib = 0  # the child's, once it has ended
+
+    def open(self) -> ApiUsage:
+        """Start the child and wait until its adapter is open; what stopped it from opening is
+        raised here (a UsageError for a missing secret, a FatalError for refused credentials)."""
+        with _main_module_hidden():
+            self._proc.start()
+        first = self._next()
+        if isinstance(first, _Opened):
+            return first.usage
+        self.close()
+        if isinstance(first, Failed):
+            raise first.error
+        raise FatalError(f"the pull process began with {type(first).__name__}")
+
+    def items(self) -> Iterator[Item]:
+        while not self._closed:
+            item = self._next()
+            if isinstance(item, _Closed):
+                self._closed, self.peak_rss_kib = True, item.peak_rss_kib
+                return
+            yield item
+
+    def _next(self, deadline: float | None = None) -> Any:
+        """The child's next item; its log records are handed to this process's loggers. Raises
+        FatalError when the child has died, or is still silent at `deadline` (monotonic)."""
+        while True:
+            try:
+                item = self._out.get(timeout=CHILD_POLL)
+            except queue.Empty:
+                if not self._proc.is_alive():
+                    code = self._proc.exitcode
+                    raise FatalError(
+                        f"the pull process ended unexpectedly (exit code {code})"
+                    ) from None
+                if deadline is not None and time.monotonic() > deadline:
+                    raise FatalError("the pull process did not stop in time") from None
+                continue
+            if isinstance(item, logging.LogRecord):
+                logger = logging.getLogger(item.name)
+                if logger.isEnabledFor(item.levelno):
+                    logger.handle(item)
+                continue
+            return item
+
+    def close(self) -> None:
+        """Ask the child to stop after the call in hand, take what it still sends, and wait for
+        it (terminating it if it does not end in CLOSE_WAIT seconds)."""
+        self._stop.set()
+        if self._proc.pid is None:
+            return
+        deadline = time.monotonic() + CLOSE_WAIT
+        with contextlib.suppress(FatalError):
+            while not self._closed:
+                if isinstance(self._next(deadline), _Closed):
+                    self._closed = True
+        self._proc.join(max(0.0, deadline - time.monotonic()))
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()
+        self._out.close()
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """A spawned child first imports this process's `__main__` again (for pickled functions that
+    live there), which for `carnet` is the whole CLI: about 55 MB and a third of a second before
+    the first call to the CRM. The pull child's code lives in this module, so `__main__` is
+    hidden from multiprocessing while the child starts."""
+    main = sys.modules.get("__main__")
+    keys = ("__file__", "__spec__")
+    saved: dict[str, Any] = {k: main.__dict__[k] for k in keys if main and k in main.__dict__}
+    if main is not None:
+        main.__spec__ = None
+        main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
+class _Shipping(logging.handlers.QueueHandler):
+    """Log records to the parent through the feed's queue, waiting for room (never dropped)."""
+
+    def __init__(self, send: Callable[[Any], None]):
+        super().__init__(queue.Queue())  # unused: records go through `send`
+        self.send = send
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        self.send(record)
+
+
+def portable(error: BaseException) -> BaseException:
+    """`error` as it can cross to the parent: itself when it pickles to the same type and text,
+    else a FatalError that says what it was."""
+    try:
+        back = pickle.loads(pickle.dumps(error))
+        if type(back) is type(error) and str(back) == str(error):
+            return error
+    except Exception:
+        pass
+    return FatalError(f"{type(error).__name__}: {error}")
+
+
+def _child(
+    source: str,
+    settings: SourceBase,
+    wants: list[Want],
+    full: bool,
+    out: Any,
+    stop: Any,
+    level: int,
+) -> None:
+    """The child process: open the adapter, then `produce` into `out`; always end with _Closed."""
+    parent = multiprocessing.parent_process()
+
+    def send(item: Any) -> None:
+        """Into the queue, waiting for room; if the sync is gone (killed), nobody will ever
+        read it: end at once (no cleanup is owed, the operating system closes the sockets)."""
+        while True:
+            try:
+                out.put(item, timeout=CHILD_POLL)
+                return
+            except queue.Full:
+                if parent is not None and not parent.is_alive():
+                    os._exit(3)
+
+    def put(item: Any) -> None:
+        if isinstance(item, Failed):
+            item.error = portable(item.error)
+        send(item)
+
+    root = logging.getLogger()
+    root.handlers.clear()
+    handler = _Shipping(send)
+    handler.addFilter(RedactFilter())  # the secrets this process read are known only here
+    root.addHandler(handler)
+    root.setLevel(level)
+
+    try:
+        try:
+            mapping = load_mapping(mapping_path(source, settings.mapping), source)
+            adapter = open_adapter(source, settings)
+        except Exception as exc:
+            put(Failed(None, exc, None))
+            return
+        try:
+            with bulk_gc():
+                put(_Opened(adapter.usage()))
+                produce(adapter, mapping, wants, full, put, stop.is_set)
+        finally:
+            adapter.close()
+    finally:
+        send(_Closed(_peak_rss_kib()))
+        out.close()
+        out.join_thread()
+
+
+@contextlib.contextmanager
+def bulk_gc() -> Iterator[None]:
+    """Collect garbage less often on either side of a sync: pages allocate many short-lived
+    objects, and the default thresholds make the collector scan everything alive every few
+    thousand."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def _peak_rss_kib() -> int:
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss // 1024 if sys.platform == "darwin" else rss  # macOS: bytes

@@ -1,0 +1,413 @@
+"""Ingest of people: members (CRM users, owners, mailboxes), persons (CRM contacts) and
+address-book entries, each page resolved against the store at once (connector.ingest.identity).
+
+Values from a CRM overwrite (a missing value never erases one); an address-book entry only fills
+what the CRMs left empty, so the result does not depend on which source came first; a person no
+CRM knows takes the address book's values as they change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.core.errors import RecordError
+from connector.core.normalise import (
+    clean_text,
+    name_key,
+    norm_email,
+    norm_emails,
+    org_name_key,
+)
+from connector.governance.relationships import apply_crm_rating
+from connector.ingest.batch import Batch, Staged, to_bool, to_country
+from connector.ingest.identity import (
+    Decision,
+    Matcher,
+    decide,
+    email_domains,
+    load_known_keys,
+    load_member_keys,
+    load_person_keys,
+)
+from connector.ingest.signals import add_evidence, remove_evidence
+from connector.plans.plan import apply_crm_stakeholder
+from connector.store.bulk import bulk_insert
+from connector.store.models import (
+    LEVELS,
+    IdentityIssue,
+    Member,
+    Org,
+    Person,
+    PersonEmail,
+    SourceLink,
+)
+from mappings.records import MappedRecord
+
+CRM_SOURCES = ("salesforce", "hubspot")
+SOURCE_ID_COLUMN = {
+    "salesforce": "salesforce_user_id",
+    "hubspot": "hubspot_owner_id",
+    "exchange": "mailbox_id",
+}
+
+
+def merge_values(
+    current: dict[str, Any], values: dict[str, Any], fill_only: bool
+) -> dict[str, Any]:
+    """`values` over `current`: None never erases; with fill_only, only empty fields are set."""
+    out = dict(current)
+    for name, value in values.items():
+        if value is None or (fill_only and current.get(name) not in (None, "unknown")):
+            continue
+        out[name] = value
+    return out
+
+
+def _full_name(values: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    first = clean_text(values.get("first_name"), 400)
+    last = clean_text(values.get("last_name"), 400)
+    name = clean_text(values.get("name"), 800) or clean_text(
+        " ".join(filter(None, [first, last])), 800
+    )
+    return first, last, name
+
+
+# -- members -------------------------------------------------------------------------------------
+
+_MEMBER_COLS = ("email", "name", "team", "country", "title", "active", *SOURCE_ID_COLUMN.values())
+
+
+def ingest_members(batch: Batch, recs: list[MappedRecord]) -> None:
+    """CRM users, HubSpot owners and mailboxes become one member each, matched by email."""
+    matcher = Matcher()
+    emails = {r.external_id: norm_email(r.values.get("email")) for r in recs}
+    load_member_keys(batch.session, matcher, {e for e in emails.values() if e})
+    linked = {ext: link.entity_id for ext, link in batch.links.items() if link.entity == "member"}
+    known = {i for i in linked.values() if i} | matcher.find("email", emails.values())
+    rows = Staged(batch, Member, _MEMBER_COLS, known)
+    chosen: list[tuple[MappedRecord, int]] = []
+    for rec in recs:
+        email = emails[rec.external_id]
+        d = decide(matcher, linked.get(rec.external_id), [("email", [email] if email else [])])
+        if d is None:
+            if email is None:
+                batch.counts.skip(rec.external_id, "member without a valid email")
+                continue
+            d = Decision(matcher.new_id(), "new")
+        cur = rows.current(d.entity_id, {"email": email, "active": True})
+        rows.state[d.entity_id] = _member_values(batch, rec, cur, email, matcher, d.entity_id)
+        chosen.append((rec, d.entity_id))
+    rows.write(matcher.alias)
+    for rec, mid in chosen:
+        batch.stage(rec, matcher.alias.get(mid, mid))
+
+
+def _member_values(
+    batch: Batch, rec: MappedRecord, cur: dict[str, Any], email: str | None, m: Matcher, mid: int
+) -> dict[str, Any]:
+    v = rec.values
+    fields = {
+        "name": _full_name(v)[2],
+        "team": clean_text(v.get("team"), 200),
+        "country": to_country(v.get("country")),
+        "title": clean_text(v.get("title"), 400),
+        "active": to_bool(v["active"], True) if "active" in v else None,
+    }
+    crm = batch.source in CRM_SOURCES
+    out = merge_values(cur, fields, fill_only=not crm)
+    out[SOURCE_ID_COLUMN.get(batch.source, "mailbox_id")] = rec.external_id[:100]
+    if email and email != out.get("email") and not m.claimed("email", email):
+        out["email"] = email if crm or not out.get("email") else out["email"]
+    m.add("email", out.get("email"), mid)
+    out["name"] = out.get("name") or out.get("email")
+    return out
+
+
+# -- persons and address-book entries ------------------------------------------------------------
+
+
+@dataclass
+class _Prepared:
+    rec: MappedRecord
+    emails: list[str]
+    fields: dict[str, Any]
+    key: str
+    member_id: int | None = None
+    person_id: int = 0
+
+
+def ingest_people(batch: Batch, recs: list[MappedRecord]) -> None:
+    """CRM contacts and address-book entries: one person per human, matched by link, then any
+    email, then (name, org); several candidates make an IdentityIssue and a separate person."""
+    ab = batch.kind == "address_book"
+    companies = _orgs_by_name(batch.session, recs) if ab else {}
+    prepared = [p for p in (_prepare(batch, r, ab, companies) for r in recs) if p is not None]
+    matcher = Matcher()
+    load_person_keys(
+        batch.session,
+        matcher,
+        {e for p in prepared for e in p.emails},
+        {p.key for p in prepared if p.fields.get("org_id")},
+    )
+    if ab:
+        members = {p.member_id for p in prepared if p.member_id}
+        load_known_keys(batch.session, matcher, members, {p.key for p in prepared})
+    people = _People(batch, matcher, prepared)
+    for p in prepared:
+        people.decide(p, fill_only=ab or batch.source not in CRM_SOURCES)
+    people.write()
+    for p in prepared:
+        p.person_id = matcher.alias.get(p.person_id, p.person_id)
+    batch.rels.load(pairs=_pairs(batch, prepared, ab))
+    rated: list[tuple[_Prepared, dict[str, Any]]] = []
+    for p in prepared:
+        applied = _signal(batch, p, "address_book" if ab else "contact_owner")
+        names = () if ab else ("org", "reports_to", "owner")
+        batch.stage(p.rec, p.person_id, applied, batch.unresolved(p.rec, names))
+        rated.append((p, applied))
+    batch.rels.flush()
+    if not ab:
+        _apply_ratings(batch, rated)
+        _apply_stakeholders(batch, rated)
+        batch.session.flush()  # governance's ORM changes, before any Core read of them
+
+
+def _orgs_by_name(session: Session, recs: list[MappedRecord]) -> dict[str, int]:
+    """Address books name companies: the org of that exact normalised name, when just one."""
+    keys = {org_name_key(r.values.get("company")) for r in recs} - {""}
+    if not keys:
+        return {}
+    found: dict[str, list[int]] = {}
+    for oid, key in (
+        session.connection()
+        .execute(
+            select(Org.id, Org.name_key).where(
+                Org.name_key.in_(sorted(keys)),
+                Org.deleted_at.is_(None),
+                Org.merged_into_id.is_(None),
+            )
+        )
+        .all()
+    ):
+        found.setdefault(key, []).append(oid)
+    return {k: ids[0] for k, ids in found.items() if len(ids) == 1}
+
+
+def _prepare(
+    batch: Batch, rec: MappedRecord, ab: bool, companies: dict[str, int]
+) -> _Prepared | None:
+    v = rec.values
+    emails, bad = norm_emails(v.get("emails"))
+    first, last, name = _full_name(v)
+    if ab:
+        org_id = companies.get(org_name_key(v.get("company")))
+        member_id = batch.ref(rec, "member")
+        if member_id is None:
+            batch.counts.skip(rec.external_id, "address-book entry of an unknown mailbox")
+            return None
+    else:
+        org_id, member_id = batch.ref(rec, "org"), None
+    if not emails and not (name and org_id):
+        why = f"invalid email {bad[0]!r}" if bad else "no email"
+        batch.counts.skip(rec.external_id, "no valid email, and no name and org", f"{why}, no org")
+        return None
+    level = v.get("level")
+    fields = {
+        "first_name": first,
+        "last_name": last,
+        "name": name or emails[0],
+        "title": clean_text(v.get("title"), 400),
+        "level": level if level in LEVELS else None,
+        "country": to_country(v.get("country")),
+        "phone": clean_text(v.get("phone"), 100),
+        "org_id": org_id,
+        "reports_to_id": None if ab else batch.ref(rec, "reports_to"),
+    }
+    return _Prepared(rec, emails, fields, name_key(str(fields["name"])), member_id)
+
+
+def _crm_known(batch: Batch, ids: Iterable[int]) -> set[int]:
+    """The people among `ids` that a live CRM record is linked to."""
+    if not ids:
+        return set()
+    q = select(SourceLink.entity_id).where(
+        SourceLink.entity == "person",
+        SourceLink.entity_id.in_(sorted(ids)),
+        SourceLink.source.in_(CRM_SOURCES),
+        SourceLink.deleted_at.is_(None),
+    )
+    return {i for i in batch.session.connection().execute(q).scalars() if i is not None}
+
+
+_HOW = {"name": "name and org", "known": "name among the mailbox owner's people"}
+_PERSON_COLS = (
+    "first_name", "last_name", "name", "name_key", "title", "level", "country", "phone",
+    "org_id", "reports_to_id", "deleted_at",
+)  # fmt: skip
+
+
+class _People(Staged):
+    """The people a page decides about, with the email and (name, org) keys kept in step."""
+
+    def __init__(self, batch: Batch, matcher: Matcher, prepared: list[_Prepared]):
+        ids = {link.entity_id or 0 for link in batch.links.values() if link.entity == "person"}
+        ids |= matcher.find("email", [e for p in prepared for e in p.emails])
+        ids |= matcher.find("name", [(p.key, p.fields["org_id"]) for p in prepared])
+        ids |= matcher.find("known", [(p.key, p.member_id) for p in prepared])
+        super().__init__(batch, Person, _PERSON_COLS, ids)
+        self.crm_known = set() if batch.source in CRM_SOURCES else _crm_known(batch, self.before)
+        self.m = matcher
+        self.domains = email_domains(batch.session, self.before)
+        self.claims: dict[str, int] = {}
+        self.issues: list[dict[str, Any]] = []
+
+    def decide(self, p: _Prepared, fill_only: bool) -> None:
+        link = self.batch.links.get(p.rec.external_id)
+        linked = link.entity_id if link and link.entity == "person" else None
+        org = p.fields["org_id"]
+        keys: list[tuple[str, Sequence[Any]]] = [
+            ("email", p.emails),
+            ("name", [(p.key, org)] if org else []),
+            ("known", [(p.key, p.member_id)] if p.member_id else []),
+        ]
+        mine = {e.rsplit("@", 1)[-1] for e in p.emails}
+
+        def namesake(kind: str, candidate: int) -> bool:
+            """Another address at the same domain: another mailbox, so another person."""
+            return kind != "email" and bool(mine & self.domains.get(candidate, set()))
+
+        d = decide(self.m, linked, keys, namesake) or Decision(self.m.new_id(), "new")
+        if d.ambiguous:
+            self.issues.append(self._issue(p, d))
+        pid = p.person_id = d.entity_id
+        cur = self.current(pid, {"level": "unknown"})
+        if cur.get("org_id"):
+            self.m.remove("name", (cur.get("name_key"), cur["org_id"]), pid)
+        new = merge_values(cur, p.fields, fill_only and pid in self.crm_known)
+        new["deleted_at"] = None
+        new["name_key"] = name_key(str(new["name"]))
+        self.state[pid] = new
+        if new.get("org_id"):
+            self.m.add("name", (new["name_key"], new["org_id"]), pid)
+        if p.member_id:  # this mailbox's owner now knows them (a refiled entry finds them)
+            self.m.add("known", (new["name_key"], p.member_id), pid)
+        for email in p.emails:
+            if not self.m.claimed("email", email):
+                self.m.add("email", email, pid)
+                self.claims[email] = pid
+                self.domains.setdefault(pid, set()).add(email.rsplit("@", 1)[-1])
+
+    def _issue(self, p: _Prepared, d: Decision) -> dict[str, Any]:
+        how = _HOW.get(d.how, d.how)
+        return {
+            "reason": f"several people match by {how}; kept as a separate person",
+            "source": self.batch.source,
+            "object": self.batch.object,
+            "external_id": p.rec.external_id,
+            "candidates": d.ambiguous,
+            "created_at": self.batch.now,
+            "resolved": False,
+        }
+
+    def write(self, alias: dict[int, int] | None = None) -> None:
+        super().write(self.m.alias)
+        alias = self.m.alias
+        session = self.batch.session
+        if self.claims:
+            rows = [{"email": e, "person_id": alias.get(p, p)} for e, p in self.claims.items()]
+            bulk_insert(session, PersonEmail, rows)
+        for issue in self.issues:
+            issue["candidates"] = [alias.get(c, c) for c in issue["candidates"]]
+        if self.issues:
+            bulk_insert(session, IdentityIssue, self.issues)
+
+
+def _apply_ratings(batch: Batch, rated: list[tuple[_Prepared, dict[str, Any]]]) -> None:
+    """A contact's rating / shareability fields are its owner's: governance applies them when
+    they changed since the last pull (or the owner did)."""
+    for p, applied in rated:
+        owner = applied.get("owner")
+        if owner is None or not ({"rating", "shareability"} & applied.keys()):
+            continue
+        link = batch.links.get(p.rec.external_id)
+        before = link.applied if link and link.live else {}
+        now = (owner, applied.get("rating"), applied.get("shareability"))
+        then = (before.get("owner"), before.get("rating"), before.get("shareability"))
+        if now == then or (now[1:] == (None, None) and then[1:] == (None, None)):
+            continue
+        try:
+            apply_crm_rating(
+                batch.session, owner, p.person_id, _rating(now[1]), now[2], batch.source
+            )
+        except RecordError as exc:
+            batch.counts.skip(p.rec.external_id, "rating not applied", str(exc))
+
+
+def _apply_stakeholders(batch: Batch, rated: list[tuple[_Prepared, dict[str, Any]]]) -> None:
+    """A contact's stance / influence fields (set by a rep inside the CRM) go to the account
+    plan when they changed since the last pull; an unchanged record never undoes a CLI edit."""
+    for p, applied in rated:
+        if not ({"stance", "influence"} & applied.keys()):
+            continue
+        link = batch.links.get(p.rec.external_id)
+        before = link.applied if link and link.live else {}
+        now = (applied.get("stance"), applied.get("influence"))
+        if now == (before.get("stance"), before.get("influence")) or now == (None, None):
+            continue
+        try:
+            apply_crm_stakeholder(batch.session, p.person_id, now[0], _rating(now[1]), batch.source)
+        except RecordError as exc:
+            batch.counts.skip(p.rec.external_id, "stance not applied", str(exc))
+
+
+def _rating(value: Any) -> Any:
+    """'4' and 4.0 are 4; anything else goes to governance as it is (and is refused there)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    return int(number) if number.is_integer() else value
+
+
+def _pairs(batch: Batch, prepared: list[_Prepared], ab: bool) -> set[tuple[int, int]]:
+    """The (member, person) relationships the page's evidence may touch, before and after."""
+    out: set[tuple[int, int]] = set()
+    for p in prepared:
+        member = p.member_id if ab else batch.ref(p.rec, "owner")
+        if member:
+            out.add((member, p.person_id))
+        link = batch.links.get(p.rec.external_id)
+        old = link.applied.get("member" if ab else "owner") if link and link.live else None
+        if old and link:
+            out.add((old, link.entity_id or p.person_id))
+    return out
+
+
+def _signal(batch: Batch, p: _Prepared, flag: str) -> dict[str, Any]:
+    """Evidence on the (member, person) relationship: the entry's mailbox owner, or the contact's
+    owner; moved when the owner changes. Returns what the link applied, for the next change."""
+    link, pid = batch.links.get(p.rec.external_id), p.person_id
+    before = link.applied if link and link.live else {}
+    name = "member" if flag == "address_book" else "owner"
+    member = p.member_id if flag == "address_book" else batch.ref(p.rec, "owner")
+    key = batch.key(p.rec)
+    old = before.get(name)
+    old_person = link.entity_id if link and link.entity_id else pid
+    if old and (old != member or old_person != pid):
+        rel = batch.rels.get(old, old_person)
+        if remove_evidence(rel.signals, flag, key):
+            batch.rels.changed(rel)
+    if member:
+        rel = batch.rels.get(member, pid)
+        if add_evidence(rel.signals, flag, key):
+            batch.rels.changed(rel)
+    applied: dict[str, Any] = {name: member}
+    for value in ("rating", "shareability", "stance", "influence"):
+        if value in p.rec.values:
+            applied[value] = p.rec.values[value]
+    return applied

@@ -1,0 +1,431 @@
+"""Account plans: the stakeholders of an org with who of ours knows them (through the visibility
+rule), coverage by level and country, single-threaded risk, strategy and actions; and their edits.
+
+The answer is one JSON-ready dict that `plan_render` draws as Markdown, HTML or an SVG map.
+Without a viewer it is the CRM audience's view: what may be written into a CRM note.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.core.config import Sharing
+from connector.core.errors import RecordError, UsageError
+from connector.governance.audit import record, record_shown
+from connector.governance.relationships import require_person
+from connector.governance.visibility import (
+    CRM_AUDIENCE,
+    Viewer,
+    Visibility,
+    VisibleRel,
+    visible_relationships,
+)
+from connector.governance.whoknows import resolve_org
+from connector.store.models import (
+    LEVELS,
+    STANCES,
+    AccountPlan,
+    ContactRole,
+    Member,
+    Opportunity,
+    Org,
+    OrgDomain,
+    Person,
+    PlanAction,
+    Relationship,
+    Stakeholder,
+    utcnow,
+)
+
+KEY_LEVELS = ("c_level", "vp", "director")
+STRONG = 3  # "known well": effective strength 3 or more
+MAX_ACTIONS = 50
+
+
+class PersonRow(NamedTuple):
+    id: int
+    name: str
+    title: str | None
+    level: str
+    country: str | None
+    reports_to_id: int | None
+
+
+def is_key(level: str, stance: str) -> bool:
+    """A key stakeholder: director level and above, or anyone with a stance set."""
+    return level in KEY_LEVELS or stance != "unknown"
+
+
+def org_people(session: Session, org_id: int) -> list[PersonRow]:
+    q = select(
+        Person.id, Person.name, Person.title, Person.level, Person.country, Person.reports_to_id
+    ).where(Person.org_id == org_id, Person.deleted_at.is_(None), Person.merged_into_id.is_(None))
+    return [PersonRow(*r) for r in session.execute(q.order_by(Person.id))]
+
+
+def stakeholder_rows(session: Session, org_id: int) -> dict[int, Stakeholder]:
+    q = select(Stakeholder).join(AccountPlan).where(AccountPlan.org_id == org_id)
+    return {s.person_id: s for s in session.scalars(q)}
+
+
+def known_by_person(rels: Iterable[VisibleRel]) -> dict[int, list[VisibleRel]]:
+    out: dict[int, list[VisibleRel]] = defaultdict(list)
+    for v in rels:
+        out[v.person_id].append(v)
+    return out
+
+
+# -- showing -------------------------------------------------------------------------------------
+
+
+def show_plan(
+    session: Session, query: str, viewer: Member | None, sharing: Sharing, audit: bool = True
+) -> dict[str, Any]:
+    """`carnet plan show ORG [--as EMAIL]`: the plan as `viewer` (None: the CRM audience) may see
+    it. A member's view is audited like a who-knows answer."""
+    org = resolve_org(session, query)
+    doc, shown = build_plan(session, org, viewer or CRM_AUDIENCE, sharing)
+    if audit and viewer is not None:
+        record_shown(session, viewer, "plan show", query, shown)
+        session.flush()
+    return doc
+
+
+def build_plan(
+    session: Session, org: Org, viewer: Viewer, sharing: Sharing
+) -> tuple[dict[str, Any], list[VisibleRel]]:
+    people = org_people(session, org.id)
+    ids = [p.id for p in people]
+    rels = visible_relationships(session, viewer, sharing, ids) if ids else []
+    by_person = known_by_person(rels)
+    marks = stakeholder_rows(session, org.id)
+    roles = _deal_roles(session, org.id)
+    in_org = set(ids)
+    stakeholders = [
+        _stakeholder(p, marks.get(p.id), roles.get(p.id, []), by_person.get(p.id, []), in_org)
+        for p in people
+    ]
+    plan = session.scalar(select(AccountPlan).where(AccountPlan.org_id == org.id))
+    doc = {
+        "org": _org_json(session, org),
+        "audience": "crm" if viewer is CRM_AUDIENCE else getattr(viewer, "email", None),
+        "strategy": plan.strategy if plan else None,
+        "objectives": plan.objectives if plan else None,
+        "updated_at": plan.updated_at.isoformat() if plan else None,
+        "stakeholders": stakeholders,
+        "roots": [s["id"] for s in stakeholders if s["reports_to_id"] is None],
+        "coverage": coverage(stakeholders),
+        "single_threaded": [s["id"] for s in stakeholders if s["single_threaded"]],
+        "actions": _merge_actions(
+            _actions(session, plan) if plan else [],
+            crm_activities(session, rels, {p.id: p.name for p in people}),
+        ),
+    }
+    return doc, rels
+
+
+def _org_json(session: Session, org: Org) -> dict[str, Any]:
+    domains = session.scalars(
+        select(OrgDomain.domain).where(OrgDomain.org_id == org.id).order_by(OrgDomain.domain)
+    ).all()
+    return {"id": org.id, "name": org.name, "country": org.country, "domains": list(domains)}
+
+
+def _deal_roles(session: Session, org_id: int) -> dict[int, list[str]]:
+    """Contact roles the org's people hold on the org's live deals: a default decision role."""
+    q = (
+        select(ContactRole.person_id, ContactRole.role)
+        .join(Opportunity, Opportunity.id == ContactRole.opportunity_id)
+        .where(Opportunity.org_id == org_id, Opportunity.deleted_at.is_(None))
+        .where(ContactRole.role.is_not(None))
+    )
+    out: dict[int, set[str]] = defaultdict(set)
+    for pid, role in session.execute(q):
+        out[pid].add(str(role))
+    return {pid: sorted(r) for pid, r in out.items()}
+
+
+def _stakeholder(
+    p: PersonRow,
+    mark: Stakeholder | None,
+    deal_roles: list[str],
+    rels: list[VisibleRel],
+    in_org: set[int],
+) -> dict[str, Any]:
+    stance = mark.stance if mark else "unknown"
+    members = {v.member_id for v in rels}
+    key = is_key(p.level, stance)
+    return {
+        "id": p.id,
+        "name": p.name,
+        "title": p.title,
+        "level": p.level,
+        "country": p.country,
+        "reports_to_id": p.reports_to_id if p.reports_to_id in in_org else None,
+        "stance": stance,
+        "influence": mark.influence if mark else None,
+        "role": (mark.role if mark and mark.role else None) or ", ".join(deal_roles) or None,
+        "key": key,
+        "strength": max((v.strength or 0 for v in rels), default=0) or None,
+        "single_threaded": key and len(members) == 1,
+        "known_by": [
+            {
+                "member": {"name": v.member_name, "email": v.member_email, "team": v.member_team},
+                "yours": v.yours,
+                "visibility": v.level.name.lower(),
+                "strength": v.strength,
+            }
+            for v in rels
+        ],
+    }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def coverage(stakeholders: list[dict[str, Any]]) -> dict[str, Any]:
+    """People and people known (by anyone visible), per level and per country; key stakeholders
+    known at all and known well (strength >= 3)."""
+    by_level: dict[str, list[int]] = {}
+    by_country: dict[str | None, list[int]] = {}
+    for s in stakeholders:
+        known = 1 if s["known_by"] else 0
+        for table, k in ((by_level, s["level"]), (by_country, s["country"])):
+            cell = table.setdefault(k, [0, 0])
+            cell[0] += 1
+            cell[1] += known
+    key = [s for s in stakeholders if s["key"]]
+    strong = [s for s in key if (s["strength"] or 0) >= STRONG]
+    return {
+        "people": len(stakeholders),
+        "known": sum(1 for s in stakeholders if s["known_by"]),
+        "by_level": [
+            {"level": lv, "people": n, "known": k, "share": _share(k, n)}
+            for lv in LEVELS
+            if lv in by_level
+            for n, k in [by_level[lv]]
+        ],
+        "by_country": [
+            {"country": c, "people": n, "known": k, "share": _share(k, n)}
+            for c, (n, k) in sorted(by_country.items(), key=lambda i: (i[0] is None, i[0] or ""))
+        ],
+        "key": len(key),
+        "key_known": sum(1 for s in key if s["known_by"]),
+        "key_known_strong": len(strong),
+        "key_strong_share": _share(len(strong), len(key)),
+    }
+
+
+def _actions(session: Session, plan: AccountPlan) -> list[dict[str, Any]]:
+    q = (
+        select(PlanAction, Member.name, Member.email)
+        .outerjoin(Member, Member.id == PlanAction.member_id)
+        .where(PlanAction.plan_id == plan.id)
+        .order_by(PlanAction.at.desc(), PlanAction.id.desc())
+        .limit(MAX_ACTIONS)
+    )
+    return [
+        {
+            "text": a.text,
+            "at": a.at.isoformat(),
+            "by": {"name": name, "email": email} if email else None,
+            "source": a.source,
+        }
+        for a, name, email in session.execute(q)
+    ]
+
+
+def crm_activities(
+    session: Session, rels: list[VisibleRel], names: dict[int, str]
+) -> list[dict[str, Any]]:
+    """CRM activities (calls, meetings, emails, tasks ingest keeps in a relationship's signals) with
+    the account's people, as actions: only from relationships the viewer sees in FULL (activity
+    details are not part of a discoverable relationship). One action per CRM activity."""
+    full = {v.id: v for v in rels if v.level == Visibility.FULL}
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    ids = sorted(full)
+    for i in range(0, len(ids), 500):
+        q = select(Relationship.id, Relationship.signals).where(
+            Relationship.id.in_(ids[i : i + 500])
+        )
+        for rid, signals in session.execute(q):
+            v = full[rid]
+            for a in (signals or {}).get("activities") or []:
+                if not isinstance(a, dict) or not a.get("at") or not a.get("id"):
+                    continue
+                key = (str(a.get("source")), str(a["id"]))
+                g = grouped.setdefault(
+                    key,
+                    {
+                        "kind": a.get("kind") or "task",
+                        "at": str(a["at"]),
+                        "people": set(),
+                        "by": {"name": v.member_name, "email": v.member_email},
+                    },
+                )
+                g["people"].add(names.get(v.person_id, "?"))
+    return [
+        {
+            "text": f"{g['kind']} with {', '.join(sorted(g['people']))}",
+            "at": g["at"],
+            "by": g["by"],
+            "source": source,
+        }
+        for (source, _), g in grouped.items()
+    ]
+
+
+def _merge_actions(*lists: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    merged = [a for actions in lists for a in actions]
+    merged.sort(key=lambda a: a["at"], reverse=True)
+    return merged[:MAX_ACTIONS]
+
+
+# -- changing ------------------------------------------------------------------------------------
+
+
+def _check_stance(stance: str) -> str:
+    s = stance.strip().lower()
+    if s not in STANCES:
+        raise UsageError(f"stance must be one of {', '.join(STANCES)}, got {stance!r}")
+    return s
+
+
+def _check_influence(n: int) -> int:
+    if not 1 <= n <= 5:
+        raise UsageError(f"influence must be a whole number from 1 to 5, got {n}")
+    return n
+
+
+def _org_person(session: Session, org: Org, email: str) -> Person:
+    person = require_person(session, email)
+    if person.org_id != org.id:
+        raise UsageError(f"{email.strip()} is not one of {org.name}'s people")
+    return person
+
+
+def set_plan(
+    session: Session,
+    query: str,
+    actor: Member | None,
+    strategy: str | None = None,
+    stance: tuple[str, str] | None = None,
+    influence: tuple[str, int] | None = None,
+    action: str | None = None,
+) -> dict[str, Any]:
+    """`carnet plan set`: everything is checked before anything changes; one audit event."""
+    if strategy is None and stance is None and influence is None and action is None:
+        raise UsageError("plan set needs --strategy, --stance, --influence or --action")
+    org = resolve_org(session, query)
+    stance_to = (_org_person(session, org, stance[0]), _check_stance(stance[1])) if stance else None
+    infl_to = (
+        (_org_person(session, org, influence[0]), _check_influence(influence[1]))
+        if influence
+        else None
+    )
+    if action is not None and not action.strip():
+        raise UsageError("--action needs a text saying what was done")
+    plan = _plan_of(session, org)
+    changes: dict[str, Any] = {}
+    if strategy is not None and strategy.strip() != (plan.strategy or ""):
+        changes["strategy"] = [plan.strategy, strategy.strip()]
+        plan.strategy = strategy.strip()
+    if stance_to:
+        _mark(session, plan, stance_to[0], "stance", stance_to[1], changes)
+    if infl_to:
+        _mark(session, plan, infl_to[0], "influence", infl_to[1], changes)
+    if action is not None:
+        session.add(
+            PlanAction(
+                plan_id=plan.id, text=action.strip(), member_id=(actor.id if actor else None)
+            )
+        )
+        changes["action"] = action.strip()
+    if changes:
+        plan.updated_at = utcnow()
+        record(
+            session,
+            (actor.id if actor else None),
+            "plan.changed",
+            "account_plan",
+            plan.id,
+            {"org_id": org.id, "changes": changes, "source": "cli"},
+        )
+    session.flush()
+    return {"org": {"id": org.id, "name": org.name}, "plan_id": plan.id, "changes": changes}
+
+
+def _plan_of(session: Session, org: Org) -> AccountPlan:
+    plan = session.scalar(select(AccountPlan).where(AccountPlan.org_id == org.id))
+    if plan is None:
+        plan = AccountPlan(org_id=org.id)
+        session.add(plan)
+        session.flush()
+    return plan
+
+
+def _mark(
+    session: Session,
+    plan: AccountPlan,
+    person: Person,
+    name: str,
+    value: Any,
+    changes: dict[str, Any],
+) -> None:
+    row = session.scalar(
+        select(Stakeholder).where(
+            Stakeholder.plan_id == plan.id, Stakeholder.person_id == person.id
+        )
+    )
+    if row is None:
+        row = Stakeholder(plan_id=plan.id, person_id=person.id, stance="unknown")
+        session.add(row)
+    old = getattr(row, name)
+    if old != value:
+        setattr(row, name, value)
+        changes.setdefault("stakeholders", {}).setdefault(str(person.id), {})[name] = [old, value]
+    session.flush()
+
+
+def apply_crm_stakeholder(
+    session: Session,
+    person_id: int,
+    stance: str | None,
+    influence: int | None,
+    source: str = "crm",
+) -> bool:
+    """The inbound sync's entry for the CRM fields named in the mappings: a rep set the contact's
+    stance / influence inside the CRM. None leaves the value as it is; a bad value is a RecordError
+    (skip the record, go on). True if something changed."""
+    if stance is not None and stance.strip().lower() not in STANCES:
+        raise RecordError(f"unknown stance {stance!r}", record_id=str(person_id))
+    if influence is not None and not (isinstance(influence, int) and 1 <= influence <= 5):
+        raise RecordError(f"influence must be 1 to 5, got {influence!r}", record_id=str(person_id))
+    person = session.get(Person, person_id)
+    if person is None or person.org_id is None or (stance is None and influence is None):
+        return False
+    org = session.get(Org, person.org_id)
+    assert org is not None
+    plan = _plan_of(session, org)
+    changes: dict[str, Any] = {}
+    if stance is not None:
+        _mark(session, plan, person, "stance", stance.strip().lower(), changes)
+    if influence is not None:
+        _mark(session, plan, person, "influence", influence, changes)
+    if changes:
+        plan.updated_at = utcnow()
+        record(
+            session,
+            None,
+            "plan.changed",
+            "account_plan",
+            plan.id,
+            {"org_id": org.id, "changes": changes, "source": source},
+        )
+    return bool(changes)

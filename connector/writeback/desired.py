@@ -1,0 +1,222 @@
+"""The CRM values Carnet wants written: per linked contact, account and opportunity, the outbound
+mapping's fields filled from the overlay, read only through the one visibility rule (CRM audience).
+
+Values are kept canonical (JSON: numbers rounded to the field's scale, text cut to its length,
+datetimes as UTC ISO strings), so the same overlay always gives the same hash, and what a pull saw
+in the CRM can be compared with them (`canonical`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.core.config import Sharing
+from connector.governance.visibility import CRM_AUDIENCE, VisibleRel, visible_relationships
+from connector.plans.network import accounts_report
+from connector.store.models import Member, Org, ReferralCredit, Relationship, SourceLink
+from mappings.schema import Mapping, OutField
+from mappings.vocabulary import OUTBOUND_VALUES
+
+FIELDS = "fields"  # the outbox field set of an object's outbound fields
+TEXT_MAX = {"salesforce": 255, "hubspot": 65_536}
+DEFAULT_SCALE = 2
+
+
+@dataclass(frozen=True)
+class Desired:
+    object: str
+    external_id: str
+    field_set: str
+    values: dict[str, Any]  # canonical JSON values by CRM field
+
+
+def sort_of(kind: str, spec: OutField) -> str:
+    """number, text, bool, datetime or date: how a field's value is compared and written."""
+    if spec.type in ("Date", "date"):
+        return "date"
+    return OUTBOUND_VALUES[kind][spec.value]
+
+
+def live_links(source: str, obj: str, kind: str) -> Any:
+    return select(SourceLink.entity_id, SourceLink.external_id).where(
+        SourceLink.source == source,
+        SourceLink.object == obj,
+        SourceLink.entity == kind,
+        SourceLink.entity_id.is_not(None),
+        SourceLink.deleted_at.is_(None),
+        SourceLink.merged_into.is_(None),
+    )
+
+
+def desired_fields(
+    session: Session, source: str, mapping: Mapping, sharing: Sharing
+) -> Iterator[Desired]:
+    """Every linked record's outbound fields, object by object of the outbound mapping."""
+    for obj, fields in mapping.outbound.objects.items():
+        if obj not in mapping.objects or not fields:
+            continue
+        kind = mapping.objects[obj].kind
+        links = list(session.execute(live_links(source, obj, kind).order_by(SourceLink.id)))
+        ids = [int(eid) for eid, _ in links]
+        overlay = VALUES[kind](session, sharing, ids)
+        for entity_id, external_id in links:
+            have = overlay.get(int(entity_id), {})
+            values = {
+                name: canonical(sort_of(kind, spec), have.get(spec.value), source, spec)
+                for name, spec in fields.items()
+            }
+            yield Desired(obj, external_id, FIELDS, values)
+
+
+# -- overlay values per kind ------------------------------------------------------------------
+
+
+def person_values(session: Session, sharing: Sharing, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """strongest_strength, known_by, relationship_owner, last_interaction of each person, from
+    the relationships the CRM audience may see (strongest first)."""
+    by_person: dict[int, list[VisibleRel]] = {}
+    rels: list[VisibleRel] = []
+    for start in range(0, len(ids), 5000):
+        rels += visible_relationships(session, CRM_AUDIENCE, sharing, ids[start : start + 5000])
+    for v in rels:
+        by_person.setdefault(v.person_id, []).append(v)
+    owners = _owner_ids(session, [v.id for v in rels])
+    out = {}
+    for pid, seen in by_person.items():
+        lasts = [v.last_interaction_at for v in seen if v.last_interaction_at is not None]
+        owner = next((v.member_name for v in seen if v.id in owners), None)
+        out[pid] = {
+            "strongest_strength": max((v.strength or 0 for v in seen), default=0) or None,
+            "known_by": "; ".join(
+                f"{v.member_name} ({v.strength})" if v.strength else v.member_name for v in seen
+            ),
+            "relationship_owner": owner,
+            "last_interaction": max(lasts) if lasts else None,
+        }
+    return out
+
+
+def _owner_ids(session: Session, rel_ids: list[int]) -> set[int]:
+    """Of these (visible) relationships, the ones whose member owns the relationship."""
+    found: set[int] = set()
+    for start in range(0, len(rel_ids), 5000):
+        chunk = rel_ids[start : start + 5000]
+        q = select(Relationship.id).where(Relationship.id.in_(chunk), Relationship.is_owner)
+        found.update(session.scalars(q))
+    return found
+
+
+def org_values(session: Session, sharing: Sharing, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """coverage (percent of the org's people someone visible knows), single_threaded."""
+    orgs = list(session.scalars(select(Org).where(Org.id.in_(ids)).order_by(Org.id)))
+    out = {}
+    for start in range(0, len(orgs), 500):
+        for report in accounts_report(session, CRM_AUDIENCE, sharing, orgs[start : start + 500]):
+            people = report["people"]
+            out[report["org"]["id"]] = {
+                "coverage": round(100.0 * report["known"] / people, 1) if people else None,
+                "single_threaded": bool(report["single_threaded"]),
+            }
+    return out
+
+
+def opportunity_values(
+    session: Session, sharing: Sharing, ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """referrer, credit_amount, credit_percent from the pending and earned referral credits."""
+    q = (
+        select(ReferralCredit, Member.name)
+        .join(Member, Member.id == ReferralCredit.referrer_id)
+        .where(ReferralCredit.status.in_(("pending", "earned")))
+        .order_by(ReferralCredit.opportunity_id, ReferralCredit.id)
+    )
+    wanted = set(ids)
+    out: dict[int, dict[str, Any]] = {}
+    for credit, name in session.execute(q):
+        if credit.opportunity_id not in wanted:
+            continue
+        doc = out.setdefault(
+            credit.opportunity_id, {"referrer": [], "credit_amount": None, "credit_percent": 0.0}
+        )
+        doc["referrer"].append(name)
+        if credit.amount is not None:
+            doc["credit_amount"] = (doc["credit_amount"] or 0.0) + credit.amount
+        doc["credit_percent"] += credit.percent
+    for doc in out.values():
+        doc["referrer"] = "; ".join(doc["referrer"])
+    return out
+
+
+VALUES = {"person": person_values, "org": org_values, "opportunity": opportunity_values}
+
+
+# -- canonical values -----------------------------------------------------------------------------
+
+
+def canonical(sort: str, value: Any, source: str, spec: OutField) -> Any:
+    """A value (from the overlay, or as a pull saw it in the CRM) in the one form it is hashed
+    and compared in; None for no value (a Salesforce checkbox has none: false)."""
+    if sort == "bool":
+        return _bool(value)
+    if value is None or value == "":
+        return None
+    if sort == "number":
+        return _number(value, spec.scale if spec.scale is not None else DEFAULT_SCALE)
+    if sort == "datetime":
+        when = _datetime(value)
+        return when.isoformat(timespec="milliseconds").replace("+00:00", "Z") if when else None
+    if sort == "date":
+        when = _datetime(value)
+        return when.date().isoformat() if when else None
+    text = str(value).strip()
+    limit = spec.length or TEXT_MAX.get(source, 255)
+    return text[:limit] or None
+
+
+def crm_value(sort: str, value: Any) -> Any:
+    """A canonical value as the adapters take it (datetimes and dates as objects)."""
+    if value is None:
+        return None
+    if sort == "datetime":
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if sort == "date":
+        return date.fromisoformat(str(value))
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def _number(value: Any, scale: int) -> int | float | None:
+    try:
+        number = round(float(value), scale)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number == int(number) else number
+
+
+def _datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        when = datetime.fromtimestamp(int(value) / 1000, UTC)
+    else:
+        text = str(value).strip().replace("Z", "+00:00")
+        if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # +0000 -> +00:00
+            text = f"{text[:-2]}:{text[-2:]}"
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)

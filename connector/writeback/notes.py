@@ -1,0 +1,169 @@
+"""Account-plan notes for the CRMs: one per planned account per CRM, drawn for the CRM audience
+(the one visibility rule), kept in the outbox as title, text and escaped HTML.
+
+The note itself carries a marker (`[carnet:plan:<account id>]`) so a push can find the note it
+already made before making another: see outbox.push_notes and docs/writeback.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.core.config import Sharing
+from connector.core.records import PlanNote, WriteResult, plan_marker
+from connector.governance.visibility import CRM_AUDIENCE
+from connector.plans.plan import build_plan
+from connector.plans.render import to_markdown
+from connector.store.models import AccountPlan, Org, Outbox, SourceLink
+from connector.writeback.desired import Desired, live_links
+from connector.writeback.outbox import CHUNK, PushRun, over_budget, record
+from mappings.schema import Mapping
+
+PLAN = "plan"  # the outbox field set of a plan note
+NOTE_OBJECTS = {"salesforce": "Note", "hubspot": "notes"}
+TITLE_MAX = 60  # of the text after the marker (Salesforce Note.Title holds 80)
+
+
+def account_object(mapping: Mapping) -> str | None:
+    """The CRM object of the mapping whose records are orgs (Account, companies)."""
+    return next((name for name, om in mapping.objects.items() if om.kind == "org"), None)
+
+
+def desired_notes(
+    session: Session, source: str, mapping: Mapping, sharing: Sharing
+) -> Iterator[Desired]:
+    """A plan note per account with a plan and a live link to this source."""
+    note_object, accounts = NOTE_OBJECTS.get(source), account_object(mapping)
+    if note_object is None or accounts is None:
+        return
+    planned = select(AccountPlan.org_id)
+    q = live_links(source, accounts, "org").where(SourceLink.entity_id.in_(planned))
+    for org_id, external_id in session.execute(q.order_by(SourceLink.external_id)):
+        org = session.get(Org, org_id)
+        if org is None or org.deleted_at is not None or org.merged_into_id is not None:
+            continue
+        doc, _ = build_plan(session, org, CRM_AUDIENCE, sharing)
+        yield Desired(note_object, external_id, PLAN, note_values(doc, external_id))
+
+
+def note_values(doc: dict[str, object], parent: str) -> dict[str, str]:
+    """title (plain text), text (Salesforce body) and html (HubSpot body) of one plan note.
+    The Markdown is escaped by plan_render; the HTML wraps its lines, escaping the marker."""
+    org = doc["org"]
+    name = str(org["name"]) if isinstance(org, dict) else ""
+    text = to_markdown(doc)
+    marker = plan_marker(parent)
+    return {
+        "title": f"Account plan: {name}"[:TITLE_MAX],
+        "text": f"{marker}\n\n{text}",
+        "html": f"<p><strong>{escape(marker)}</strong></p>" + note_html(text),
+    }
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def note_html(markdown: str) -> str:
+    """The plan's Markdown (every text in it already escaped by plan_render) as the simple HTML a
+    CRM note shows: headings and bold as <strong>, list items and table rows as paragraphs."""
+    out = []
+    for line in markdown.splitlines():
+        bare = line.strip()
+        if not bare or set(bare) <= set("|-"):
+            continue
+        if bare.startswith("#"):
+            out.append(f"<p><strong>{bare.lstrip('#').strip()}</strong></p>")
+            continue
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        if bare.startswith("- "):
+            bare = "&nbsp;&nbsp;" * depth + "&bull; " + bare[2:]
+        elif bare.startswith("|"):
+            bare = " &middot; ".join(c.strip() for c in bare.strip("|").split(" | "))
+        elif bare.startswith("_") and bare.endswith("_"):
+            bare = f"<em>{bare[1:-1]}</em>"
+        bolded = _BOLD.sub(r"<strong>\1</strong>", bare).replace("\\|", "|")
+        out.append(f"<p>{bolded}</p>")
+    return "".join(out)
+
+
+# -- pushing them ---------------------------------------------------------------------------------
+
+# what the CRMs answer for a note that is no more (Salesforce codes; HubSpot's batch message)
+GONE = ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "not found", "not exist")
+
+
+def push_notes(
+    session: Session,
+    adapter: Any,
+    settings: Any,
+    rows: list[Outbox],
+    run: PushRun,
+    now: datetime,
+) -> None:
+    """Create or update each due plan note, exactly once per account: a note whose id is not
+    known yet is first looked for by its marker (it may have been made by a push that died before
+    its commit), and only created when none is found."""
+    adopt(session, adapter, [r for r in rows if not r.desired.get("ref")])
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        stop = over_budget(adapter, settings)
+        if stop is not None:
+            run.stopped, run.budget_stopped = stop, True
+            return
+        results = adapter.push_notes([plan_note(r) for r in chunk])
+        for row, result in zip(chunk, results, strict=True):
+            if not result.ok and row.desired.get("ref") and gone(result.error):
+                # deleted in the CRM: the next push looks for it again, then makes a new one
+                row.desired = {**row.desired, "ref": None}
+                row.status, row.next_attempt_at, row.last_error = "pending", None, result.error
+            else:
+                record(row, _safe_to_retry(result), run, now)
+        session.commit()
+        if run.budget_stopped:
+            return
+
+
+def _safe_to_retry(result: WriteResult) -> WriteResult:
+    """A creation the adapter would not retry because it may have been applied is retriable
+    here: the next attempt looks for the note by its marker before making one."""
+    if not result.ok and "may have been applied" in (result.error or ""):
+        return replace(result, retriable=True)
+    return result
+
+
+def gone(error: str | None) -> bool:
+    """The CRM says the note is no more (deleted by a user)."""
+    text = (error or "").lower()
+    return any(g.lower() in text for g in GONE)
+
+
+def adopt(session: Session, adapter: Any, rows: list[Outbox]) -> None:
+    """Give rows the id of the note their account already carries (found by marker)."""
+    if not rows:
+        return
+    found = adapter.find_plan_notes([r.external_id for r in rows])
+    for row in rows:
+        if row.external_id in found:
+            row.desired = {**row.desired, "ref": found[row.external_id]}
+    session.commit()
+
+
+def plan_note(row: Outbox) -> PlanNote:
+    values = row.desired["values"]
+    return PlanNote(
+        parent=row.external_id,
+        note_id=row.desired.get("ref"),
+        marker=plan_marker(row.external_id),
+        title=values["title"],
+        text=values["text"],
+        html=values["html"],
+        key=str(row.id),
+    )

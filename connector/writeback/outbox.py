@@ -1,0 +1,283 @@
+"""The outbox: desired CRM state -> diff -> queued writes -> results, one row per CRM record and
+field set (an object's outbound fields, or its account-plan note).
+
+`refresh` brings the rows to what the overlay wants now. A row whose values are what was last
+written, or what the last pull saw in the CRM, costs no call. A row written and then changed in
+the CRM by a user (a pull saw other values later) is queued again: Carnet owns those fields.
+`push_fields` sends what is due in batches at the CRMs' limits and records each record's result:
+done; failed (retriable: retried after a backoff, on a later push); parked (permanent, with the
+CRM's own message, until the desired values change or `carnet install` runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from connector.core.records import Write, WriteResult
+from connector.store.models import Outbox, SourceLink
+from connector.writeback.desired import FIELDS, Desired, canonical, crm_value, sort_of
+from mappings.schema import Mapping, OutField
+
+CHUNK = 1000  # writes handed to the adapter at once (5 Salesforce / 10 HubSpot calls), then commit
+BACKOFF = timedelta(minutes=1)  # after the first retriable failure; doubled each time
+BACKOFF_MAX = timedelta(hours=6)
+SHOWN_FAILURES = 20
+
+Specs = dict[str, dict[str, tuple[str, OutField]]]  # object -> field -> (sort, spec)
+
+
+@dataclass
+class PushRun:
+    """What one push did for one source; `as_dict()` is its --json part."""
+
+    due: int = 0
+    written: int = 0
+    failed: int = 0
+    parked: int = 0
+    api_calls: int = 0
+    stopped: str | None = None  # why the push ended early (budget, an error)
+    budget_stopped: bool = False
+    changes: list[dict[str, Any]] = field(default_factory=list)  # dry run: what would be written
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "due": self.due,
+            "written": self.written,
+            "failed": self.failed,
+            "parked": self.parked,
+            "api_calls": self.api_calls,
+        }
+        if self.stopped:
+            doc["stopped"] = self.stopped
+            doc["budget_stopped"] = self.budget_stopped
+        if self.failures:
+            doc["failures"] = self.failures[:SHOWN_FAILURES]
+        return doc
+
+
+def digest(values: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def field_specs(mapping: Mapping) -> Specs:
+    return {
+        obj: {name: (sort_of(mapping.objects[obj].kind, spec), spec) for name, spec in f.items()}
+        for obj, f in mapping.outbound.objects.items()
+        if obj in mapping.objects
+    }
+
+
+def matches(values: dict[str, Any], base: dict[str, Any] | None) -> bool:
+    return base is not None and all(k in base and base[k] == v for k, v in values.items())
+
+
+def changed(values: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields whose value differs from the CRM's known one (all of them when unknown)."""
+    return {k: v for k, v in values.items() if base is None or k not in base or base[k] != v}
+
+
+# -- desired state -> rows ------------------------------------------------------------------------
+
+
+def seen_values(session: Session, source: str, specs: Specs) -> dict[tuple[str, str], Any]:
+    """(object, external id) -> (what the last pull saw of the outbound fields, canonical; when)."""
+    out = {}
+    q = select(SourceLink.object, SourceLink.external_id, SourceLink.seen, SourceLink.seen_at)
+    q = q.where(SourceLink.source == source, SourceLink.object.in_(list(specs)))
+    for obj, ext, seen, seen_at in session.execute(q):
+        if not seen:
+            continue
+        fields = specs[obj]
+        known = {
+            name: canonical(fields[name][0], value, source, fields[name][1])
+            for name, value in seen.items()
+            if name in fields
+        }
+        out[(obj, ext)] = (known, seen_at)
+    return out
+
+
+def refresh(
+    session: Session, source: str, desired: Iterable[Desired], specs: Specs, now: datetime
+) -> int:
+    """Bring the outbox rows of `source` to `desired`; rows of records no longer wanted (deleted,
+    unlinked) go. Returns how many rows are now due."""
+    rows = {
+        (r.object, r.external_id, r.field_set): r
+        for r in session.scalars(select(Outbox).where(Outbox.source == source))
+    }
+    seen = seen_values(session, source, specs)
+    for d in desired:
+        row = rows.pop((d.object, d.external_id, d.field_set), None)
+        known, seen_at = seen.get((d.object, d.external_id), (None, None))
+        if row is None:
+            session.add(_new_row(source, d, known))
+        else:
+            _update_row(row, d, known, seen_at)
+    stale = [r.id for r in rows.values()]
+    for start in range(0, len(stale), 500):
+        session.execute(delete(Outbox).where(Outbox.id.in_(stale[start : start + 500])))
+    session.flush()
+    return len(due_rows(session, source, now))
+
+
+def _new_row(source: str, d: Desired, known: dict[str, Any] | None) -> Outbox:
+    h = digest(d.values)
+    done = matches(d.values, known)  # the CRM holds these values already
+    return Outbox(
+        source=source,
+        object=d.object,
+        external_id=d.external_id,
+        field_set=d.field_set,
+        desired={"values": d.values, "base": known, "ref": None},
+        desired_hash=h,
+        written_hash=h if done else None,
+        status="done" if done else "pending",
+    )
+
+
+def _update_row(
+    row: Outbox, d: Desired, known: dict[str, Any] | None, seen_at: datetime | None
+) -> None:
+    doc = row.desired or {}
+    h = digest(d.values)
+    fresh = known is not None and seen_at is not None and seen_at > row.updated_at
+    before = doc.get("values") if row.status == "done" else doc.get("base")
+    latest = {**(before or {}), **(known or {})} if fresh else before  # a later pull wins
+    if row.desired_hash != h:
+        base = latest
+    elif row.status == "done" and fresh and not matches(d.values, latest):
+        base = latest  # a CRM user changed a field Carnet owns: write it back
+    else:
+        return
+    done = matches(d.values, base)
+    row.desired = {"values": d.values, "base": base, "ref": doc.get("ref")}
+    row.desired_hash, row.written_hash = h, h if done else None
+    row.status = "done" if done else "pending"
+    row.attempts, row.last_error, row.next_attempt_at = 0, None, None
+
+
+def due_rows(
+    session: Session, source: str, now: datetime, field_set: str | None = None
+) -> list[Outbox]:
+    q = select(Outbox).where(
+        Outbox.source == source,
+        Outbox.status.in_(("pending", "failed")),
+        or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
+    )
+    if field_set is not None:
+        q = q.where(Outbox.field_set == field_set)
+    return list(session.scalars(q.order_by(Outbox.id)))
+
+
+# -- rows -> writes -> results --------------------------------------------------------------------
+
+
+def field_write(row: Outbox, specs: Specs) -> Write:
+    doc = row.desired
+    fields = specs[row.object]
+    values = {
+        name: crm_value(fields[name][0], value)
+        for name, value in changed(doc["values"], doc.get("base")).items()
+    }
+    return Write(row.object, row.external_id, values, key=str(row.id))
+
+
+def preview(rows: list[Outbox]) -> list[dict[str, Any]]:
+    """What a push would write: record, field, old -> new (old None: not known)."""
+    out = []
+    for row in rows:
+        doc = row.desired
+        base = doc.get("base") or {}
+        if row.field_set == FIELDS:
+            for name, new in changed(doc["values"], doc.get("base")).items():
+                out.append(_change(row, name, base.get(name), new))
+        else:
+            action = f"update note {doc['ref']}" if doc.get("ref") else "create (or adopt) note"
+            out.append(_change(row, "(plan note)", action, doc["values"]["title"]))
+    return out
+
+
+def _change(row: Outbox, name: str, old: Any, new: Any) -> dict[str, Any]:
+    return {"object": row.object, "id": row.external_id, "field": name, "old": old, "new": new}
+
+
+def budget_message(result: WriteResult) -> bool:
+    """A write not sent because the API budget is spent (the adapters say "allowance")."""
+    return result.retriable and "allowance" in (result.error or "")
+
+
+def record(row: Outbox, result: WriteResult, run: PushRun, now: datetime) -> None:
+    """One write's result on its row."""
+    doc = dict(row.desired)
+    if result.ok:
+        doc["base"] = doc["values"]
+        if row.field_set != FIELDS:
+            doc["ref"] = result.id or doc.get("ref")
+        row.desired, row.status, row.written_hash = doc, "done", row.desired_hash
+        row.attempts, row.last_error, row.next_attempt_at = 0, None, None
+        run.written += 1
+        return
+    row.last_error = result.error or "the CRM gave no reason"
+    if budget_message(result):
+        run.stopped, run.budget_stopped = row.last_error, True
+        return  # not sent: stays pending, no attempt counted
+    row.attempts += 1
+    failure = {"object": row.object, "id": row.external_id, "error": row.last_error}
+    run.failures.append(failure)
+    if result.retriable:
+        row.status = "failed"
+        row.next_attempt_at = now + min(BACKOFF * 2 ** (row.attempts - 1), BACKOFF_MAX)
+        run.failed += 1
+    else:
+        row.status = "parked"
+        run.parked += 1
+
+
+def over_budget(adapter: Any, settings: Any) -> str | None:
+    """Why no more calls should be made now (the configured share of the daily allowance)."""
+    limit = getattr(settings, "api_budget_share", None) or getattr(
+        settings, "daily_budget_share", None
+    )
+    usage = adapter.usage()
+    share = usage.share()
+    if limit is None or share is None or share < limit:
+        return None
+    return (
+        f"API budget: {usage.used} of {usage.limit} daily calls used, at or over the configured "
+        f"share {limit * 100:g}% of the allowance; the rest waits for a later push"
+    )
+
+
+def push_fields(
+    session: Session,
+    adapter: Any,
+    settings: Any,
+    rows: list[Outbox],
+    specs: Specs,
+    run: PushRun,
+    now: datetime,
+) -> None:
+    """Send the rows' writes CHUNK at a time (the adapter batches them at the CRM's limit),
+    committing each chunk's results; stop at the budget."""
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        stop = over_budget(adapter, settings)
+        if stop is not None:
+            run.stopped, run.budget_stopped = stop, True
+            return
+        results = adapter.push([field_write(r, specs) for r in chunk])
+        for row, result in zip(chunk, results, strict=True):
+            record(row, result, run, now)
+        session.commit()
+        if run.budget_stopped:
+            return

@@ -1,0 +1,182 @@
+"""`carnet push` (and the push step of `carnet sync`): derive credits, bring each CRM source's
+outbox to the overlay's desired state, then send what is due: fields first, then plan notes.
+
+A source with nothing due opens no connection at all. Each chunk's results are committed as they
+come, so a push killed at any point loses no write: what was not recorded is sent again (field
+writes are idempotent; notes are found again by their marker). The run's state (counts, a budget
+stop) is kept in sync_state under the object name "(push)" for `carnet status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.core import sources
+from connector.core.config import SourceBase
+from connector.core.errors import BudgetExhausted, CarnetError, UsageError
+from connector.governance.credits import derive_credits
+from connector.store.app import App
+from connector.store.models import SyncState
+from connector.writeback.desired import FIELDS, desired_fields
+from connector.writeback.notes import PLAN, desired_notes, push_notes
+from connector.writeback.outbox import (
+    PushRun,
+    due_rows,
+    field_specs,
+    preview,
+    push_fields,
+    refresh,
+)
+from mappings.loader import load_mapping, mapping_path
+from mappings.schema import Mapping
+
+PUSH_STATE = "(push)"  # sync_state.object of a source's last push
+
+OpenAdapter = Callable[[str, SourceBase], Any]
+
+
+@dataclass
+class PushSummary:
+    sources: dict[str, PushRun] = field(default_factory=dict)
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "sources": {
+                s: run.as_dict() | ({"changes": run.changes} if self.dry_run else {})
+                for s, run in self.sources.items()
+            },
+        }
+
+    def exit_code(self) -> int:
+        """1 when records failed or a source stopped on an error; a spent budget is not a
+        failure (the next push carries on)."""
+        bad = any(
+            r.failed or r.parked or (r.stopped and not r.budget_stopped)
+            for r in self.sources.values()
+        )
+        return 1 if bad else 0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def writing_sources(app: App, source: str | None) -> dict[str, Mapping]:
+    """The enabled sources (or `source`) whose mapping writes something back, with it."""
+    enabled = app.config.sources.enabled()
+    if source is not None and source not in enabled:
+        known = ", ".join(enabled) or "none"
+        raise UsageError(f"--source {source}: not an enabled source (enabled: {known})")
+    names = [source] if source else list(enabled)
+    mappings = {n: load_mapping(mapping_path(n, enabled[n].mapping), n) for n in names}
+    return {n: m for n, m in mappings.items() if m.outbound.objects}
+
+
+def run_push(
+    app: App,
+    source: str | None = None,
+    dry_run: bool = False,
+    open_adapter: OpenAdapter | None = None,
+) -> PushSummary:
+    if open_adapter is None:
+        open_adapter = sources.open_adapter
+    mappings = writing_sources(app, source)
+    enabled = app.config.sources.enabled()
+    summary = PushSummary(dry_run=dry_run)
+    with app.sessions() as session:
+        derive_credits(session, app.config.credits.percent)
+        session.flush()
+        for name, mapping in mappings.items():
+            job = _SourcePush(session, app, name, enabled[name], mapping, open_adapter)
+            try:
+                summary.sources[name] = job.preview() if dry_run else job.run()
+            except CarnetError as exc:  # this source could not be reached; the others go on
+                session.rollback()
+                summary.sources[name] = PushRun(stopped=f"stopped by an error: {exc}")
+        if dry_run:
+            session.rollback()
+    return summary
+
+
+class _SourcePush:
+    def __init__(
+        self,
+        session: Session,
+        app: App,
+        name: str,
+        settings: SourceBase,
+        mapping: Mapping,
+        open_adapter: OpenAdapter,
+    ):
+        self.session, self.name, self.settings, self.mapping = session, name, settings, mapping
+        self.sharing, self.open_adapter = app.config.sharing, open_adapter
+        self.specs = field_specs(mapping)
+
+    def _refresh(self, now: datetime) -> tuple[list[Any], list[Any]]:
+        desired = chain(
+            desired_fields(self.session, self.name, self.mapping, self.sharing),
+            desired_notes(self.session, self.name, self.mapping, self.sharing),
+        )
+        refresh(self.session, self.name, desired, self.specs, now)
+        return (
+            due_rows(self.session, self.name, now, FIELDS),
+            due_rows(self.session, self.name, now, PLAN),
+        )
+
+    def preview(self) -> PushRun:
+        fields, notes = self._refresh(_utcnow())
+        return PushRun(due=len(fields) + len(notes), changes=preview(fields + notes))
+
+    def run(self) -> PushRun:
+        started = _utcnow()
+        fields, notes = self._refresh(started)
+        self.session.commit()
+        run = PushRun(due=len(fields) + len(notes))
+        usage: dict[str, Any] = {}
+        if run.due:
+            adapter = self.open_adapter(self.name, self.settings)
+            try:
+                calls = adapter.usage().calls
+                self._send(adapter, fields, notes, run, started)
+                run.api_calls = adapter.usage().calls - calls
+                usage = asdict(adapter.usage())
+            finally:
+                adapter.close()
+        self._save(run, started, usage)
+        return run
+
+    def _send(
+        self, adapter: Any, fields: list[Any], notes: list[Any], run: PushRun, now: datetime
+    ) -> None:
+        try:
+            push_fields(self.session, adapter, self.settings, fields, self.specs, run, now)
+            if not run.budget_stopped:
+                push_notes(self.session, adapter, self.settings, notes, run, now)
+        except CarnetError as exc:  # the results recorded so far are committed
+            self.session.rollback()
+            run.stopped, run.budget_stopped = str(exc), isinstance(exc, BudgetExhausted)
+
+    def _save(self, run: PushRun, started: datetime, usage: dict[str, Any]) -> None:
+        q = select(SyncState).where(SyncState.source == self.name, SyncState.object == PUSH_STATE)
+        state = self.session.scalar(q)
+        if state is None:
+            state = SyncState(source=self.name, object=PUSH_STATE)
+            self.session.add(state)
+        state.last_started_at, state.last_finished_at = started, _utcnow()
+        counts = run.as_dict()
+        counts.pop("failures", None)
+        state.last_counts = counts
+        state.last_errors = run.failures[:20] + (
+            [{"id": "", "reason": run.stopped}] if run.stopped else []
+        )
+        state.api_usage = usage or state.api_usage or {}
+        self.session.commit()
