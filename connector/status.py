@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from connector.store import models as m
 from connector.store.app import App
 from connector.store.db import current_revision, head_revision, read_only_sessions
+from connector.store.models_plans import AccountPlan
 from scheduler.jobs import last_runs, next_runs
 from scheduler.leases import lease_rows
 
@@ -25,7 +26,7 @@ COUNTED = {
     "opportunities": m.Opportunity,
     "intros": m.Intro,
     "referral_credits": m.ReferralCredit,
-    "account_plans": m.AccountPlan,
+    "account_plans": AccountPlan,
     "audit_events": m.AuditEvent,
 }
 

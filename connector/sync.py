@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from connector.core import sources
 from connector.core.config import Scoring, SourceBase
-from connector.core.errors import BudgetExhausted, FatalError, RetriableError, UsageError
+from connector.core.errors import BudgetExhausted, FatalError, RetriableError
 from connector.core.protocols import Adapter
 from connector.core.records import ApiUsage
 from connector.governance.scoring import recompute_scores
@@ -129,12 +129,9 @@ def run_sync(
     disabled source or a bad mapping, before anything is pulled. When `stop` is set (the
     scheduler on SIGTERM) the sync ends after the page in hand is committed. `push=False` leaves
     out the write-back step (the pull benchmark measures the pull alone)."""
-    enabled = app.config.sources.enabled()
-    if source is not None and source not in enabled:
-        known = ", ".join(enabled) or "none"
-        raise UsageError(f"--source {source}: not an enabled source (enabled: {known})")
-    names = [source] if source else list(enabled)
-    mappings = {n: load_mapping(mapping_path(n, enabled[n].mapping), n) for n in names}
+    enabled = app.config.sources.chosen(source)
+    names = list(enabled)
+    mappings = {n: load_mapping(mapping_path(n, s.mapping), n) for n, s in enabled.items()}
 
     def feed(name: str, wants: list[Want]) -> Feed:
         settings = enabled[name]

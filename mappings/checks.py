@@ -9,19 +9,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mappings.kinds import KINDS
 from mappings.schema import Mapping, ObjectMap, OutField, ValueRule
 from mappings.transforms import TRANSFORMS
 from mappings.vocabulary import (
     HUBSPOT_FIELD_TYPES,
     OUTBOUND_TYPES,
     OUTBOUND_VALUES,
-    REQUIRED,
     TEXT_LENGTHS,
     VALUE_TYPES,
     article,
-    max_length,
-    ref_kinds,
-    value_names,
 )
 
 Found = list[tuple[tuple[Any, ...], str]]
@@ -35,10 +32,11 @@ def effective_transform(value: str, rule: ValueRule) -> str:
 
 def check_value(kind: str, value: str, rule: ValueRule) -> list[tuple[tuple[Any, ...], str]]:
     """Problems of one value rule, located relative to the rule."""
-    if value not in value_names(kind):
-        known = ", ".join(value_names(kind))
+    spec = KINDS[kind]
+    if value not in spec.values:
+        known = ", ".join(spec.value_names)
         return [((), f"unknown overlay value {value!r} for {article(kind)} (known: {known})")]
-    vtype = VALUE_TYPES[value]
+    vtype = spec.values[value]
     name = effective_transform(value, rule)
     found: Found = []
     if name not in vtype.transforms:
@@ -64,7 +62,7 @@ def check_value(kind: str, value: str, rule: ValueRule) -> list[tuple[tuple[Any,
     if name == "stage" and rule.from_ is not None and len(rule.sources) not in (1, 2):
         found.append((("from",), "stage reads one status field, or two flags: closed, won"))
     found += _check_choices(value, rule, name)
-    limit = max_length(kind, value)
+    limit = spec.max_length(value)
     if rule.max_length is not None and limit is not None and rule.max_length > limit:
         found.append((("max_length",), f"the store keeps at most {limit} characters"))
     return found
@@ -94,7 +92,7 @@ def check_object(
     found: Found = []
     for value, rule in om.values.items():
         found += [(("values", value, *loc), msg) for loc, msg in check_value(om.kind, value, rule)]
-    allowed = ref_kinds(om.kind)
+    allowed = KINDS[om.kind].ref_kinds
     for name, ref in om.refs.items():
         loc = ("refs", name)
         if name not in allowed:
@@ -115,7 +113,7 @@ def check_object(
         elif order.index(ref.to) > order.index(obj):
             found.append(((*loc, "to"), f"{ref.to} must come before {obj} in the file"))
     present = set(om.values) | set(om.refs)
-    for alternatives in REQUIRED[om.kind] if whole else ():
+    for alternatives in KINDS[om.kind].required if whole else ():
         if not present & set(alternatives):
             need = " or ".join(alternatives)
             found.append(((), f"{article(om.kind)} needs {need}"))

@@ -1,7 +1,7 @@
 """What a mapping makes of a raw CRM record: a `MappedRecord` in the overlay's own terms.
 
 Adapters produce `RawRecord`s in their API's field names; `mappings.apply` turns them into these;
-`connector.ingest.pages` stores them. The kinds and their value names are listed in KINDS.
+`connector.ingest.pages` stores them. Their kinds are described in `mappings.kinds`.
 """
 
 from __future__ import annotations
@@ -11,50 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# kind -> (value names, reference names -> the kind referred to)
-KINDS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
-    "member": (
-        ("email", "first_name", "last_name", "name", "team", "country", "title", "active"),
-        {},
-    ),
-    "org": (
-        ("name", "domains", "country", "industry"),
-        {"parent": "org", "owner": "member"},
-    ),
-    "person": (
-        (
-            "emails",
-            "first_name",
-            "last_name",
-            "name",
-            "title",
-            "level",
-            "country",
-            "phone",
-            "rating",
-            "shareability",
-            "stance",
-            "influence",
-        ),
-        {"org": "org", "reports_to": "person", "owner": "member"},
-    ),
-    "opportunity": (
-        ("name", "amount", "currency", "stage", "status", "close_date", "created_at"),
-        {"org": "org", "owner": "member"},
-    ),
-    "contact_role": (("role", "is_primary"), {"opportunity": "opportunity", "person": "person"}),
-    "activity": (("kind", "at", "subject"), {"person": "person", "member": "member", "org": "org"}),
-    # an entry in a rep's address book; `container` (the mailbox) is the member
-    "address_book": (
-        ("emails", "first_name", "last_name", "name", "company", "title", "phone"),
-        {"member": "member"},
-    ),
-}
-
 
 @dataclass
 class MappedRecord:
-    kind: str  # a key of KINDS
+    kind: str  # a KindSpec's name (mappings.kinds)
     source: str  # salesforce | hubspot | exchange
     object: str  # the CRM object's API name
     external_id: str

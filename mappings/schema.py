@@ -26,7 +26,7 @@ from pydantic import (
 
 from connector.core.records import ObjectSpec
 from connector.core.yamlfile import line_of
-from mappings.records import KINDS
+from mappings.kinds import KINDS
 from mappings.transforms import LEVELS, TRANSFORMS, Opts, plain
 
 SOURCES = ("salesforce", "hubspot", "exchange")

@@ -1,14 +1,13 @@
-"""What a mapping file may name: the overlay values of each kind with their transforms and store
-lengths, the references, what each kind needs, and the outbound values with their CRM types.
+"""What a mapping file may name: the overlay values with their transforms and store lengths, and
+the outbound values with their CRM types.
 
-Data only; the loader checks a file against it and `apply` follows it. KINDS is in records.py.
+Data only; the loader checks a file against it and `apply` follows it. Which values, references
+and needs each kind of record has is in `mappings.kinds`, drawn from VALUE_TYPES.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from mappings.records import KINDS
 
 TEXT = ("trim", "join", "choice")
 
@@ -54,51 +53,10 @@ VALUE_TYPES: dict[str, ValueType] = {
     "company": ValueType(TEXT, max_length=400),
 }
 
-# Where a kind's store column is shorter than the value's usual length.
-MAX_LENGTH: dict[tuple[str, str], int] = {
-    ("member", "name"): 400,
-    ("org", "name"): 400,
-    ("opportunity", "name"): 400,
-}
-
-# References that hold several ids (HubSpot associations): name -> the kind they point at.
-MANY_REFS: dict[str, dict[str, str]] = {
-    "opportunity": {"persons": "person"},  # deal -> contacts: contact roles without a role
-    "activity": {"persons": "person"},  # engagement -> contacts
-}
-
-# What a record of each kind must carry to be taken. Each entry is a set of alternatives: one of
-# the names in it must be there (a value, a reference or a many-reference).
-REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
-    "member": (("email",),),
-    "org": (("name",),),
-    "person": (("name", "emails"),),
-    "opportunity": (("name",),),
-    "contact_role": (("opportunity",), ("person",)),
-    "activity": (("member",), ("person", "persons", "org")),
-    "address_book": (("member",), ("name", "emails")),
-}
-
-# The order kinds are ingested in; a reference must point at an object listed before it (or itself).
-KIND_ORDER = ("member", "org", "person", "address_book", "opportunity", "contact_role", "activity")
-
 
 def article(noun: str) -> str:
     """The noun with its indefinite article: "a member", "an org"."""
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
-
-
-def value_names(kind: str) -> tuple[str, ...]:
-    return KINDS[kind][0]
-
-
-def ref_kinds(kind: str) -> dict[str, str]:
-    """Every reference name a kind may carry -> the kind it points at (one id or several)."""
-    return {**KINDS[kind][1], **MANY_REFS.get(kind, {})}
-
-
-def max_length(kind: str, value: str) -> int | None:
-    return MAX_LENGTH.get((kind, value), VALUE_TYPES[value].max_length)
 
 
 # -- outbound ------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ from sandbox.graph_odata import (
     prefer_maxpagesize,
     project,
 )
-from sandbox.graph_store import CONTACT_FIELDS, Contact, GraphStore, Mailbox
+from sandbox.graph_records import CONTACT_FIELDS, Contact, Mailbox
+from sandbox.graph_store import GraphStore
 
 DEFAULT_PAGE = 10
 CONTACT_ODATA_TYPE = "#microsoft.graph.contact"

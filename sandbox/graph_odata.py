@@ -1,7 +1,8 @@
 """OData plumbing of the Graph stand-in: Graph's error body, `$select` / `$top` / `Prefer`
 parsing, the `$filter` subset for users, paging links and opaque state tokens.
 
-Kept apart from the records (graph_store.py) and the routes (graph.py) so each stays small.
+Kept apart from the records (graph_records.py, graph_store.py) and the routes (graph.py,
+graph_reads.py) so each stays small.
 """
 
 from __future__ import annotations

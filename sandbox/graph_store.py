@@ -1,5 +1,6 @@
 """The records behind the Graph stand-in: directory users and, per mailbox, contact folders and
-Outlook contacts, loaded from the World; plus the change sequence that delta queries read.
+Outlook contacts (their shapes are in graph_records), loaded from the World; plus the change
+sequence that delta queries read.
 
 Every change (load, create, update, move, delete) takes the next `seq`; a delete or a move out of
 a folder leaves a `Removal` in that folder so a later delta round can report `@removed`.
@@ -7,99 +8,28 @@ a folder leaves a `Removal` in that folder so a later delta round can report `@r
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
 from sandbox.core import Clock, HTTPError
+from sandbox.graph_records import (
+    CONTACT_DEFAULTS,
+    USER_DEFAULT_FIELDS,
+    USER_EXTRA_FIELDS,
+    Contact,
+    Folder,
+    Mailbox,
+    Removal,
+    graph_time,
+    outlook_id,
+)
 from sandbox.world import AddressBookEntry, Member, World
 
 _NS = uuid.UUID("9f2e6a55-0c1b-4a8e-b3c4-5d6e7f8091a2")
 DEFAULT_FOLDER = "Contacts"
-
-USER_DEFAULT_FIELDS = (
-    "businessPhones",
-    "displayName",
-    "givenName",
-    "jobTitle",
-    "mail",
-    "mobilePhone",
-    "officeLocation",
-    "preferredLanguage",
-    "surname",
-    "userPrincipalName",
-    "id",
-)
-USER_EXTRA_FIELDS = (
-    "accountEnabled",
-    "department",
-    "country",
-    "usageLocation",
-    "companyName",
-    "createdDateTime",
-    "mailNickname",
-    "userType",
-    "proxyAddresses",
-    "otherMails",
-    "city",
-    "state",
-    "streetAddress",
-    "postalCode",
-    "employeeId",
-    "employeeType",
-    "faxNumber",
-)
 USER_WRITABLE = set(USER_DEFAULT_FIELDS + USER_EXTRA_FIELDS) - {"id", "createdDateTime"}
-
-CONTACT_META = (
-    "@odata.etag",
-    "id",
-    "createdDateTime",
-    "lastModifiedDateTime",
-    "changeKey",
-    "categories",
-    "parentFolderId",
-)
-# Graph's contact properties after the metadata, with their empty values.
-CONTACT_DEFAULTS: dict[str, Any] = {
-    "birthday": None,
-    "fileAs": "",
-    "displayName": "",
-    "givenName": None,
-    "initials": None,
-    "middleName": None,
-    "nickName": None,
-    "surname": None,
-    "title": None,
-    "yomiGivenName": None,
-    "yomiSurname": None,
-    "yomiCompanyName": None,
-    "generation": None,
-    "imAddresses": [],
-    "jobTitle": None,
-    "companyName": None,
-    "department": None,
-    "officeLocation": None,
-    "profession": None,
-    "businessHomePage": None,
-    "assistantName": None,
-    "manager": None,
-    "homePhones": [],
-    "mobilePhone": None,
-    "businessPhones": [],
-    "spouseName": None,
-    "personalNotes": "",
-    "children": [],
-    "emailAddresses": [],
-    "homeAddress": {},
-    "businessAddress": {},
-    "otherAddress": {},
-}
-CONTACT_FIELDS = set(CONTACT_META) - {"@odata.etag"} | set(CONTACT_DEFAULTS)
 _CONTACT_WRITABLE = set(CONTACT_DEFAULTS) | {"categories"}
 _READ_ONLY = {
     "@odata.etag",
@@ -109,78 +39,6 @@ _READ_ONLY = {
     "lastModifiedDateTime",
     "_mailbox",
 }
-
-
-def graph_time(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def outlook_id(prefix: str, key: str) -> str:
-    """A deterministic id shaped like Exchange's (URL-safe base64, 'AAMkA...' / 'AQMkA...')."""
-    digest = hashlib.sha256(key.encode()).digest() + hashlib.sha256(b"x" + key.encode()).digest()
-    return prefix + base64.urlsafe_b64encode(digest[:45]).decode() + "AAA="
-
-
-@dataclass
-class Folder:
-    id: str
-    mailbox: str
-    parent_id: str
-    name: str
-
-    def render(self) -> dict[str, Any]:
-        return {"id": self.id, "displayName": self.name, "parentFolderId": self.parent_id}
-
-
-@dataclass
-class Contact:
-    id: str
-    mailbox: str  # the user id of the mailbox
-    folder_id: str
-    props: dict[str, Any]
-    created: datetime
-    modified: datetime
-    version: int = 1
-    seq: int = 0
-
-    @property
-    def change_key(self) -> str:
-        digest = hashlib.sha256(f"{self.id}:{self.version}".encode()).digest()
-        return "EQAAABYAAA" + base64.b64encode(digest[:18]).decode()
-
-    def render(self) -> dict[str, Any]:
-        change_key = self.change_key
-        out: dict[str, Any] = {
-            "@odata.etag": f'W/"{change_key}"',
-            "id": self.id,
-            "createdDateTime": graph_time(self.created),
-            "lastModifiedDateTime": graph_time(self.modified),
-            "changeKey": change_key,
-            "categories": list(self.props.get("categories", [])),
-            "parentFolderId": self.folder_id,
-        }
-        for name, empty in CONTACT_DEFAULTS.items():
-            out[name] = self.props.get(name, empty)
-        return out
-
-
-@dataclass
-class Removal:
-    id: str
-    seq: int
-
-
-@dataclass
-class Mailbox:
-    user_id: str
-    root_id: str  # the mailbox root, parent of the default Contacts folder
-    default_id: str
-    folders: dict[str, Folder] = field(default_factory=dict)
-    contacts: dict[str, dict[str, Contact]] = field(default_factory=dict)  # folder id -> id -> c
-    removals: dict[str, list[Removal]] = field(default_factory=dict)  # folder id -> removals
-
-    def children(self, folder_id: str) -> list[Folder]:
-        return [f for f in self.folders.values() if f.parent_id == folder_id]
 
 
 class GraphStore:

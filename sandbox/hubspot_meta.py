@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .core import HTTPError, Request, Response
-from .hubspot_objects import body_object, bool_arg, int_arg
 from .hubspot_props import Properties, hs_time
+from .hubspot_request import body_object, bool_arg, int_arg
 from .hubspot_schema import PIPELINES, object_type
 
 MAX_OWNERS_PAGE, DEFAULT_OWNERS_PAGE = 500, 100

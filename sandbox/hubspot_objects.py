@@ -10,46 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from .core import HTTPError, Request, Response
-from .hubspot_props import hs_time
+from .hubspot_request import batch_response, body_object, bool_arg, int_arg, list_arg
 from .hubspot_schema import ASSOC_TYPES, ObjectType, object_type
 from .hubspot_search import Search
 from .hubspot_store import Record, Store
 
 MAX_PAGE, DEFAULT_PAGE, MAX_BATCH, MAX_HISTORY_BATCH = 100, 10, 100, 50
 Handler = Callable[[Request], Response]
-
-
-def list_arg(req: Request, name: str) -> list[str] | None:
-    """A multi-valued query parameter: repeated (`a=1&a=2`) or comma-separated."""
-    values = [v for raw in req.query.get(name, []) for v in raw.split(",") if v.strip()]
-    return [v.strip() for v in values] or None
-
-
-def bool_arg(req: Request, name: str) -> bool:
-    return (req.arg(name) or "").lower() == "true"
-
-
-def int_arg(req: Request, name: str, default: int, maximum: int) -> int:
-    raw = req.arg(name)
-    try:
-        value = int(raw) if raw not in (None, "") else default
-    except ValueError:
-        raise HTTPError(400, "VALIDATION_ERROR", f"{name} must be an integer; got {raw}") from None
-    if not 1 <= value <= maximum:
-        raise HTTPError(
-            400,
-            "VALIDATION_ERROR",
-            f"{name} must be between 1 and {maximum}; got {value}",
-            extra={"context": {name: [str(value)]}},
-        )
-    return value
-
-
-def body_object(req: Request) -> dict[str, Any]:
-    body = req.json()
-    if not isinstance(body, dict):
-        raise HTTPError(400, "VALIDATION_ERROR", "Invalid input JSON: expected a JSON object")
-    return body
 
 
 class ObjectsApi:
@@ -404,24 +371,3 @@ def _failed(ot: ObjectType, context: dict[str, Any]) -> dict[str, Any]:
         "inputs were processed. Please try again.",
         "context": context,
     }
-
-
-def batch_response(
-    results: list[dict[str, Any]],
-    errors: list[dict[str, Any]],
-    started: datetime,
-    completed: datetime,
-    ok_status: int,
-) -> Response:
-    """A batch answer: `ok_status` when every input worked, else 207 with the errors."""
-    body: dict[str, Any] = {
-        "status": "COMPLETE",
-        "results": results,
-        "startedAt": hs_time(started),
-        "completedAt": hs_time(completed),
-    }
-    if errors:
-        body["numErrors"] = len(errors)
-        body["errors"] = errors
-        return Response(207, body)
-    return Response(ok_status, body)

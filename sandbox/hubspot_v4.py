@@ -9,7 +9,7 @@ from typing import Any
 
 from .core import HTTPError, Request, Response
 from .hubspot_assoc import type_spec
-from .hubspot_objects import batch_response, body_object, int_arg
+from .hubspot_request import batch_response, body_object, int_arg
 from .hubspot_schema import ASSOC_TYPES, DEFAULT_TYPE, ObjectType, object_type
 from .hubspot_store import Store
 

@@ -22,11 +22,12 @@ from typing import IO, Any
 import trustme
 from ruamel.yaml import YAML
 
-from sandbox.core import FAULT_KINDS, Clock, Faults, HTTPError, Served, StandIn, serve
+from sandbox.core import FAULT_KINDS, Clock, Faults, HTTPError, StandIn
 from sandbox.graph import GraphStandIn
 from sandbox.hubspot import HubSpotStandIn
 from sandbox.salesforce import SalesforceStandIn
 from sandbox.seed import generate
+from sandbox.server import Served, serve
 from sandbox.world import World
 
 NAMES = ("salesforce", "hubspot", "graph")

@@ -42,12 +42,14 @@ import jwt
 
 from .core import Clock, HTTPError, Request, Response, StandIn
 from .sf_bulk import BulkJobs
+from .sf_ids import make_id, normalize_id
 from .sf_load import load_world
 from .sf_rest import RestAPI, record_body
-from .sf_schema import API_VERSIONS, RELEASES, Schema, make_id, normalize_id
+from .sf_schema import API_VERSIONS, RELEASES, Schema
 from .sf_store import Store
 from .sf_tooling import ToolingAPI
-from .sf_write import RecordError, coerce, create_record, target, update_record
+from .sf_validate import RecordError, coerce
+from .sf_write import create_record, target, update_record
 from .world import World
 
 DATA = "/services/data/v{version}"

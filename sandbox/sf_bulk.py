@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .core import HTTPError, Request, Response, iso
-from .sf_schema import make_id
+from .sf_ids import make_id
 from .sf_store import Record
 from .soql import Bound, SoqlError, compile_query
 

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .core import iso
-from .sf_schema import CURRENCIES, make_id
+from .sf_ids import make_id
+from .sf_schema import CURRENCIES
 from .sf_store import Record, Store
 from .world import Activity, Contact, World
 

@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .core import HTTPError, Request, Response, iso
-from .sf_schema import SObject, make_id, normalize_id
+from .sf_fields import SObject
+from .sf_ids import make_id, normalize_id
 from .sf_store import RECYCLE_BIN_DAYS, Record
+from .sf_validate import RecordError, coerce
 from .sf_write import (
     Collections,
     ExternalIndex,
-    RecordError,
-    coerce,
     create_record,
     delete_record,
     external_field,

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .core import Clock, iso
-from .sf_schema import STAGES, Schema, make_id
+from .sf_ids import make_id
+from .sf_schema import STAGES, Schema
 
 Record = dict[str, Any]
 RECYCLE_BIN_DAYS = 15

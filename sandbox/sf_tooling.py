@@ -11,7 +11,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .core import HTTPError, Request, Response
-from .sf_schema import Field, Schema, make_object, ref, s
+from .sf_fields import Field, make_object, ref, s
+from .sf_schema import Schema
 from .sf_store import Store
 from .soql import SoqlError, compile_query
 

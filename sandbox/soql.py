@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .sf_schema import ID_TYPES, NUMBER_TYPES, STRING_TYPES, Field, Schema, SObject, normalize_id
+from .sf_fields import ID_TYPES, NUMBER_TYPES, STRING_TYPES, Field, SObject
+from .sf_ids import normalize_id
+from .sf_schema import Schema
 from .soql_parse import (
     BoolOp,
     Cmp,

@@ -14,8 +14,9 @@ Objects (mappings/exchange.yaml):
   an application access policy) is skipped with a log line. RawRecord.container is the
   mailbox's user id. `Prefer: odata.maxpagesize=<page_size>` is sent (Graph's default is 10).
 
-Carnet does not write to Exchange: `push` answers every write with a failed, non-retriable
-WriteResult saying so. Graph has no describe endpoint; `describe` answers from the documented
+Carnet does not write to Exchange: `push` and `push_notes` answer every write as refused, saying
+so; `ensure_fields` finds every field incompatible, `find_plan_notes` finds none. Graph has no
+describe endpoint; `describe` answers from the documented
 field tables (adapters/exchange_fields.py). `usage().calls` counts Graph calls (token requests
 to Entra excluded); Graph publishes no allowance, so used/limit stay None.
 """
@@ -33,11 +34,16 @@ from adapters.exchange.contacts import ContactsPull
 from adapters.exchange.fields import field_infos
 from adapters.exchange.graph import GraphClient, NotFound
 from connector.core.errors import UsageError
+from connector.core.protocols import FieldGroup
 from connector.core.records import (
     ApiUsage,
     FieldInfo,
+    FieldSpec,
+    FieldStep,
     ObjectSpec,
+    Outcome,
     Page,
+    PlanNote,
     RawRecord,
     Write,
     WriteResult,
@@ -73,7 +79,24 @@ class ExchangeAdapter:
             )
 
     def push(self, writes: list[Write]) -> list[WriteResult]:
-        return [WriteResult(w.key, ok=False, id=w.id, error=NO_WRITES) for w in writes]
+        return [WriteResult(w.key, Outcome.REFUSED, id=w.id, error=NO_WRITES) for w in writes]
+
+    def push_notes(self, notes: list[PlanNote]) -> list[WriteResult]:
+        return [WriteResult(n.key, Outcome.REFUSED, id=n.note_id, error=NO_WRITES) for n in notes]
+
+    def find_plan_notes(self, parents: list[str]) -> dict[str, str]:
+        return {}
+
+    def ensure_fields(
+        self,
+        object_name: str,
+        specs: list[FieldSpec],
+        group: FieldGroup | None = None,
+        dry_run: bool = False,
+    ) -> list[FieldStep]:
+        """No field can be made: an outbound Exchange mapping is refused by `carnet install`."""
+        why = "cannot be made: Carnet does not write to Exchange"
+        return [FieldStep(object_name, s.name, "incompatible", why) for s in specs]
 
     def describe(self, object_name: str) -> dict[str, FieldInfo]:
         fields = field_infos(object_name)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +27,7 @@ from connector.core.errors import (
     RetriableError,
     UsageError,
 )
-from connector.core.http import check_pagination, retrying
+from connector.core.http import check_pagination, parse_retry_after, retrying
 
 log = logging.getLogger(__name__)
 
@@ -222,19 +220,6 @@ def _error_of(resp: requests.Response) -> tuple[str, str]:
     return str(error.get("code", resp.reason)), str(error.get("message", ""))
 
 
-def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _body(resp: requests.Response) -> dict[str, Any]:
     """The JSON of a 2xx answer; else the error the caller's next step depends on."""
     status = resp.status_code
@@ -246,7 +231,8 @@ def _body(resp: requests.Response) -> dict[str, Any]:
     code, message = _error_of(resp)
     where = urlsplit(resp.url).path
     if status in (429, 503):
-        raise RateLimited(f"Microsoft Graph {status} {code} on {where}", _retry_after(resp))
+        wait = parse_retry_after(resp.headers.get("Retry-After"))
+        raise RateLimited(f"Microsoft Graph {status} {code} on {where}", wait)
     if status >= 500 or status == 408:
         raise RetriableError(f"Microsoft Graph {status} {code} on {where}")
     if status == 410:

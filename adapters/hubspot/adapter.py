@@ -16,14 +16,16 @@ from typing import Any
 from adapters.hubspot import writeback
 from adapters.hubspot.api import BATCH_LIMIT, HubSpotApi, HubSpotRefused
 from adapters.hubspot.pull import Puller, as_datetime, epoch_ms, mark_last
-from connector.core.errors import BudgetExhausted, FatalError, RetriableError
+from connector.core.errors import BudgetExhausted, FatalError, RateLimited, RetriableError
 from connector.core.http import check_pagination
+from connector.core.protocols import FieldGroup
 from connector.core.records import (
     ApiUsage,
     FieldInfo,
     FieldSpec,
     FieldStep,
     ObjectSpec,
+    Outcome,
     Page,
     PlanNote,
     RawRecord,
@@ -35,6 +37,7 @@ from connector.core.records import (
 OVERLAP_S = 300  # re-read changes this far behind the cursor: search lags writes by seconds
 OBJECTS = frozenset({"companies", "contacts", "deals", "calls", "emails", "meetings", "tasks"})
 RETRIABLE_CATEGORIES = frozenset({"INTERNAL_ERROR", "RATE_LIMITS", "SERVICE_UNAVAILABLE"})
+GONE_CATEGORY = "OBJECT_NOT_FOUND"
 # The owners API has no properties: what an owner carries, all of it read-only.
 OWNER_FIELDS = {
     name: FieldInfo(name, kind, writable=False)
@@ -99,29 +102,30 @@ class HubSpotAdapter:
     def push(self, writes: list[Write]) -> list[WriteResult]:
         """Batch updates (and creates, for writes without an id), 100 a call per object. Every
         write gets a result; a call HubSpot refuses fails its batch only, and once the budget or
-        the credentials give out the rest fail as retriable without being sent."""
+        the credentials give out the rest are not sent (budget, or retry later)."""
         groups: dict[tuple[str, bool], list[int]] = {}
         for i, w in enumerate(writes):
             groups.setdefault((w.object, w.id is None), []).append(i)
         results: dict[int, WriteResult] = {}
-        stopped: str | None = None
+        stopped: tuple[Outcome, str] | None = None
         for (obj, create), indexes in groups.items():
             for start in range(0, len(indexes), BATCH_LIMIT):
                 batch = [(i, writes[i]) for i in indexes[start : start + BATCH_LIMIT]]
                 if stopped is None:
-                    outcome = self._push_batch(obj, create, batch)
-                    if isinstance(outcome, str):
-                        stopped = outcome
+                    answer = self._push_batch(obj, create, batch)
+                    if isinstance(answer, tuple):
+                        stopped = answer
                     else:
-                        results.update(outcome)
+                        results.update(answer)
                 if stopped is not None:
-                    results.update(_failed(batch, stopped, retriable=True))
+                    results.update(_failed(batch, *stopped))
         return [results[i] for i in range(len(writes))]
 
     def _push_batch(
         self, obj: str, create: bool, batch: list[tuple[int, Write]]
-    ) -> dict[int, WriteResult] | str:
-        """One batch call's results; a message instead when no more calls should be made."""
+    ) -> dict[int, WriteResult] | tuple[Outcome, str]:
+        """One batch call's results; (outcome, message) instead when no more calls should be
+        made: the budget is spent, or the run cannot go on (credentials, TLS)."""
         try:
             if create:
                 created = [(_values(w), str(i)) for i, w in batch]
@@ -131,11 +135,15 @@ class HubSpotAdapter:
                 rows = [(str(w.id), _values(w), str(i)) for i, w in batch]
                 data = self.api.batch_update(obj, rows)
         except HubSpotRefused as exc:
-            return _failed(batch, exc.detail or str(exc), retriable=False)
+            gone = not create and (exc.status == 404 or exc.category == GONE_CATEGORY)
+            return _failed(batch, Outcome.GONE if gone else Outcome.REFUSED, exc.detail or str(exc))
         except RetriableError as exc:
-            return _failed(batch, str(exc), retriable=True)
-        except (BudgetExhausted, FatalError) as exc:
-            return str(exc)
+            unknown = create and not isinstance(exc, RateLimited)  # sent, and maybe made
+            return _failed(batch, Outcome.MAYBE_APPLIED if unknown else Outcome.RETRY, str(exc))
+        except BudgetExhausted as exc:
+            return Outcome.BUDGET, str(exc)
+        except FatalError as exc:
+            return Outcome.RETRY, str(exc)
         return _batch_results(data or {}, batch)
 
     # -- describe, usage, close ------------------------------------------------------------------
@@ -160,7 +168,11 @@ class HubSpotAdapter:
     # -- write-back: install and plan notes ------------------------------------------------------
 
     def ensure_fields(
-        self, object_name: str, specs: list[FieldSpec], group: Any = None, dry_run: bool = False
+        self,
+        object_name: str,
+        specs: list[FieldSpec],
+        group: FieldGroup | None = None,
+        dry_run: bool = False,
     ) -> list[FieldStep]:
         """Carnet's property group and properties on `object_name`: what exists, what is made
         (unless `dry_run`), what exists with another type (then nothing is made)."""
@@ -214,9 +226,9 @@ def _text(value: Any) -> str:
 
 
 def _failed(
-    batch: list[tuple[int, Write]], message: str, retriable: bool
+    batch: list[tuple[int, Write]], outcome: Outcome, message: str
 ) -> dict[int, WriteResult]:
-    return {i: WriteResult(w.key, False, w.id, message, retriable) for i, w in batch}
+    return {i: WriteResult(w.key, outcome, w.id, message) for i, w in batch}
 
 
 def _batch_results(data: dict[str, Any], batch: list[tuple[int, Write]]) -> dict[int, WriteResult]:
@@ -228,14 +240,24 @@ def _batch_results(data: dict[str, Any], batch: list[tuple[int, Write]]) -> dict
     for row in data.get("results") or []:
         hit = by_trace.get(str(row.get("objectWriteTraceId"))) or by_id.get(str(row.get("id")))
         if hit is not None:
-            out[hit[0]] = WriteResult(hit[1].key, True, str(row.get("id")))
+            out[hit[0]] = WriteResult(hit[1].key, Outcome.OK, str(row.get("id")))
     for err in data.get("errors") or []:
         context = err.get("context") or {}
         hits = [by_trace.get(str(t)) for t in context.get("objectWriteTraceId") or []]
         hits += [by_id.get(str(t)) for t in context.get("ids") or []]
-        retriable = str(err.get("category")) in RETRIABLE_CATEGORIES
         for i, w in (h for h in hits if h is not None):
-            out[i] = WriteResult(w.key, False, w.id, str(err.get("message") or ""), retriable)
-    for i, w in batch:
-        out.setdefault(i, WriteResult(w.key, False, w.id, "HubSpot gave no result for it", True))
+            outcome = _outcome_of(str(err.get("category")), w)
+            out[i] = WriteResult(w.key, outcome, w.id, str(err.get("message") or ""))
+    for i, w in batch:  # no word on it: an update may be sent again; a creation may exist now
+        unknown = Outcome.RETRY if w.id is not None else Outcome.MAYBE_APPLIED
+        out.setdefault(i, WriteResult(w.key, unknown, w.id, "HubSpot gave no result for it"))
     return out
+
+
+def _outcome_of(category: str, write: Write) -> Outcome:
+    """What one record's error in a batch answer (207) means."""
+    if category in RETRIABLE_CATEGORIES:
+        return Outcome.RETRY
+    if category == GONE_CATEGORY and write.id is not None:
+        return Outcome.GONE
+    return Outcome.REFUSED

@@ -37,7 +37,7 @@ from connector.core.errors import (
     RateLimited,
     RetriableError,
 )
-from connector.core.http import WindowLimiter, retrying
+from connector.core.http import WindowLimiter, budget_spent, parse_retry_after, retrying
 from connector.core.records import ApiUsage
 
 LIST_LIMIT, SEARCH_LIMIT, OWNERS_LIMIT, BATCH_LIMIT = 100, 200, 500, 100  # HubSpot's maxima
@@ -251,25 +251,18 @@ class HubSpotApi:
             self.usage.limit, self.usage.used = daily, max(0, daily - remaining)
 
     def _check_budget(self) -> None:
-        share = self.usage.share()
-        if share is not None and share >= self.settings.daily_budget_share:
-            raise BudgetExhausted(
-                f"HubSpot daily allowance: {self.usage.used} of {self.usage.limit} calls used, "
-                f"the configured share is {self.settings.daily_budget_share:.0%}; "
-                "carrying on at the next run"
-            )
+        spent = budget_spent(self.usage, self.settings.api_budget_share)
+        if spent:
+            raise BudgetExhausted(f"HubSpot {spent}; carrying on at the next run")
 
 
 def retry_after_s(headers: Any) -> float:
     """How long a 429 asks us to wait: Retry-After when sent, else a tenth of the rolling window
     (X-HubSpot-RateLimit-Interval-Milliseconds, 10 s by default): by then, with calls spread
     evenly, a tenth of the window's calls have aged out of it."""
-    given = headers.get("Retry-After")
-    try:
-        if given is not None:
-            return max(0.0, float(given))
-    except ValueError:
-        pass  # an HTTP date: fall back to the window
+    given = parse_retry_after(headers.get("Retry-After"))
+    if given is not None:
+        return given
     interval_ms = _int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")) or 10_000
     return max(0.5, interval_ms / 1000 / 10)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.hubspot.api import BATCH_LIMIT, HubSpotApi
 from adapters.hubspot.assoc import AssociationReader
+from connector.core.protocols import FieldGroup
 from connector.core.records import FieldSpec, FieldStep, PlanNote, RawRecord, Write
 
 NOTE_TO_COMPANY = 190  # HUBSPOT_DEFINED association type id
@@ -26,7 +27,9 @@ DEFAULT_FIELD_TYPES = {
 }
 
 
-def ensure_group(api: HubSpotApi, obj: str, group: Any, dry_run: bool) -> FieldStep | None:
+def ensure_group(
+    api: HubSpotApi, obj: str, group: FieldGroup | None, dry_run: bool
+) -> FieldStep | None:
     """Carnet's property group on `obj`: made when missing (unless `dry_run`)."""
     if group is None:
         return None
@@ -54,7 +57,7 @@ def field_plan(obj: str, specs: list[FieldSpec], props: dict[str, Any]) -> list[
     return steps
 
 
-def property_body(spec: FieldSpec, group: Any) -> dict[str, Any]:
+def property_body(spec: FieldSpec, group: FieldGroup | None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": spec.name,
         "label": spec.label,
@@ -68,7 +71,7 @@ def property_body(spec: FieldSpec, group: Any) -> dict[str, Any]:
 
 
 def ensure_fields(
-    api: HubSpotApi, obj: str, specs: list[FieldSpec], group: Any, dry_run: bool
+    api: HubSpotApi, obj: str, specs: list[FieldSpec], group: FieldGroup | None, dry_run: bool
 ) -> list[FieldStep]:
     data = api.properties(obj) or {}
     props = {p["name"]: p for p in data.get("results") or []}

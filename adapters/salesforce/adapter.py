@@ -31,6 +31,7 @@ from adapters.salesforce.records import (
     soql,
 )
 from connector.core.http import check_pagination
+from connector.core.protocols import FieldGroup
 from connector.core.records import (
     ApiUsage,
     FieldInfo,
@@ -165,7 +166,11 @@ class SalesforceAdapter:
 
     # -- write-back: install and plan notes ------------------------------------------------------
     def ensure_fields(
-        self, object_name: str, specs: list[FieldSpec], group: Any = None, dry_run: bool = False
+        self,
+        object_name: str,
+        specs: list[FieldSpec],
+        group: FieldGroup | None = None,
+        dry_run: bool = False,
     ) -> list[FieldStep]:
         """The custom fields of `object_name` Carnet writes: what exists, what is made (unless
         `dry_run`), what exists with another type (left alone: the caller refuses it)."""
@@ -185,7 +190,7 @@ class SalesforceAdapter:
         return writeback.push_notes(self.client, notes)
 
     def usage(self) -> ApiUsage:
-        return ApiUsage(used=self.client.used, limit=self.client.limit, calls=self.client.calls)
+        return self.client.usage()
 
     def close(self) -> None:
         self.client.close()

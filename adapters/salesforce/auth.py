@@ -13,6 +13,7 @@ import jwt
 import requests
 
 from connector.core.errors import AuthError, FatalError, RateLimited, RetriableError
+from connector.core.http import parse_retry_after
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_LIFETIME_S = 180  # Salesforce accepts assertions that expire within 3 minutes
@@ -89,7 +90,9 @@ def login(settings: LoginSettings, secret: Any, http: requests.Session) -> Token
         raise RetriableError(f"Salesforce login: {type(exc).__name__}") from None
     if resp.status_code >= 500:
         if resp.status_code == 503 and resp.headers.get("Retry-After"):
-            raise RateLimited("Salesforce login: 503", _seconds(resp.headers["Retry-After"]))
+            raise RateLimited(
+                "Salesforce login: 503", parse_retry_after(resp.headers["Retry-After"])
+            )
         raise RetriableError(f"Salesforce login: HTTP {resp.status_code}")
     body = _json(resp)
     if resp.status_code != 200 or "access_token" not in body or "instance_url" not in body:
@@ -108,10 +111,3 @@ def _json(resp: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _seconds(value: str) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
-        return None

@@ -25,7 +25,8 @@ from connector.core.errors import (
     RateLimited,
     RetriableError,
 )
-from connector.core.http import retrying
+from connector.core.http import budget_spent, parse_retry_after, retrying
+from connector.core.records import ApiUsage
 
 T = TypeVar("T")
 MAPPING_ERRORS = (
@@ -38,6 +39,11 @@ MAPPING_ERRORS = (
 
 class _Expired(Exception):
     """The session was refused (401 INVALID_SESSION_ID); log in again."""
+
+
+class MaybeApplied(FatalError):
+    """A call that is not idempotent (a creation) failed after it was sent: it may have been
+    applied, so it is not retried here (the caller decides, knowing how to find it again)."""
 
 
 class Client:
@@ -65,21 +71,20 @@ class Client:
         usage = Salesforce.parse_api_usage(info).get("api-usage") if info else None
         if usage is not None:
             self.used, self.limit = usage.used, usage.total
-        self.retry_after = _seconds(resp.headers.get("Retry-After"))
+        self.retry_after = parse_retry_after(resp.headers.get("Retry-After"))
 
-    def share(self) -> float | None:
-        return self.used / self.limit if self.used is not None and self.limit else None
+    def usage(self) -> ApiUsage:
+        return ApiUsage(used=self.used, limit=self.limit, calls=self.calls)
 
-    def over_budget(self) -> bool:
-        share = self.share()
-        return share is not None and share >= self.settings.api_budget_share
+    def budget_spent(self) -> str | None:
+        """Why no more calls should be made now (the configured share of the allowance)."""
+        spent = budget_spent(self.usage(), self.settings.api_budget_share)
+        return f"Salesforce {spent}" if spent else None
 
     def check_budget(self) -> None:
-        if self.over_budget():
-            raise BudgetExhausted(
-                f"Salesforce API allowance {self.used}/{self.limit} reached the configured share "
-                f"{self.settings.api_budget_share:.0%}; carrying on at the next run"
-            )
+        spent = self.budget_spent()
+        if spent:
+            raise BudgetExhausted(f"{spent}; carrying on at the next run")
 
     # -- login and calls --------------------------------------------------------------------------
     def login(self) -> None:
@@ -113,7 +118,7 @@ class Client:
             except RetriableError as exc:
                 if idempotent or isinstance(exc, RateLimited):
                     raise
-                raise FatalError(f"{exc} (not retried: it may have been applied)") from None
+                raise MaybeApplied(f"{exc} (not retried: it may have been applied)") from None
 
         return retrying(attempt, sleep=self.sleep)
 
@@ -170,10 +175,3 @@ def translate(status: int, content: Any, what: str, retry_after: float | None) -
         field = f"field {named.group(1)}: " if named else ""
         return FatalError(f"{what}: {field}{code}: {message} (check the mapping file)")
     return FatalError(f"{what}: HTTP {status} {code}: {message}".rstrip(": "))
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None

@@ -1,5 +1,6 @@
 """Writes to Salesforce through sObject Collections: updates as `PATCH composite/sobjects`,
-creations as `POST`, 200 records a call, allOrNone false, one WriteResult per write.
+creations as `POST`, 200 records a call, allOrNone false, one WriteResult per write, each with
+the Outcome Salesforce's answer means (`outcome_of`, `failed`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.salesforce.auth import TIMEOUT_S
-from adapters.salesforce.client import Client
+from adapters.salesforce.client import Client, MaybeApplied
 from connector.core.errors import AuthError, BudgetExhausted, CarnetError, RetriableError
-from connector.core.records import Write, WriteResult
+from connector.core.records import Outcome, Write, WriteResult
 
 CAP = 200  # records per sObject Collections call
 # per-record errors that a later attempt may not meet (locks, timeouts, load)
@@ -23,6 +24,7 @@ RETRIABLE_CODES = {
     "QUERY_TIMEOUT",
     "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY_LOCKED",
 }
+GONE_CODES = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"}  # the record updated is no more
 
 
 def push(client: Client, writes: list[Write]) -> list[WriteResult]:
@@ -30,10 +32,9 @@ def push(client: Client, writes: list[Write]) -> list[WriteResult]:
     results: dict[int, WriteResult] = {}
     stopped: CarnetError | None = None
     for create, batch in batches(writes):
-        if stopped is None and client.over_budget():
-            stopped = BudgetExhausted(
-                "the configured share of the Salesforce API allowance is spent"
-            )
+        spent = client.budget_spent() if stopped is None else None
+        if spent:
+            stopped = BudgetExhausted(spent)
         if stopped is not None:
             results |= {i: failed(w, stopped) for i, w in batch}
             continue
@@ -75,22 +76,34 @@ def send(client: Client, writes: list[Write], create: bool) -> list[Any]:
 
 def result(write: Write, answer: dict[str, Any]) -> WriteResult:
     if answer.get("success"):
-        return WriteResult(write.key, True, id=answer.get("id") or write.id)
+        return WriteResult(write.key, Outcome.OK, id=answer.get("id") or write.id)
     errors = answer.get("errors") or [{}]
     code = str(errors[0].get("statusCode") or "")
     message = "; ".join(str(e.get("message") or e.get("statusCode")) for e in errors)
-    return WriteResult(
-        write.key,
-        False,
-        id=write.id,
-        error=f"{code}: {message}" if code else message,
-        retriable=code in RETRIABLE_CODES,
-    )
+    error = f"{code}: {message}" if code else message
+    return WriteResult(write.key, outcome_of(code, write), id=write.id, error=error)
+
+
+def outcome_of(code: str, write: Write) -> Outcome:
+    """What one record's error code means (the codes of a refused record's `errors[]`)."""
+    if code in RETRIABLE_CODES:
+        return Outcome.RETRY
+    if code in GONE_CODES and write.id is not None:
+        return Outcome.GONE
+    return Outcome.REFUSED
 
 
 def failed(write: Write, exc: CarnetError) -> WriteResult:
-    retriable = isinstance(exc, RetriableError | BudgetExhausted)
-    return WriteResult(write.key, False, id=write.id, error=str(exc), retriable=retriable)
+    """A write whose call failed as a whole (or was not made, after a stop)."""
+    if isinstance(exc, BudgetExhausted):
+        outcome = Outcome.BUDGET
+    elif isinstance(exc, RetriableError):
+        outcome = Outcome.RETRY
+    elif isinstance(exc, MaybeApplied):
+        outcome = Outcome.MAYBE_APPLIED
+    else:  # refused: the credentials, the mapping, the request
+        outcome = Outcome.REFUSED
+    return WriteResult(write.key, outcome, id=write.id, error=str(exc))
 
 
 def jsonable(values: dict[str, Any]) -> dict[str, Any]:

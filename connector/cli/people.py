@@ -171,7 +171,7 @@ def plan_set(
     """Change an account plan."""
     from connector.cli.plans_views import render_plan_set  # lazy: start-up
     from connector.governance.relationships import member_by_email  # lazy: start-up
-    from connector.plans.plan import set_plan  # lazy: start-up
+    from connector.plans.plan_edit import set_plan  # lazy: start-up
 
     doc = governed(
         config,

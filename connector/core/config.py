@@ -6,6 +6,7 @@ secret is, and `Source.secret(name)` reads it when it is needed. An inline secre
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from connector.core.errors import ConfigError, Problem
+from connector.core.errors import ConfigError, Problem, UsageError
 from connector.core.secrets import register_secret
 from connector.core.yamlfile import (
     dotted,
@@ -25,6 +26,8 @@ from connector.core.yamlfile import (
 )
 
 DEFAULT_CONFIG = "config.yaml"
+RENAMED = {"daily_budget_share": "api_budget_share"}  # old setting name -> its name now
+log = logging.getLogger("carnet.config")
 SECRET_NAMES = (
     "client_secret",
     "token",
@@ -138,7 +141,25 @@ def _one_of(model: BaseModel, name: str, required: bool) -> None:
         raise ValueError(f"{name}_env or {name}_file is required")
 
 
-class SalesforceSource(SourceBase):
+class MeteredSource(SourceBase):
+    """A CRM with a daily API allowance: calls stop at `api_budget_share` of it (old name read)."""
+
+    api_budget_share: float = Field(0.8, gt=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        if isinstance(data, dict) and RENAMED.keys() & data.keys():
+            data = dict(data)
+            for old, new in RENAMED.items():
+                if old in data and new in data:
+                    raise ValueError(f"{old} is the old name of {new}: set {new} only")
+                if old in data:
+                    data[new] = data.pop(old)
+        return data
+
+
+class SalesforceSource(MeteredSource):
     login_url: str = "https://login.salesforce.com"
     api_version: str = "59.0"
     auth: Literal["client_credentials", "jwt", "password"] = "client_credentials"
@@ -152,7 +173,6 @@ class SalesforceSource(SourceBase):
     security_token_file: Path | None = None
     private_key_file: Path | None = None
     bulk_threshold: int = Field(50_000, ge=0)
-    api_budget_share: float = Field(0.8, gt=0, le=1)
     overlap_seconds: int = Field(300, ge=0)
 
     @field_validator("login_url")
@@ -175,12 +195,11 @@ class SalesforceSource(SourceBase):
         return self
 
 
-class HubSpotSource(SourceBase):
+class HubSpotSource(MeteredSource):
     base_url: str = "https://api.hubapi.com"
     token_env: str | None = None
     token_file: Path | None = None
     requests_per_10s: int = Field(100, gt=0)
-    daily_budget_share: float = Field(0.8, gt=0, le=1)
     overlap_seconds: int = Field(300, ge=0)
 
     @model_validator(mode="after")
@@ -226,6 +245,14 @@ class Sources(Strict):
             if src is not None and src.enabled:
                 out[name] = src
         return out
+
+    def chosen(self, source: str | None) -> dict[str, SourceBase]:
+        """The enabled sources, or `source` alone; UsageError (exit 2) when it is not enabled."""
+        enabled = self.enabled()
+        if source is not None and source not in enabled:
+            known = ", ".join(enabled) or "none"
+            raise UsageError(f"--source {source}: not an enabled source (enabled: {known})")
+        return {source: enabled[source]} if source is not None else enabled
 
 
 Share = Literal["private", "discoverable", "shared"]
@@ -315,6 +342,16 @@ def _sqlite_relative(url: str, base: Path) -> str:
     return url
 
 
+def _warn_renamed(data: dict[str, Any], doc: Any, file: str) -> None:
+    """A warning naming the file and line of each setting still under its old name."""
+    sources = data.get("sources")
+    for src, settings in (sources if isinstance(sources, dict) else {}).items():
+        for old in RENAMED.keys() & (settings if isinstance(settings, dict) else {}).keys():
+            loc = ("sources", src, old)
+            why = f"deprecated: {old} is now called {RENAMED[old]} (same meaning); rename it"
+            log.warning("%s", Problem(file, dotted(loc), why, line_of(doc, loc)))
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate the config; every problem is reported in one ConfigError."""
     path = Path(path or os.environ.get("CARNET_CONFIG") or DEFAULT_CONFIG)
@@ -325,6 +362,7 @@ def load_config(path: str | Path | None = None) -> Config:
     if not isinstance(doc, dict):
         raise ConfigError([Problem(name, "", "expected a mapping of settings at the top level", 1)])
     data = to_plain(doc)
+    _warn_renamed(data, doc, name)
     problems = _pop_inline_secrets(data, doc, name)
     base = path.resolve().parent
     _resolve_paths(data, base)

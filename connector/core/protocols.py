@@ -1,22 +1,76 @@
-"""The protocol every CRM adapter follows: what the core calls on it, and nothing else."""
+"""The protocols every CRM adapter follows: what the core calls on it, and nothing else.
+
+Small parts, composed: each core function takes the part it uses (a field push a `Writer`, plan
+notes a `NoteWriter`, `carnet install` an `Installer`); `Adapter` is all of them together.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Protocol
 
-from connector.core.records import ApiUsage, FieldInfo, ObjectSpec, Page, Write, WriteResult
+from connector.core.records import (
+    ApiUsage,
+    FieldInfo,
+    FieldSpec,
+    FieldStep,
+    ObjectSpec,
+    Page,
+    PlanNote,
+    Write,
+    WriteResult,
+)
 
 
-class Adapter(Protocol):
+class FieldGroup(Protocol):
+    """The group Carnet's custom properties live in (HubSpot): the mapping's `outbound.group`."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+class Metered(Protocol):
+    """Counts its calls and knows the CRM's allowance (the budget stop reads it)."""
+
+    def usage(self) -> ApiUsage: ...
+
+
+class Writer(Metered, Protocol):
+    """Writes field values, in batches at the CRM's limits; one WriteResult per write, in order."""
+
+    def push(self, writes: list[Write]) -> list[WriteResult]: ...
+
+
+class NoteWriter(Metered, Protocol):
+    """Account-plan notes: found again by their marker, then created or updated."""
+
+    def find_plan_notes(self, parents: list[str]) -> dict[str, str]: ...
+
+    def push_notes(self, notes: list[PlanNote]) -> list[WriteResult]: ...
+
+
+class Installer(Protocol):
+    """Creates the custom fields the outbound mapping writes (`carnet install`)."""
+
+    def ensure_fields(
+        self,
+        object_name: str,
+        specs: list[FieldSpec],
+        group: FieldGroup | None = None,
+        dry_run: bool = False,
+    ) -> list[FieldStep]: ...
+
+
+class Adapter(Writer, NoteWriter, Installer, Protocol):
+    """One source's adapter: everything the core calls on it."""
+
     source: str
 
     def pull(self, spec: ObjectSpec, cursor: str | None, full: bool) -> Iterator[Page]: ...
 
-    def push(self, writes: list[Write]) -> list[WriteResult]: ...
-
     def describe(self, object_name: str) -> dict[str, FieldInfo]: ...
-
-    def usage(self) -> ApiUsage: ...
 
     def close(self) -> None: ...

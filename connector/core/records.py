@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -56,13 +57,37 @@ class Write:
     associate: tuple[tuple[str, str, int], ...] = ()
 
 
+class Outcome(StrEnum):
+    """How one write ended, as the adapter that sent it classifies it: what the core does next
+    depends on this, never on the words of the CRM's message."""
+
+    OK = "ok"  # written
+    RETRY = "retry"  # a passing fault (lock, load, 5xx, timeout): retry later, with backoff
+    BUDGET = "budget"  # not sent: the API allowance share is spent; wait for a later run
+    GONE = "gone"  # the target record no longer exists in the CRM (deleted, merged away)
+    # a creation whose result is unknown (a timeout or 5xx after it was sent): it may exist
+    # now, so it must not be blindly made again (plan notes look for their marker first)
+    MAYBE_APPLIED = "maybe_applied"
+    REFUSED = "refused"  # a permanent refusal by the CRM (validation, a missing field): park it
+
+
 @dataclass(frozen=True)
 class WriteResult:
+    """One write's result, in the order of the writes; `outcome` is the source of truth."""
+
     key: str
-    ok: bool
+    outcome: Outcome
     id: str | None = None
-    error: str | None = None  # the CRM's own message
-    retriable: bool = False
+    error: str | None = None  # the CRM's own message, for people; never parsed
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+    @property
+    def retriable(self) -> bool:
+        """Sending it again later may work as it is (a passing fault, or a spent budget)."""
+        return self.outcome in (Outcome.RETRY, Outcome.BUDGET)
 
 
 @dataclass

@@ -17,18 +17,9 @@ from connector.core.config import Scoring
 from connector.ingest.signals import Rels, link_key
 from connector.store.bulk import among, bulk_insert, bulk_update, insert_ids, rows_at_once
 from connector.store.models import SourceLink
-from mappings.records import KINDS, MappedRecord
+from mappings.kinds import KINDS
+from mappings.records import MappedRecord
 
-# the overlay entity each kind of record becomes
-ENTITY = {
-    "member": "member",
-    "org": "org",
-    "person": "person",
-    "address_book": "person",
-    "opportunity": "opportunity",
-    "contact_role": "contact_role",
-    "activity": "activity",
-}
 MAX_ERRORS = 50
 
 
@@ -170,15 +161,17 @@ class Batch:
             return self._refs[key]
         target = rec.refs.get(name)
         found = self.targets.get((target[0], str(target[1]))) if target and target[1] else None
-        want = KINDS[rec.kind][1].get(name)
+        declared = KINDS[rec.kind].refs.get(name)
+        want = KINDS[declared.to].entity if declared is not None and not declared.many else None
         self._refs[key] = out = found[1] if found and (want is None or found[0] == want) else None
         return out
 
-    def unresolved(self, rec: MappedRecord, names: tuple[str, ...]) -> dict[str, Any] | None:
-        """The named references that point somewhere but are not resolved (kept as pending)."""
+    def unresolved(self, rec: MappedRecord) -> dict[str, Any] | None:
+        """The references of `rec` that wait (its KindSpec's) and point somewhere but are not
+        resolved yet: kept as pending on its link."""
         out = {
             n: [rec.refs[n][0], str(rec.refs[n][1])]
-            for n in names
+            for n in KINDS[rec.kind].waiting
             if rec.refs.get(n) and rec.refs[n][1] and self.ref(rec, n) is None
         }
         return out or None
@@ -194,7 +187,7 @@ class Batch:
         """Queue the link row of `rec` (insert or update) and count it created or updated."""
         link = self.links.get(rec.external_id)
         row: dict[str, Any] = {
-            "entity": ENTITY[rec.kind],
+            "entity": KINDS[rec.kind].entity,
             "entity_id": entity_id,
             "modstamp": rec.modstamp,
             "seen": rec.seen or None,
@@ -251,23 +244,13 @@ def lookup_targets(
     return out
 
 
-# the references each kind's ingest uses (others, such as an activity's org, are not looked up)
-USED_REFS = {
-    "member": (),
-    "org": ("parent",),
-    "person": ("org", "reports_to", "owner"),
-    "address_book": ("member",),
-    "opportunity": ("org", "owner"),
-    "contact_role": ("opportunity", "person"),
-    "activity": ("person", "member"),
-}
-
-
 def wanted_refs(records: list[MappedRecord]) -> dict[str, set[str]]:
-    """The records' references this ingest will resolve, by the object they point at."""
+    """The records' references this ingest will resolve (those its KindSpec looks up, and every
+    many-reference), by the object they point at."""
     wanted: dict[str, set[str]] = {}
     for rec in records:
-        for name in USED_REFS.get(rec.kind, ()):
+        spec = KINDS.get(rec.kind)
+        for name in spec.looked_up if spec is not None else ():
             target = rec.refs.get(name)
             if target and target[1]:
                 wanted.setdefault(target[0], set()).add(str(target[1]))

@@ -96,7 +96,7 @@ def ingest_orgs(batch: Batch, recs: list[MappedRecord]) -> None:
     if issues:
         bulk_insert(batch.session, IdentityIssue, issues)
     for rec, oid in chosen:
-        batch.stage(rec, m.alias.get(oid, oid), None, batch.unresolved(rec, ("parent",)))
+        batch.stage(rec, m.alias.get(oid, oid), None, batch.unresolved(rec))
 
 
 def _issue(batch: Batch, rec: MappedRecord, d: Decision) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def ingest_opportunities(batch: Batch, recs: list[MappedRecord]) -> None:
     partial: set[int] = set()
     for rec, oid in chosen:
         oid = alias.get(oid, oid)
-        pending = batch.unresolved(rec, ("org", "owner")) or {}
+        pending = batch.unresolved(rec) or {}
         for name, (obj, exts) in rec.many_refs.items():
             found = [batch.targets.get((obj, str(e))) for e in exts if e]
             wanted.setdefault(oid, set()).update(f[1] for f in found if f and f[0] == "person")

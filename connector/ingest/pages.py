@@ -11,6 +11,7 @@ the per-kind work; connector.ingest.identity the matching.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,34 +35,50 @@ from connector.ingest.deals import (
     people_on,
     sync_roles,
 )
-from connector.ingest.people import ingest_members, ingest_people
+from connector.ingest.members import ingest_members
+from connector.ingest.people import ingest_people
 from connector.ingest.signals import Rels, add_evidence, link_key, refresh_deal_roles
 from connector.ingest.tombstones import merge, retire, tombstone, withdraw
 from connector.store.bulk import bulk_update
-from connector.store.models import Opportunity, Org, Person, SourceLink
+from connector.store.models import ContactRole, Member, Opportunity, Org, Person, SourceLink
 from mappings.apply import FILTERED
-from mappings.records import KINDS, MappedRecord, record_hash
+from mappings.kinds import KINDS, Ref
+from mappings.records import MappedRecord, record_hash
 
 __all__ = ["Counts", "finish_full_pass", "ingest_page", "resolve_pending"]
 
-HANDLERS: dict[str, Callable[[Batch, list[MappedRecord]], None]] = {
-    "member": ingest_members,
-    "org": ingest_orgs,
-    "person": ingest_people,
-    "address_book": ingest_people,
-    "opportunity": ingest_opportunities,
-    "contact_role": ingest_contact_roles,
-    "activity": ingest_activities,
+
+@dataclass(frozen=True)
+class Handler:
+    """How a kind of record (a KindSpec of mappings.kinds) is stored."""
+
+    ingest: Callable[[Batch, list[MappedRecord]], None]  # one page of its live records
+    model: Any  # the store table of its entity (None: kept in relationships' signals)
+
+
+HANDLERS: dict[str, Handler] = {
+    "member": Handler(ingest_members, Member),
+    "org": Handler(ingest_orgs, Org),
+    "person": Handler(ingest_people, Person),
+    "address_book": Handler(ingest_people, Person),
+    "opportunity": Handler(ingest_opportunities, Opportunity),
+    "contact_role": Handler(ingest_contact_roles, ContactRole),
+    "activity": Handler(ingest_activities, None),
 }
-# references stored as a column: (entity, reference) -> (model, column)
+# the references that wait for their target, by the entity holding them: (entity, name) -> ref
+WAITING: dict[tuple[str, str], Ref] = {
+    (spec.entity, name): ref
+    for spec in KINDS.values()
+    for name, ref in spec.refs.items()
+    if ref.waits
+}
+# the references stored as a column: (entity, reference) -> (model, column)
 FK_REFS: dict[tuple[str, str], tuple[Any, str]] = {
-    ("person", "org"): (Person, "org_id"),
-    ("person", "reports_to"): (Person, "reports_to_id"),
-    ("org", "parent"): (Org, "parent_id"),
-    ("opportunity", "org"): (Opportunity, "org_id"),
-    ("opportunity", "owner"): (Opportunity, "owner_id"),
+    (spec.entity, name): (HANDLERS[spec.name].model, ref.column)
+    for spec in KINDS.values()
+    for name, ref in spec.refs.items()
+    if ref.column is not None
 }
-REF_KIND = {"org": "org", "parent": "org", "reports_to": "person", "owner": "member"}
 
 
 def ingest_page(
@@ -85,7 +102,7 @@ def ingest_page(
     live, dead, seen_only = _sort(batch, list(latest.values()))
     batch.targets = lookup_targets(session, source, wanted_refs(live))
     if live:
-        HANDLERS[kind](batch, live)
+        HANDLERS[kind].ingest(batch, live)
     tombstone(batch, dead)
     batch.flush_links()
     if seen_only:
@@ -218,6 +235,12 @@ def resolve_pending(
     return counts
 
 
+def _target(entity: str, name: str) -> str | None:
+    """The entity a waiting reference of this entity points at (None: no such reference)."""
+    ref = WAITING.get((entity, name))
+    return KINDS[ref.to].entity if ref is not None else None
+
+
 _PENDING_COLS = (
     SourceLink.id,
     SourceLink.object,
@@ -259,7 +282,7 @@ class _Resolution:
             found = self.targets.get((obj, ext))
             if name == "merged_into" and found:
                 self.merges.append((link.id, link.entity, link.entity_id, found[0], found[1]))
-            elif found and found[0] == REF_KIND.get(name) and link.entity_id:
+            elif found and found[0] == _target(link.entity, name) and link.entity_id:
                 self._apply(link, name, found[1], applied)
             else:
                 left[name] = [obj, ext]

@@ -1,5 +1,5 @@
-"""Ingest of people: members (CRM users, owners, mailboxes), persons (CRM contacts) and
-address-book entries, each page resolved against the store at once (connector.ingest.identity).
+"""Ingest of persons (CRM contacts) and address-book entries: one person per human, each page
+resolved against the store at once (connector.ingest.identity). Members: connector.ingest.members.
 
 Values from a CRM overwrite (a missing value never erases one); an address-book entry only fills
 what the CRMs left empty, so the result does not depend on which source came first; a person no
@@ -16,117 +16,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.core.errors import RecordError
-from connector.core.normalise import (
-    clean_text,
-    name_key,
-    norm_email,
-    norm_emails,
-    org_name_key,
-)
+from connector.core.normalise import clean_text, name_key, norm_emails, org_name_key
 from connector.governance.relationships import apply_crm_rating
-from connector.ingest.batch import Batch, Staged, to_bool, to_country
+from connector.ingest.batch import Batch, Staged, to_country
 from connector.ingest.identity import (
     Decision,
     Matcher,
     decide,
     email_domains,
     load_known_keys,
-    load_member_keys,
     load_person_keys,
 )
+from connector.ingest.members import CRM_SOURCES, full_name, merge_values
 from connector.ingest.signals import add_evidence, remove_evidence
-from connector.plans.plan import apply_crm_stakeholder
+from connector.plans.plan_edit import apply_crm_stakeholder
 from connector.store.bulk import bulk_insert
-from connector.store.models import (
-    LEVELS,
-    IdentityIssue,
-    Member,
-    Org,
-    Person,
-    PersonEmail,
-    SourceLink,
-)
+from connector.store.models import LEVELS, IdentityIssue, Org, Person, PersonEmail, SourceLink
 from mappings.records import MappedRecord
-
-CRM_SOURCES = ("salesforce", "hubspot")
-SOURCE_ID_COLUMN = {
-    "salesforce": "salesforce_user_id",
-    "hubspot": "hubspot_owner_id",
-    "exchange": "mailbox_id",
-}
-
-
-def merge_values(
-    current: dict[str, Any], values: dict[str, Any], fill_only: bool
-) -> dict[str, Any]:
-    """`values` over `current`: None never erases; with fill_only, only empty fields are set."""
-    out = dict(current)
-    for name, value in values.items():
-        if value is None or (fill_only and current.get(name) not in (None, "unknown")):
-            continue
-        out[name] = value
-    return out
-
-
-def _full_name(values: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    first = clean_text(values.get("first_name"), 400)
-    last = clean_text(values.get("last_name"), 400)
-    name = clean_text(values.get("name"), 800) or clean_text(
-        " ".join(filter(None, [first, last])), 800
-    )
-    return first, last, name
-
-
-# -- members -------------------------------------------------------------------------------------
-
-_MEMBER_COLS = ("email", "name", "team", "country", "title", "active", *SOURCE_ID_COLUMN.values())
-
-
-def ingest_members(batch: Batch, recs: list[MappedRecord]) -> None:
-    """CRM users, HubSpot owners and mailboxes become one member each, matched by email."""
-    matcher = Matcher()
-    emails = {r.external_id: norm_email(r.values.get("email")) for r in recs}
-    load_member_keys(batch.session, matcher, {e for e in emails.values() if e})
-    linked = {ext: link.entity_id for ext, link in batch.links.items() if link.entity == "member"}
-    known = {i for i in linked.values() if i} | matcher.find("email", emails.values())
-    rows = Staged(batch, Member, _MEMBER_COLS, known)
-    chosen: list[tuple[MappedRecord, int]] = []
-    for rec in recs:
-        email = emails[rec.external_id]
-        d = decide(matcher, linked.get(rec.external_id), [("email", [email] if email else [])])
-        if d is None:
-            if email is None:
-                batch.counts.skip(rec.external_id, "member without a valid email")
-                continue
-            d = Decision(matcher.new_id(), "new")
-        cur = rows.current(d.entity_id, {"email": email, "active": True})
-        rows.state[d.entity_id] = _member_values(batch, rec, cur, email, matcher, d.entity_id)
-        chosen.append((rec, d.entity_id))
-    rows.write(matcher.alias)
-    for rec, mid in chosen:
-        batch.stage(rec, matcher.alias.get(mid, mid))
-
-
-def _member_values(
-    batch: Batch, rec: MappedRecord, cur: dict[str, Any], email: str | None, m: Matcher, mid: int
-) -> dict[str, Any]:
-    v = rec.values
-    fields = {
-        "name": _full_name(v)[2],
-        "team": clean_text(v.get("team"), 200),
-        "country": to_country(v.get("country")),
-        "title": clean_text(v.get("title"), 400),
-        "active": to_bool(v["active"], True) if "active" in v else None,
-    }
-    crm = batch.source in CRM_SOURCES
-    out = merge_values(cur, fields, fill_only=not crm)
-    out[SOURCE_ID_COLUMN.get(batch.source, "mailbox_id")] = rec.external_id[:100]
-    if email and email != out.get("email") and not m.claimed("email", email):
-        out["email"] = email if crm or not out.get("email") else out["email"]
-    m.add("email", out.get("email"), mid)
-    out["name"] = out.get("name") or out.get("email")
-    return out
-
 
 # -- persons and address-book entries ------------------------------------------------------------
 
@@ -167,8 +73,7 @@ def ingest_people(batch: Batch, recs: list[MappedRecord]) -> None:
     rated: list[tuple[_Prepared, dict[str, Any]]] = []
     for p in prepared:
         applied = _signal(batch, p, "address_book" if ab else "contact_owner")
-        names = () if ab else ("org", "reports_to", "owner")
-        batch.stage(p.rec, p.person_id, applied, batch.unresolved(p.rec, names))
+        batch.stage(p.rec, p.person_id, applied, batch.unresolved(p.rec))
         rated.append((p, applied))
     batch.rels.flush()
     if not ab:
@@ -203,7 +108,7 @@ def _prepare(
 ) -> _Prepared | None:
     v = rec.values
     emails, bad = norm_emails(v.get("emails"))
-    first, last, name = _full_name(v)
+    first, last, name = full_name(v)
     if ab:
         org_id = companies.get(org_name_key(v.get("company")))
         member_id = batch.ref(rec, "member")

@@ -23,7 +23,6 @@ from connector.ingest.signals import (
     remove_evidence,
 )
 from connector.store.models import (
-    AccountPlan,
     ContactRole,
     Intro,
     Member,
@@ -34,8 +33,8 @@ from connector.store.models import (
     PersonEmail,
     Relationship,
     SourceLink,
-    Stakeholder,
 )
+from connector.store.models_plans import AccountPlan, Stakeholder
 from mappings.records import MappedRecord
 
 RETIRED: dict[str, Any] = {"person": Person, "org": Org, "opportunity": Opportunity}

@@ -25,15 +25,8 @@ from connector.governance.visibility import (
 )
 from connector.governance.whoknows import resolve_org
 from connector.plans.plan import STRONG, PersonRow, coverage, is_key, known_by_person
-from connector.store.models import (
-    AccountPlan,
-    Intro,
-    Member,
-    Org,
-    Person,
-    Relationship,
-    Stakeholder,
-)
+from connector.store.models import Intro, Member, Org, Person, Relationship
+from connector.store.models_plans import AccountPlan, Stakeholder
 
 
 def network_report(

@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from connector.core import sources
 from connector.core.errors import MappingError, Problem
+from connector.core.protocols import Installer
 from connector.core.records import FieldSpec, FieldStep
 from connector.store.app import App
 from connector.store.models import Outbox
@@ -68,7 +69,7 @@ def run_install(
     }
 
 
-def _plan(adapter: Any, mapping: Mapping, dry_run: bool) -> list[FieldStep]:
+def _plan(adapter: Installer, mapping: Mapping, dry_run: bool) -> list[FieldStep]:
     steps: list[FieldStep] = []
     group = mapping.outbound.group
     for obj, fields in mapping.outbound.objects.items():

@@ -2,7 +2,7 @@
 (the one visibility rule), kept in the outbox as title, text and escaped HTML.
 
 The note itself carries a marker (`[carnet:plan:<account id>]`) so a push can find the note it
-already made before making another: see outbox.push_notes and docs/writeback.md.
+already made before making another: see push_notes below and docs/writeback.md.
 """
 
 from __future__ import annotations
@@ -12,19 +12,20 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from html import escape
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.core.config import Sharing
-from connector.core.records import PlanNote, WriteResult, plan_marker
+from connector.core.config import Sharing, SourceBase
+from connector.core.protocols import NoteWriter
+from connector.core.records import Outcome, PlanNote, WriteResult, plan_marker
 from connector.governance.visibility import CRM_AUDIENCE
 from connector.plans.plan import build_plan
 from connector.plans.render import to_markdown
-from connector.store.models import AccountPlan, Org, Outbox, SourceLink
+from connector.store.models import Org, Outbox, SourceLink
+from connector.store.models_plans import AccountPlan
 from connector.writeback.desired import Desired, live_links
-from connector.writeback.outbox import CHUNK, PushRun, over_budget, record
+from connector.writeback.outbox import PushRun, record, send
 from mappings.schema import Mapping
 
 PLAN = "plan"  # the outbox field set of a plan note
@@ -96,14 +97,11 @@ def note_html(markdown: str) -> str:
 
 # -- pushing them ---------------------------------------------------------------------------------
 
-# what the CRMs answer for a note that is no more (Salesforce codes; HubSpot's batch message)
-GONE = ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "not found", "not exist")
-
 
 def push_notes(
     session: Session,
-    adapter: Any,
-    settings: Any,
+    adapter: NoteWriter,
+    settings: SourceBase | None,
     rows: list[Outbox],
     run: PushRun,
     now: datetime,
@@ -112,40 +110,27 @@ def push_notes(
     known yet is first looked for by its marker (it may have been made by a push that died before
     its commit), and only created when none is found."""
     adopt(session, adapter, [r for r in rows if not r.desired.get("ref")])
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        stop = over_budget(adapter, settings)
-        if stop is not None:
-            run.stopped, run.budget_stopped = stop, True
-            return
-        results = adapter.push_notes([plan_note(r) for r in chunk])
-        for row, result in zip(chunk, results, strict=True):
-            if not result.ok and row.desired.get("ref") and gone(result.error):
-                # deleted in the CRM: the next push looks for it again, then makes a new one
-                row.desired = {**row.desired, "ref": None}
-                row.status, row.next_attempt_at, row.last_error = "pending", None, result.error
-            else:
-                record(row, _safe_to_retry(result), run, now)
-        session.commit()
-        if run.budget_stopped:
-            return
+
+    def write(chunk: list[Outbox]) -> list[WriteResult]:
+        return adapter.push_notes([plan_note(r) for r in chunk])
+
+    send(session, adapter, settings, rows, run, now, write, take_note)
 
 
-def _safe_to_retry(result: WriteResult) -> WriteResult:
-    """A creation the adapter would not retry because it may have been applied is retriable
-    here: the next attempt looks for the note by its marker before making one."""
-    if not result.ok and "may have been applied" in (result.error or ""):
-        return replace(result, retriable=True)
-    return result
+def take_note(row: Outbox, result: WriteResult, run: PushRun, now: datetime) -> None:
+    """One plan note's result on its row. A note deleted in the CRM is forgotten: the next push
+    looks for it again, then makes a new one. A creation that may have been applied is retried:
+    the next attempt looks for the note by its marker before making one."""
+    if result.outcome is Outcome.GONE and row.desired.get("ref"):
+        row.desired = {**row.desired, "ref": None}
+        row.status, row.next_attempt_at, row.last_error = "pending", None, result.error
+    elif result.outcome is Outcome.MAYBE_APPLIED:
+        record(row, replace(result, outcome=Outcome.RETRY), run, now)
+    else:
+        record(row, result, run, now)
 
 
-def gone(error: str | None) -> bool:
-    """The CRM says the note is no more (deleted by a user)."""
-    text = (error or "").lower()
-    return any(g.lower() in text for g in GONE)
-
-
-def adopt(session: Session, adapter: Any, rows: list[Outbox]) -> None:
+def adopt(session: Session, adapter: NoteWriter, rows: list[Outbox]) -> None:
     """Give rows the id of the note their account already carries (found by marker)."""
     if not rows:
         return

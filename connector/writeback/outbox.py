@@ -4,16 +4,17 @@ field set (an object's outbound fields, or its account-plan note).
 `refresh` brings the rows to what the overlay wants now. A row whose values are what was last
 written, or what the last pull saw in the CRM, costs no call. A row written and then changed in
 the CRM by a user (a pull saw other values later) is queued again: Carnet owns those fields.
-`push_fields` sends what is due in batches at the CRMs' limits and records each record's result:
-done; failed (retriable: retried after a backoff, on a later push); parked (permanent, with the
-CRM's own message, until the desired values change or `carnet install` runs).
+`push_fields` sends what is due in batches at the CRMs' limits and records each record's result
+by the Outcome the adapter gave it: done; failed (retry: retried after a backoff, on a later
+push); pending still (budget: not sent); parked (refused, gone, or a creation that may have been
+applied: with the CRM's own message, until the desired values change or `carnet install` runs).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +22,10 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from connector.core.records import Write, WriteResult
+from connector.core.config import SourceBase
+from connector.core.http import budget_spent
+from connector.core.protocols import Metered, Writer
+from connector.core.records import Outcome, Write, WriteResult
 from connector.store.models import Outbox, SourceLink
 from connector.writeback.desired import FIELDS, Desired, canonical, crm_value, sort_of
 from mappings.schema import Mapping, OutField
@@ -211,15 +215,10 @@ def _change(row: Outbox, name: str, old: Any, new: Any) -> dict[str, Any]:
     return {"object": row.object, "id": row.external_id, "field": name, "old": old, "new": new}
 
 
-def budget_message(result: WriteResult) -> bool:
-    """A write not sent because the API budget is spent (the adapters say "allowance")."""
-    return result.retriable and "allowance" in (result.error or "")
-
-
 def record(row: Outbox, result: WriteResult, run: PushRun, now: datetime) -> None:
     """One write's result on its row."""
     doc = dict(row.desired)
-    if result.ok:
+    if result.outcome is Outcome.OK:
         doc["base"] = doc["values"]
         if row.field_set != FIELDS:
             doc["ref"] = result.id or doc.get("ref")
@@ -228,56 +227,68 @@ def record(row: Outbox, result: WriteResult, run: PushRun, now: datetime) -> Non
         run.written += 1
         return
     row.last_error = result.error or "the CRM gave no reason"
-    if budget_message(result):
+    if result.outcome is Outcome.BUDGET:
         run.stopped, run.budget_stopped = row.last_error, True
         return  # not sent: stays pending, no attempt counted
     row.attempts += 1
     failure = {"object": row.object, "id": row.external_id, "error": row.last_error}
     run.failures.append(failure)
-    if result.retriable:
+    if result.outcome is Outcome.RETRY:
         row.status = "failed"
         row.next_attempt_at = now + min(BACKOFF * 2 ** (row.attempts - 1), BACKOFF_MAX)
         run.failed += 1
-    else:
+    else:  # refused, gone, or a creation that may exist now: not sent again as it is
         row.status = "parked"
         run.parked += 1
 
 
-def over_budget(adapter: Any, settings: Any) -> str | None:
+def over_budget(adapter: Metered, settings: SourceBase | None) -> str | None:
     """Why no more calls should be made now (the configured share of the daily allowance)."""
-    limit = getattr(settings, "api_budget_share", None) or getattr(
-        settings, "daily_budget_share", None
-    )
-    usage = adapter.usage()
-    share = usage.share()
-    if limit is None or share is None or share < limit:
-        return None
-    return (
-        f"API budget: {usage.used} of {usage.limit} daily calls used, at or over the configured "
-        f"share {limit * 100:g}% of the allowance; the rest waits for a later push"
-    )
+    share = getattr(settings, "api_budget_share", None)  # sources with an allowance have one
+    spent = budget_spent(adapter.usage(), share)
+    return f"{spent}; the rest waits for a later push" if spent else None
 
 
-def push_fields(
+Take = Callable[[Outbox, WriteResult, PushRun, datetime], None]  # one result onto its row
+
+
+def send(
     session: Session,
-    adapter: Any,
-    settings: Any,
+    adapter: Metered,
+    settings: SourceBase | None,
     rows: list[Outbox],
-    specs: Specs,
     run: PushRun,
     now: datetime,
+    write: Callable[[list[Outbox]], list[WriteResult]],
+    take: Take = record,
 ) -> None:
-    """Send the rows' writes CHUNK at a time (the adapter batches them at the CRM's limit),
-    committing each chunk's results; stop at the budget."""
+    """The send loop of fields and notes alike: `write` the rows CHUNK at a time (the adapter
+    batches them at the CRM's limit), `take` each result, commit each chunk; stop at the budget."""
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         stop = over_budget(adapter, settings)
         if stop is not None:
             run.stopped, run.budget_stopped = stop, True
             return
-        results = adapter.push([field_write(r, specs) for r in chunk])
-        for row, result in zip(chunk, results, strict=True):
-            record(row, result, run, now)
+        for row, result in zip(chunk, write(chunk), strict=True):
+            take(row, result, run, now)
         session.commit()
         if run.budget_stopped:
             return
+
+
+def push_fields(
+    session: Session,
+    adapter: Writer,
+    settings: SourceBase | None,
+    rows: list[Outbox],
+    specs: Specs,
+    run: PushRun,
+    now: datetime,
+) -> None:
+    """Send the rows' field writes, committing each chunk's results; stop at the budget."""
+
+    def write(chunk: list[Outbox]) -> list[WriteResult]:
+        return adapter.push([field_write(r, specs) for r in chunk])
+
+    send(session, adapter, settings, rows, run, now, write)

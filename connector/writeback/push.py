@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from connector.core import sources
 from connector.core.config import SourceBase
-from connector.core.errors import BudgetExhausted, CarnetError, UsageError
+from connector.core.errors import BudgetExhausted, CarnetError
+from connector.core.protocols import Adapter
 from connector.governance.credits import derive_credits
 from connector.store.app import App
 from connector.store.models import SyncState
@@ -39,7 +40,7 @@ from mappings.schema import Mapping
 
 PUSH_STATE = "(push)"  # sync_state.object of a source's last push
 
-OpenAdapter = Callable[[str, SourceBase], Any]
+OpenAdapter = Callable[[str, SourceBase], Adapter]
 
 
 @dataclass
@@ -72,12 +73,8 @@ def _utcnow() -> datetime:
 
 def writing_sources(app: App, source: str | None) -> dict[str, Mapping]:
     """The enabled sources (or `source`) whose mapping writes something back, with it."""
-    enabled = app.config.sources.enabled()
-    if source is not None and source not in enabled:
-        known = ", ".join(enabled) or "none"
-        raise UsageError(f"--source {source}: not an enabled source (enabled: {known})")
-    names = [source] if source else list(enabled)
-    mappings = {n: load_mapping(mapping_path(n, enabled[n].mapping), n) for n in names}
+    chosen = app.config.sources.chosen(source)
+    mappings = {n: load_mapping(mapping_path(n, s.mapping), n) for n, s in chosen.items()}
     return {n: m for n, m in mappings.items() if m.outbound.objects}
 
 
@@ -155,7 +152,7 @@ class _SourcePush:
         return run
 
     def _send(
-        self, adapter: Any, fields: list[Any], notes: list[Any], run: PushRun, now: datetime
+        self, adapter: Adapter, fields: list[Any], notes: list[Any], run: PushRun, now: datetime
     ) -> None:
         try:
             push_fields(self.session, adapter, self.settings, fields, self.specs, run, now)

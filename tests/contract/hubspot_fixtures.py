@@ -20,8 +20,8 @@ from hubspot.crm.contacts import (
     PublicObjectSearchRequest,
 )
 
-from sandbox.core import Served, serve
 from sandbox.hubspot import HubSpotStandIn
+from sandbox.server import Served, serve
 from sandbox.world import (
     HUBSPOT,
     SALESFORCE,

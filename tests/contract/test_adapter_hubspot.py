@@ -28,8 +28,9 @@ from connector.core.config import HubSpotSource
 from connector.core.errors import AuthError, BudgetExhausted, FatalError, RetriableError
 from connector.core.http import MAX_ATTEMPTS, WindowLimiter
 from connector.core.records import Page, RawRecord, Write
-from sandbox.core import Clock, Served, serve
+from sandbox.core import Clock
 from sandbox.hubspot import HubSpotStandIn
+from sandbox.server import Served, serve
 from tests.contract.cases.hubspot import CASE
 from tests.contract.hubspot_fixtures import ApiException, small_world
 
@@ -132,7 +133,7 @@ def unthrottled(adapter: HubSpotAdapter) -> HubSpotAdapter:
         ({"Retry-After": "0"}, 0.0),
         ({"X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}, 1.0),
         ({"X-HubSpot-RateLimit-Interval-Milliseconds": "60000"}, 6.0),
-        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 1.0),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # an HTTP-date gone by: now
         ({}, 1.0),
         ({"X-HubSpot-RateLimit-Interval-Milliseconds": "1000"}, 0.5),
     ],
@@ -386,7 +387,7 @@ def test_the_budget_share_stops_a_pull_cleanly(
     portal_factory: Callable[..., Portal], make_adapter: MakeAdapter
 ) -> None:
     portal = portal_factory(daily_limit=20)
-    adapter = make_adapter(portal, daily_budget_share=0.5)
+    adapter = make_adapter(portal, api_budget_share=0.5)
     full = pull(adapter, "contacts", None, True)  # 4 calls
     for cid in portal.ids("contacts")[:3]:
         portal.edit("contacts", cid, jobtitle="budget")

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from connector.plans.plan import show_plan
-from connector.plans.render import to_svg
+from connector.plans.render_svg import to_svg
 from tests.store.test_plans import SHARING, build_world
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from mappings.loader import default_path, load_mapping
-from sandbox.graph_store import outlook_id
+from sandbox.graph_records import outlook_id
+from sandbox.sf_ids import make_id
 from sandbox.sf_load import PREFIX
-from sandbox.sf_schema import make_id
 from tests.e2e.overlay_view import OverlayView
 from tests.e2e.sync_sandbox_support import (
     Synced,

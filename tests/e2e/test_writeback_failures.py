@@ -107,7 +107,7 @@ def test_the_budget_stops_a_push_and_status_says_so(
         synced,
         tmp_path,
         salesforce={"api_budget_share": 0.00001},
-        hubspot={"daily_budget_share": 0.00001},
+        hubspot={"api_budget_share": 0.00001},
     )
     r = carnet(config, "push", "--json")
     assert r["sources"]["salesforce"]["budget_stopped"] is True

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from connector.ingest.pages import Counts, ingest_page, resolve_pending
 from connector.store import models as m
+from connector.store.models_plans import Stakeholder
 from mappings.records import MappedRecord
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -461,7 +462,7 @@ def test_the_contacts_stance_and_influence_go_to_the_account_plan(store: Store) 
     )
     assert counts.skipped_reasons == {"stance not applied": 1}
     ida = store.person("ida@acme.com")
-    row = store.s.scalar(select(m.Stakeholder).where(m.Stakeholder.person_id == ida.id))
+    row = store.s.scalar(select(Stakeholder).where(Stakeholder.person_id == ida.id))
     assert row is not None and (row.stance, row.influence) == ("champion", 4)
     row.stance = "ally"  # a rep changes it in Carnet; an unchanged CRM record does not undo that
     store.s.commit()
@@ -473,7 +474,7 @@ def test_the_contacts_stance_and_influence_go_to_the_account_plan(store: Store) 
                     influence="4", modstamp=NOW + timedelta(minutes=minutes), title="CEO"),
         )  # fmt: skip
         store.s.expire_all()
-        stakeholder = store.s.get(m.Stakeholder, row.id)
+        stakeholder = store.s.get(Stakeholder, row.id)
         return stakeholder.stance if stakeholder else None
 
     assert crm_says("Champion", 1) == "ally"

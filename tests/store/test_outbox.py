@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
-from connector.core.records import PlanNote, WriteResult
+from connector.core.records import Outcome, PlanNote, WriteResult
 from connector.store import models as m
+from connector.store.models_plans import AccountPlan
 from connector.writeback.desired import canonical, desired_fields
 from connector.writeback.notes import PLAN, desired_notes, push_notes
 from connector.writeback.outbox import (
@@ -75,7 +76,7 @@ def push_all(s: Session, now: datetime = T0) -> list[dict[str, Any]]:
     for row in due_rows(s, "salesforce", now):
         write = field_write(row, SPECS)
         sent.append({"id": write.id, **write.values})
-        record(row, WriteResult(write.key, True, write.id), run, now)
+        record(row, WriteResult(write.key, Outcome.OK, write.id), run, now)
     s.commit()
     return sent
 
@@ -157,19 +158,19 @@ def test_results_backoff_park_and_budget(session: Session, world: Any) -> None:
     )
     pat, acct = due_rows(session, "salesforce", T0)
     run = PushRun()
-    record(pat, WriteResult("k", False, error="UNABLE_TO_LOCK_ROW: busy", retriable=True), run, T0)
+    record(pat, WriteResult("k", Outcome.RETRY, error="UNABLE_TO_LOCK_ROW: busy"), run, T0)
     assert (pat.status, pat.attempts, pat.next_attempt_at) == (
         "failed",
         1,
         T0 + timedelta(1 / 1440),
     )
-    record(pat, WriteResult("k", False, error="UNABLE_TO_LOCK_ROW: busy", retriable=True), run, T0)
+    record(pat, WriteResult("k", Outcome.RETRY, error="UNABLE_TO_LOCK_ROW: busy"), run, T0)
     assert pat.next_attempt_at == T0 + timedelta(minutes=2)
     assert due_rows(session, "salesforce", T0) == [acct]
     stop = "the configured share of the Salesforce API allowance is spent"
-    record(acct, WriteResult("k", False, error=stop, retriable=True), run, T0)
+    record(acct, WriteResult("k", Outcome.BUDGET, error=stop), run, T0)
     assert (acct.status, acct.attempts, run.budget_stopped) == ("pending", 0, True)
-    record(acct, WriteResult("k", False, error="INVALID_FIELD: No such column"), run, T0)
+    record(acct, WriteResult("k", Outcome.REFUSED, error="INVALID_FIELD: No such column"), run, T0)
     assert (acct.status, acct.last_error) == ("parked", "INVALID_FIELD: No such column")
     assert (run.failed, run.parked) == (2, 1)
 
@@ -186,6 +187,7 @@ class FakeNotes:
         self.die_after_write = False
         self.creates = 0
         self.fail_with: str | None = None  # every write fails with this message
+        self.fail_as = Outcome.REFUSED  # ... and this outcome
 
     def find_plan_notes(self, parents: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -196,13 +198,13 @@ class FakeNotes:
 
     def push_notes(self, notes: list[PlanNote]) -> list[WriteResult]:
         if self.fail_with:
-            return [WriteResult(n.key, False, error=self.fail_with) for n in notes]
+            return [WriteResult(n.key, self.fail_as, error=self.fail_with) for n in notes]
         out = []
         for n in notes:
             nid = n.note_id or f"002{len(self.notes):03d}"
             self.creates += n.note_id is None
             self.notes[nid] = (n.parent, n.text)
-            out.append(WriteResult(n.key, True, nid))
+            out.append(WriteResult(n.key, Outcome.OK, nid))
         if self.die_after_write:
             raise Died
         return out
@@ -224,7 +226,7 @@ def push_plan_notes(session: Session, crm: FakeNotes) -> None:
 def test_a_plan_note_is_made_once_though_the_push_died_after_making_it(
     session: Session, world: Any
 ) -> None:
-    session.add(m.AccountPlan(org_id=world["globex"].id, strategy="<script>x</script> & co"))
+    session.add(AccountPlan(org_id=world["globex"].id, strategy="<script>x</script> & co"))
     session.commit()
     crm = FakeNotes()
     crm.die_after_write = True
@@ -265,12 +267,13 @@ def test_referral_credits_fill_the_opportunity_fields(session: Session, world: A
 def test_a_note_creation_that_may_have_been_applied_is_retried(
     session: Session, world: Any
 ) -> None:
-    session.add(m.AccountPlan(org_id=world["globex"].id, strategy="s"))
+    session.add(AccountPlan(org_id=world["globex"].id, strategy="s"))
     session.commit()
     crm = FakeNotes()
     crm.fail_with = (
         "Salesforce composite/sobjects POST: HTTP 500 (not retried: it may have been applied)"
     )
+    crm.fail_as = Outcome.MAYBE_APPLIED
     push_plan_notes(session, crm)
     row = session.scalar(select(m.Outbox).where(m.Outbox.field_set == PLAN))
     assert row is not None and row.status == "failed" and row.next_attempt_at is not None

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.core.errors import RecordError, UsageError
 from connector.governance.relationships import member_by_email
-from connector.plans.plan import apply_crm_stakeholder, set_plan, show_plan
+from connector.plans.plan import show_plan
+from connector.plans.plan_edit import apply_crm_stakeholder, set_plan
 from connector.store import models as m
 from tests import governance_world as w
 

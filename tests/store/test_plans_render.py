@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from connector.plans.plan import set_plan, show_plan
-from connector.plans.render import RENDERERS, to_html, to_markdown, to_svg, tree
+from connector.plans.plan import show_plan
+from connector.plans.plan_edit import set_plan
+from connector.plans.render import RENDERERS, to_html, to_markdown
+from connector.plans.render_base import tree
+from connector.plans.render_svg import to_svg
 from tests import governance_world as w
 from tests.store.test_plans import RELS, SHARING, build_world
 
@@ -183,7 +186,7 @@ def _big_doc(n: int) -> dict[str, Any]:
 
 
 def test_a_large_account_map_draws_what_matters() -> None:
-    from connector.plans.render import MAX_DRAWN, drawn
+    from connector.plans.render_svg import MAX_DRAWN, drawn
 
     small, left_out = drawn(_big_doc(30))
     assert left_out == 0 and len(small["stakeholders"]) == 30

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from connector.store import models as m
 from connector.store.db import session_factory
+from connector.store.models_plans import AccountPlan, PlanAction, Stakeholder
 
 T0 = datetime(2026, 3, 1, 12, 30, 15, 123000, tzinfo=UTC)
 
@@ -127,19 +128,19 @@ def _graph(s: Session) -> dict[str, Any]:
         currency="EUR",
         status="pending",
     )
-    plan = m.AccountPlan(org_id=org.id, strategy="land & expand <fast>", objectives="3 champions")
+    plan = AccountPlan(org_id=org.id, strategy="land & expand <fast>", objectives="3 champions")
     s.add_all([credit, plan])
     s.flush()
     s.add_all(
         [
-            m.Stakeholder(
+            Stakeholder(
                 plan_id=plan.id,
                 person_id=person.id,
                 stance="champion",
                 influence=5,
                 role="Decision Maker",
             ),
-            m.PlanAction(
+            PlanAction(
                 plan_id=plan.id, text="lunch with Zoë", member_id=member.id, source="cli", at=T0
             ),
             m.AuditEvent(

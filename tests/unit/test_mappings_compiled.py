@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from adapters.salesforce.records import raw_record
 from connector.core.records import RawRecord
 from mappings import compiled
-from mappings.apply import apply, apply_reference
+from mappings.apply import apply
 from mappings.compiled import plan_for
 from mappings.loader import default_path, load_mapping
 from mappings.schema import Mapping, root_field
@@ -23,6 +23,7 @@ from sandbox.hubspot import HubSpotStandIn
 from sandbox.salesforce import SalesforceStandIn
 from sandbox.seed import generate
 from sandbox.world import World
+from tests.unit.mapping_oracle import apply_reference
 
 SOURCES = ("salesforce", "hubspot", "exchange")
 MAPPINGS = {s: load_mapping(default_path(s), s) for s in SOURCES}

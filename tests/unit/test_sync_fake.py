@@ -23,6 +23,7 @@ from connector.core.records import (
     ApiUsage,
     FieldInfo,
     ObjectSpec,
+    Outcome,
     Page,
     RawRecord,
     Write,
@@ -112,7 +113,7 @@ class FakeSalesforce:
             yield Page(list(chunk), stamp, full=full, done=n == len(chunks) - 1 or not chunks)
 
     def push(self, writes: list[Write]) -> list[WriteResult]:
-        return [WriteResult(w.key, ok=False, error="read only") for w in writes]
+        return [WriteResult(w.key, Outcome.REFUSED, error="read only") for w in writes]
 
     def describe(self, object_name: str) -> dict[str, FieldInfo]:
         names = {f for r in self.records.get(object_name, []) for f in r.fields}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import connector.store.models_plans  # noqa: F401  (registers the plan tables on Base.metadata)
 from connector.store.models import Base
 
 engine = context.config.attributes["engine"]
