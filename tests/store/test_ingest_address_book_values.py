@@ -4,7 +4,7 @@ the address book as it changes."""
 
 from __future__ import annotations
 
-from tests.store.test_ingest import Store, base, contact, entry, store, user
+from tests.store.ingest_support import Store, base, contact, entry, store, user
 
 __all__ = ["store"]  # the fixture
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from connector.ingest.pages import finish_full_pass
 from connector.store import models as m
-from tests.store.test_ingest import NOW, Store, base, contact, entry, rec, store, user
+from tests.store.ingest_support import NOW, Store, base, contact, entry, rec, store, user
 
 __all__ = ["store"]  # the fixture
 
