@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint venv clean
+.PHONY: test demo bench lint venv clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/carnet demo
+
+# the browser test's screenshots of every page, kept in docs/screenshots/ (needs chromium)
+screenshots: $(STAMP)
+	CARNET_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/e2e/test_web_browser.py -k sqlite
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from connector.core import sources
 from connector.core.config import Scoring, SourceBase
-from connector.core.errors import BudgetExhausted, FatalError, RetriableError
+from connector.core.errors import (
+    BudgetExhausted,
+    CredentialsRefused,
+    FatalError,
+    RetriableError,
+    StoreFull,
+)
 from connector.core.protocols import Adapter
 from connector.core.records import ApiUsage
 from connector.governance.scoring import recompute_scores
@@ -40,7 +46,7 @@ from connector.writeback.push import run_push
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import Mapping
 
-SHOWN_FAILURES = 20  # skipped records listed per object in the summary
+SHOWN_FAILURES = 20  # skipped and refused records listed per object in the summary
 KEPT_ERRORS = 50  # and kept in sync_state.last_errors
 # A sync that opens its own adapters pulls and maps in a child process (connector/pull_feed.py);
 # the tests that fake an adapter through connector.core.sources.open_adapter turn this off.
@@ -75,6 +81,8 @@ class ObjectRun:
         doc = self.counts.as_dict() | {"api_calls": self.api_calls}
         if self.counts.errors:
             doc["skipped_records"] = self.counts.errors[:SHOWN_FAILURES]
+        if self.counts.refusals:
+            doc["refused_records"] = self.counts.refusals[:SHOWN_FAILURES]
         if self.stopped:
             doc["stopped"] = self.stopped
         return doc
@@ -94,7 +102,12 @@ class Summary:
         }
 
     def skipped(self) -> int:
+        """Records skipped by rule (no email and no name and org, ...): warnings."""
         return sum(r.counts.skipped for objs in self.sources.values() for r in objs.values())
+
+    def refused(self) -> int:
+        """Records the store refused: failures."""
+        return sum(r.counts.refused for objs in self.sources.values() for r in objs.values())
 
     def notes(self) -> list[str]:
         return [
@@ -105,10 +118,13 @@ class Summary:
         ]
 
     def exit_code(self) -> int:
-        """1 when records were skipped or a source failed; 0 otherwise (a spent budget is not
-        a failure: the next run carries on)."""
+        """1 when the store refused records or a source stopped on an error, else 0. Records
+        skipped by rule are warnings, and a spent budget is no failure (the next run carries
+        on). Writes the push step could not make are parked in the outbox, each with the CRM's
+        words, until `carnet install` runs or the values change: `carnet push` and `carnet
+        status` list them (and `carnet push` exits 1 on them)."""
         failed = any(r.failed for objs in self.sources.values() for r in objs.values())
-        return 1 if failed or self.skipped() else 0
+        return 1 if failed or self.refused() else 0
 
 
 def _utcnow() -> datetime:
@@ -251,6 +267,12 @@ class _SourceSync:
             self._pull(obj, items, state, run, started, progress)
         except BudgetExhausted as exc:
             run.stopped = f"API budget exhausted ({exc}); the next run carries on from here"
+        except StoreFull:  # no source can go on: the whole sync stops, saying so once
+            self.session.rollback()  # the page in hand; committed pages stay
+            raise
+        except CredentialsRefused:  # a setting of the config is wrong: exit 2, naming it
+            self.session.rollback()
+            raise
         except (FatalError, RetriableError) as exc:
             run.stopped, run.failed = f"stopped by an error: {exc}", True
             self.session.rollback()  # the page in hand; committed pages stay
@@ -259,7 +281,7 @@ class _SourceSync:
             state,
             last_finished_at=_utcnow(),
             last_counts=run.counts.as_dict() | {"api_calls": run.api_calls},
-            last_errors=run.counts.errors[:KEPT_ERRORS]
+            last_errors=(run.counts.refusals + run.counts.errors)[:KEPT_ERRORS]
             + ([{"id": "", "reason": run.stopped}] if run.stopped else []),
             api_usage=asdict(self.usage),
         )

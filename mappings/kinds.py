@@ -94,7 +94,7 @@ _KIND_SPECS = (
     KindSpec(
         "member",
         "member",
-        _values("email", *_PEOPLE, "team", "country", "title", "active", name=400),
+        _values("email", *_PEOPLE, "team", "country", "title", "active", "user_id", name=400),
         required=(("email",),),
     ),
     KindSpec(
@@ -121,6 +121,7 @@ _KIND_SPECS = (
             "shareability",
             "stance",
             "influence",
+            "modified_by",
         ),
         {
             "org": Ref("org", column="org_id", waits=True),

@@ -1,5 +1,6 @@
 """Loading a mapping file: YAML with lines, the schema, then the checks; every problem is reported
-at once as a MappingError naming file and line (the CLI exits 2 on it).
+at once as a MappingError naming file and line, in the admin's words (mappings.messages), and
+the CLI exits 2 on it.
 
 `load_mapping(path, source)` gives a ready `Mapping`: transforms resolved, level rules compiled.
 """
@@ -16,14 +17,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from connector.core.errors import MappingError, Problem
-from connector.core.yamlfile import (
-    dotted,
-    line_of,
-    load_yaml,
-    problems_from_validation,
-    to_plain,
-)
+from connector.core.yamlfile import dotted, line_of, load_yaml, to_plain
 from mappings.checks import check_mapping, check_object, effective_transform
+from mappings.messages import admin_problems
 from mappings.schema import SOURCES, LevelRule, Mapping, ObjectMap, RefRule, Strict, ValueRule
 from mappings.transforms import Opts, plain
 from mappings.vocabulary import VALUE_TYPES
@@ -49,7 +45,7 @@ def load_mapping(path: str | Path, source: str) -> Mapping:
     try:
         mapping = Mapping.model_validate(data)
     except ValidationError as err:
-        problems += _tidy(problems_from_validation(name, doc, err), doc)
+        problems += admin_problems(name, doc, err)
         problems += _located(name, doc, _partial_checks(data, source))
         raise MappingError(_sorted(problems)) from None
     mapping._path, mapping._doc = path, doc
@@ -84,19 +80,6 @@ def _located(file: str, doc: Any, found: list[tuple[tuple[Any, ...], str]]) -> l
 def _sorted(problems: list[Problem]) -> list[Problem]:
     unique = list(dict.fromkeys(problems))
     return sorted(unique, key=lambda p: (p.line or 0, p.key))
-
-
-def _tidy(problems: list[Problem], doc: Any) -> list[Problem]:
-    """Missing keys: a plain message, and the line of the part they are missing from."""
-    out = []
-    for p in problems:
-        if p.message == "Field required":
-            parent = tuple(p.key.replace("[", ".").replace("]", "").split("."))[:-1]
-            loc = tuple(int(x) if x.isdigit() else x for x in parent if x)
-            hint = " (every mapping file starts with version: 1)" if p.key == "version" else ""
-            p = Problem(p.file, p.key, f"missing{hint}", line_of(doc, loc) or 1)
-        out.append(p if p.line else Problem(p.file, p.key, p.message, 1))
-    return out
 
 
 def _source_check(declared: Any, source: str) -> list[tuple[tuple[Any, ...], str]]:
@@ -212,7 +195,7 @@ def default_levels() -> tuple[LevelRule, ...]:
     try:
         return tuple(_LevelsFile.model_validate(data).levels)
     except ValidationError as err:
-        raise MappingError(problems_from_validation(str(LEVELS_FILE), doc, err)) from None
+        raise MappingError(admin_problems(str(LEVELS_FILE), doc, err)) from None
 
 
 def compile_levels(rules: list[LevelRule] | tuple[LevelRule, ...]

@@ -3,7 +3,9 @@
 
 Online, a field the inbound rules read must exist with a type its transform can read; an outbound
 field, once created, must have a compatible type and be writable. Missing optional and not yet
-created outbound fields are notes, not problems.
+created outbound fields are notes, not problems. Every field Carnet writes is also reported with
+whether Carnet's user may edit it (describe's `updateable`; a field hidden from that user by
+field-level security is not in the describe at all, so it reads as not there).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def check_mappings(config: Config, online: bool, opener: Opener = open_adapter) 
             adapter = opener(name, settings)
             try:
                 found, entry["notes"] = check_online(mapping, adapter)
+                entry["writable"] = writable_fields(mapping, adapter)
             finally:
                 adapter.close()
             problems += found
@@ -72,7 +75,7 @@ def check_online(mapping: Mapping, adapter: Adapter) -> tuple[list[Problem], lis
     for obj in mapping.objects:
         try:
             described = adapter.describe(obj)
-        except (AuthError, BudgetExhausted):
+        except (AuthError, BudgetExhausted):  # the CRM, not the mapping, said no
             raise
         except CarnetError as exc:  # e.g. an object this org or portal does not have
             problems.append(_problem(mapping, ("objects", obj), f"cannot describe: {exc}"))
@@ -155,7 +158,10 @@ def _outbound(mapping: Mapping, obj: str, fields: dict[str, FieldInfo], notes: l
         loc = ("outbound", "objects", obj, name)
         info = fields.get(name.casefold())
         if info is None:
-            notes.append(f"{obj}.{name} does not exist yet: `carnet install` creates it")
+            notes.append(
+                f"{obj}.{name} does not exist yet, or Carnet's user cannot see it: "
+                "`carnet install` creates or grants it"
+            )
             continue
         if base_type(info.type) not in DESCRIBED_AS[spec.type]:
             found.append((loc, f"{name} is a {info.type} field in the CRM, not a {spec.type}"))
@@ -165,6 +171,32 @@ def _outbound(mapping: Mapping, obj: str, fields: dict[str, FieldInfo], notes: l
             found.append((loc, f"{name} holds {info.length} characters; the mapping says "
                                f"{spec.length}"))  # fmt: skip
     return found
+
+
+def writable_fields(mapping: Mapping, adapter: Adapter) -> list[dict[str, Any]]:
+    """Each field Carnet writes, and whether Carnet's user may edit it: True / False from the
+    describe's `updateable`, None when the describe does not show it (not made yet, or hidden
+    from that user by field-level security)."""
+    out: list[dict[str, Any]] = []
+    for obj, fields in mapping.outbound.objects.items():
+        try:
+            described = {k.casefold(): v for k, v in adapter.describe(obj).items()}
+        except (AuthError, BudgetExhausted):
+            raise
+        except CarnetError:  # reported by check_online already
+            described = {}
+        for name in fields:
+            info = described.get(name.casefold())
+            editable = None if info is None else info.writable
+            out.append({"object": obj, "field": name, "editable": editable})
+    return out
+
+
+_EDITABLE = {
+    True: "editable by Carnet's user",
+    False: "read-only for Carnet's user",
+    None: "not there for Carnet's user (not made yet, or hidden by field-level security)",
+}
 
 
 def render_check(doc: dict[str, Any], console: Any) -> None:
@@ -182,3 +214,6 @@ def render_check(doc: dict[str, Any], console: Any) -> None:
         )
         for note in s["notes"]:
             console.print(f"  note: {note}", markup=False, highlight=False, soft_wrap=True)
+        for f in s.get("writable", []):
+            line = f"  writes {f['object']}.{f['field']}: {_EDITABLE[f['editable']]}"
+            console.print(line, markup=False, highlight=False, soft_wrap=True)

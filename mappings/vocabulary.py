@@ -51,6 +51,10 @@ VALUE_TYPES: dict[str, ValueType] = {
     "at": ValueType(("datetime",)),
     "subject": ValueType(TEXT, max_length=400),
     "company": ValueType(TEXT, max_length=400),
+    # who the CRM says changed a record last, and a member's CRM user id where the record's own id
+    # is not it (HubSpot owners): a CRM edit of an owner's own fields is traced by these
+    "modified_by": ValueType(("trim",), max_length=100),
+    "user_id": ValueType(("trim",), max_length=40),
 }
 
 
@@ -68,10 +72,12 @@ OUTBOUND_VALUES: dict[str, dict[str, str]] = {
         "known_by": "text",  # who of ours knows them, strongest first (visible part only)
         "relationship_owner": "text",  # the member who owns the relationship
         "last_interaction": "datetime",
+        "carnet_link": "text",  # the person's page in Carnet (when web.base_url is set)
     },
     "org": {
         "coverage": "number",  # percent of known stakeholders someone of ours knows
         "single_threaded": "bool",  # a key stakeholder known by one rep only
+        "carnet_link": "text",  # the organisation's page in Carnet (when web.base_url is set)
     },
     "opportunity": {
         "referrer": "text",  # the member credited with the introduction
@@ -92,6 +98,7 @@ OUTBOUND_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
         "Checkbox": ("bool",),
         "DateTime": ("datetime",),
         "Date": ("datetime",),
+        "Url": ("text",),
     },
     "hubspot": {
         "number": ("number",),
@@ -120,6 +127,7 @@ DESCRIBED_AS: dict[str, frozenset[str]] = {
     "Checkbox": frozenset({"boolean"}),
     "DateTime": frozenset({"datetime"}),
     "Date": frozenset({"date"}),
+    "Url": frozenset({"url"}),
     "number": frozenset({"number"}),
     "string": frozenset({"string"}),
     "bool": frozenset({"bool", "boolean", "enumeration"}),

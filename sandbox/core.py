@@ -103,7 +103,31 @@ class Clock:
             return now
 
 
-FAULT_KINDS = ("429", "429-no-retry-after", "500", "503", "expire", "partial", "slow")
+FAULT_KINDS = (
+    "429",
+    "429-no-retry-after",
+    "500",
+    "503",
+    "expire",
+    "partial",
+    "slow",
+    "garbage",  # 200 with JSON of the wrong shape
+    "html",  # 200 with an HTML page (a proxy's or a sign-in wall's), text/html
+    "401",  # the credentials refused (each stand-in's own 401), without expiring them
+    "403",  # the call not permitted (each stand-in's own 403: a missing permission or scope)
+)
+GARBAGE = {"results": "nope"}  # valid JSON, the shape of no answer of any of the three APIs
+HTML_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>"
+    "<body><h1>Sign in to continue</h1><form method=post><input name=user></form></body></html>\n"
+)
+
+
+def odd_answer(kind: str) -> Response:
+    """The answer of a "garbage" or "html" fault: 200, and a body no adapter can read."""
+    if kind == "html":
+        return Response(200, HTML_PAGE, content_type="text/html; charset=utf-8")
+    return Response(200, dict(GARBAGE))
 
 
 @dataclass
@@ -113,7 +137,8 @@ class Faults:
     `rate` is the chance a call (admin and token endpoints excepted) meets a fault, chosen among
     `kinds`. `once` lists kinds to inject exactly once each, at the next eligible call, whatever the
     rate (e.g. one session expiry). `partial` is drawn separately by batch-write handlers, through
-    `partial_failure()`, per record. `slow_ms` is the delay a "slow" fault adds.
+    `partial_failure()`, per record. `slow_ms` is the delay a "slow" fault adds. `after` eligible
+    calls are served before any fault (a fault in the middle of a pull, not at its first call).
     """
 
     rate: float = 0.0
@@ -121,6 +146,7 @@ class Faults:
     once: list[str] = field(default_factory=list)
     seed: int = 0
     slow_ms: int = 1500
+    after: int = 0
     rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
@@ -144,11 +170,15 @@ class Faults:
             once=list(spec.get("once", [])),
             seed=seed,
             slow_ms=int(spec.get("slow_ms", 1500)),
+            after=int(spec.get("after", 0)),
             rng=random.Random(seed),
         )
 
     def draw(self) -> str | None:
         """The fault this call meets, if any ("partial" is never drawn here)."""
+        if self.after > 0:
+            self.after -= 1
+            return None
         call_kinds = [k for k in self.once if k != "partial"]
         if call_kinds:
             self.once.remove(call_kinds[0])
@@ -166,7 +196,8 @@ class Faults:
         return "partial" in self.kinds and self.rng.random() < self.rate
 
     def describe(self) -> dict[str, Any]:
-        return {"rate": self.rate, "kinds": self.kinds, "once": self.once, "seed": self.seed}
+        shown = {"rate": self.rate, "kinds": self.kinds, "once": self.once, "seed": self.seed}
+        return shown | ({"after": self.after} if self.after else {})
 
 
 Handler = Callable[[Request], Response]
@@ -235,6 +266,8 @@ class StandIn:
                     kind = self.faults.draw()
                     if kind == "slow":
                         time.sleep(self.faults.slow_ms / 1000)
+                    elif kind in ("garbage", "html"):
+                        return odd_answer(kind)
                     elif kind is not None:
                         return self.render_fault(kind, req)
                 with self.lock:

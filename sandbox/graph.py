@@ -41,6 +41,7 @@ from sandbox.graph_entra import Entra
 from sandbox.graph_odata import graph_error
 from sandbox.graph_reads import V1, GraphReads
 from sandbox.graph_store import GraphStore
+from sandbox.oidc import OidcProvider
 from sandbox.world import World
 
 MAILBOX_PATH = "/v1.0/users/{user}"
@@ -55,7 +56,7 @@ class GraphStandIn(GraphReads, StandIn):
         world: World,
         clock: Clock | None = None,
         *,
-        token_ttl_s: int = 3600,
+        token_ttl_s: int = 3599,  # what Entra answers as expires_in
         delta_ttl_s: float = 30 * 86400,
         delta_max_page_size: int = 200,
         mailbox_concurrency: int | None = 4,
@@ -67,6 +68,7 @@ class GraphStandIn(GraphReads, StandIn):
         self.retry_after_s = retry_after_s
         self.entra = Entra(self.clock, token_ttl_s, clients)
         self.store = GraphStore(world, self.clock)
+        self.oidc = OidcProvider(self.entra, self.clock, lambda: self.store.users.values())
         self.delta = ContactDelta(self.store, self.clock, delta_ttl_s, delta_max_page_size)
         self._inflight: Counter[str] = Counter()
         self._inflight_lock = threading.Lock()
@@ -76,6 +78,10 @@ class GraphStandIn(GraphReads, StandIn):
         login = [
             ("GET", "/{tenant}/v2.0/.well-known/openid-configuration", self._openid),
             ("POST", "/{tenant}/oauth2/v2.0/token", self._token),
+            ("GET", "/{tenant}/oauth2/v2.0/authorize", self._authorize),
+            ("POST", "/{tenant}/oauth2/v2.0/authorize", self._authorize),
+            ("GET", "/{tenant}/discovery/v2.0/keys", self.oidc.keys),
+            ("POST", "/__sandbox/oidc", self.oidc.set_tamper),
             ("POST", "/__sandbox/expire-delta", self._expire_delta),
         ]
         for method, template, handler in login:
@@ -160,6 +166,14 @@ class GraphStandIn(GraphReads, StandIn):
         if kind == "expire":
             self.entra.expire(req.header("authorization"))
             return self._unauthorized(req, "Lifetime validation failed, the token is expired.")
+        if kind == "401":  # refused, the token kept: a fresh one meets the same answer
+            return self._unauthorized(req, "Access token validation failure. Invalid audience.")
+        if kind == "403":  # the app lacks the permission (User.Read.All, Contacts.Read)
+            if "/contact" in req.path:
+                message = "Access is denied. Check credentials and try again."
+                return graph_error(403, "ErrorAccessDenied", message, req, now)
+            message = "Insufficient privileges to complete the operation."
+            return graph_error(403, "Authorization_RequestDenied", message, req, now)
         return graph_error(500, "generalException", "An unspecified error has occurred.", req, now)
 
     def decorate(self, resp: Response, req: Request) -> Response:
@@ -193,10 +207,16 @@ class GraphStandIn(GraphReads, StandIn):
 
     # -- Entra ----------------------------------------------------------------------------------
     def _openid(self, req: Request) -> Response:
-        return Response(200, self.entra.openid_configuration(self.base_url, req.params["tenant"]))
+        doc = self.entra.openid_configuration(self.base_url, req.params["tenant"])
+        return Response(200, {**doc, **self.oidc.discovery_extra()})
 
     def _token(self, req: Request) -> Response:
+        if b"grant_type=authorization_code" in req.body:  # signing a person in (sandbox/oidc.py)
+            return self.oidc.token(req, req.params["tenant"], self.base_url)
         return self.entra.token(req, req.params["tenant"])
+
+    def _authorize(self, req: Request) -> Response:
+        return self.oidc.authorize(req, req.params["tenant"])
 
     # -- admin ------------------------------------------------------------------------------------
     def _expire_delta(self, req: Request) -> Response:

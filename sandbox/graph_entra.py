@@ -5,20 +5,27 @@ tokens it issues, which the Graph half checks on every call.
 msal fetches `/{tenant}/v2.0/.well-known/openid-configuration` and then posts to the
 `token_endpoint` it names. Errors come back in Entra's own shape (`error`, `error_description`
 with an AADSTS code, `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`).
+Access tokens are RS256 JWTs (header `kid` and `x5t`, like Entra's) that live `token_ttl_s`;
+Entra's own answer says `expires_in: 3599`, which is the Graph stand-in's default.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandbox.core import Clock, Request, Response
 
@@ -59,8 +66,16 @@ class Entra:
         self.token_ttl_s = token_ttl_s
         self.clients = clients
         self.tokens: dict[str, IssuedToken] = {}
-        self._key = secrets.token_bytes(64)
+        self._key = signing_key()
+        self.key_id = _key_id(self._key)
         self._lock = threading.Lock()
+
+    def public_key_pem(self) -> str:
+        """The public half of the access tokens' signing key (what a verifier would fetch)."""
+        pem = self._key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return pem.decode("ascii")
 
     # -- discovery --------------------------------------------------------------------------------
     def openid_configuration(self, base: str, tenant: str) -> dict[str, Any]:
@@ -180,7 +195,8 @@ class Entra:
             "uti": secrets.token_urlsafe(16),
             "ver": "1.0",
         }
-        token = jwt.encode(claims, self._key, algorithm="HS256", headers={"typ": "JWT"})
+        headers = {"typ": "JWT", "kid": self.key_id, "x5t": self.key_id}
+        token = jwt.encode(claims, self._key, algorithm="RS256", headers=headers)
         with self._lock:
             self.tokens[token] = IssuedToken(client_id, tid, exp)
         return token
@@ -227,6 +243,21 @@ class Entra:
             "error_uri": f"https://login.microsoftonline.com/error?code={err.code}",
         }
         return Response(err.status, body, {"Cache-Control": "no-store, no-cache"})
+
+
+@cache
+def signing_key() -> rsa.RSAPrivateKey:
+    """The tenant's token-signing key: one per process (generating RSA keys is slow)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _key_id(key: rsa.RSAPrivateKey) -> str:
+    """A stable key id from the public key (Entra's look like base64url SHA-1 thumbprints)."""
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashlib.sha1(der).digest()  # an identifier, not a security measure
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _bearer(authorization: str | None) -> str:

@@ -2,9 +2,12 @@
 associations, OAuth token refresh) that hubspot-api-client 12.x runs against unchanged through
 `HubSpot(access_token=..., host=<url>)`.
 
-Any non-empty Bearer token is accepted (a private-app token); tokens issued by POST /oauth/v1/token
-expire after `token_ttl_s`. Every authenticated answer carries the X-HubSpot-RateLimit-* headers;
-calls over the rolling 10-second window, the daily allowance or the search limit get HubSpot's 429.
+Private-app tokens: those in the `tokens` option (the sandbox runner gives the one it writes into
+the generated config); without it, any non-empty Bearer token. Any other token answers 401
+INVALID_AUTHENTICATION. Tokens issued by POST /oauth/v1/token expire after `token_ttl_s`. Every
+authenticated answer carries the X-HubSpot-RateLimit-* headers (the daily ones only for
+private-app tokens, as HubSpot leaves them out on OAuth calls); calls over the rolling 10-second
+window, the daily allowance or the search limit get HubSpot's 429.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "token_ttl_s": 1800,  # lifetime of OAuth access tokens issued by /oauth/v1/token
     "portal_id": 24_681_357,
     "app_id": 3_141_592,
+    "tokens": None,  # the private-app tokens accepted (None: any non-empty one)
 }
+UPDATED_BY = "hs_updated_by_user_id"  # the user behind a change made in HubSpot's UI
 AUTH_MISSING = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
     "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
@@ -124,6 +129,9 @@ class HubSpotStandIn(StandIn):
         ended = self.expired.get(token) or self.issued.get(token)
         if ended is not None and (token in self.expired or ended <= now):
             raise self._expired_error(ended)
+        accepted = self.options["tokens"]
+        if ended is None and accepted is not None and token not in accepted:
+            raise HTTPError(401, "INVALID_AUTHENTICATION", AUTH_MISSING)
         return token
 
     def _expired_error(self, ended: datetime) -> HTTPError:
@@ -171,6 +179,10 @@ class HubSpotStandIn(StandIn):
             if token is not None and token in self.issued:
                 self.expired[token] = now  # an OAuth token stays expired: refresh it
             return self.render_error(self._expired_error(now), req)
+        if kind == "401":
+            return self.render_error(HTTPError(401, "INVALID_AUTHENTICATION", AUTH_MISSING), req)
+        if kind == "403":
+            return self.render_error(missing_scopes(req.path), req)
         message, category = {
             "500": ("internal error", "INTERNAL_ERROR"),
             "503": ("Service Unavailable", "SERVICE_UNAVAILABLE"),
@@ -180,7 +192,8 @@ class HubSpotStandIn(StandIn):
     def decorate(self, resp: Response, req: Request) -> Response:
         token = self._bearer(req)
         if token is not None and req.route and not req.route.startswith(("/__sandbox/", "/oauth")):
-            for name, value in self.limiter.headers(token).items():
+            oauth = token in self.issued or token in self.expired
+            for name, value in self.limiter.headers(token, daily=not oauth).items():
                 resp.headers.setdefault(name, value)
         return resp
 
@@ -209,12 +222,24 @@ class HubSpotStandIn(StandIn):
             values = body.get("properties")
             if not isinstance(values, dict):
                 values = {k: v for k, v in body.items() if k not in ("id", "associations")}
+            values = dict(values)
+            editor = values.pop(UPDATED_BY, None)
             if body.get("id"):
                 rec = self.store.get(obj, str(body["id"]))
                 self.store.update(rec, values, source="CRM_UI")
             else:
                 rec = self.store.create(obj, values)
+            user = str(editor or self._user_of(rec.props.get("hubspot_owner_id")))
+            if user:
+                rec.props[UPDATED_BY] = user
+                self.store.version += 1
             return self._full(obj, rec)
+
+    def _user_of(self, owner_id: Any) -> str:
+        """A change in HubSpot's UI is made by a user: as in Salesforce's stand-in, the record's
+        owner (or, without one, the first owner) unless the admin call names another."""
+        owners = [o for o in self.owners if str(o["id"]) == str(owner_id)] or self.owners[:1]
+        return str(owners[0]["userId"]) if owners else ""
 
     def _upsert_owner(self, body: dict[str, Any]) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -272,3 +297,24 @@ def _oauth_problem(form: dict[str, str]) -> tuple[str, str] | None:
     if grant == "authorization_code" and not form.get("code"):
         return "BAD_AUTH_CODE", "missing or unknown auth code"
     return None
+
+
+def missing_scopes(path: str) -> HTTPError:
+    """HubSpot's 403 for an app that was not granted the scope a call needs."""
+    parts = path.strip("/").split("/")
+    obj = parts[3] if len(parts) > 3 and parts[:3] == ["crm", "v3", "objects"] else "contacts"
+    return HTTPError(
+        403,
+        "MISSING_SCOPES",
+        "This app hasn't been granted all required scopes to make this call. Read more about "
+        "required scopes here: https://developers.hubspot.com/scopes.",
+        extra={
+            "errors": [
+                {
+                    "message": "One or more of the following scopes are required.",
+                    "context": {"requiredGranularScopes": [f"crm.objects.{obj}.read"]},
+                }
+            ],
+            "links": {"scopes": "https://developers.hubspot.com/scopes"},
+        },
+    )

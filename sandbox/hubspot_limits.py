@@ -75,19 +75,22 @@ class RateLimiter:
             self.daily_used += 1
             return None
 
-    def headers(self, token: str) -> dict[str, str]:
+    def headers(self, token: str, daily: bool = True) -> dict[str, str]:
+        """The X-HubSpot-RateLimit-* headers of an answer; HubSpot sends the two daily ones only
+        for private-app tokens (`daily=False` for a call made with an OAuth access token)."""
         with self.lock:
             self._roll_day()
             window = self._window(self.windows, token, time.monotonic(), WINDOW_S)
-            return {
+            out = {
                 "X-HubSpot-RateLimit-Max": str(self.per_10s),
                 "X-HubSpot-RateLimit-Remaining": str(max(0, self.per_10s - len(window))),
                 "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(WINDOW_S * 1000)),
-                "X-HubSpot-RateLimit-Daily": str(self.daily_limit),
-                "X-HubSpot-RateLimit-Daily-Remaining": str(
-                    max(0, self.daily_limit - self.daily_used)
-                ),
             }
+            if daily:
+                out["X-HubSpot-RateLimit-Daily"] = str(self.daily_limit)
+                left = max(0, self.daily_limit - self.daily_used)
+                out["X-HubSpot-RateLimit-Daily-Remaining"] = str(left)
+            return out
 
     def reset(self) -> None:
         with self.lock:

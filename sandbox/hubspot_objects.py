@@ -352,22 +352,31 @@ def _no_duplicates(keys: list[Any]) -> None:
         )
 
 
+def standard_error(
+    category: str, message: str, context: dict[str, Any], sub_category: str | None = None
+) -> dict[str, Any]:
+    """One entry of a 207 batch answer's `errors`, in the shape of HubSpot's `StandardError`:
+    `errors` and `links` always there, `subCategory` (when there is one) an object."""
+    error: dict[str, Any] = {"status": "error", "category": category}
+    if sub_category is not None:
+        error["subCategory"] = {"name": sub_category}
+    return error | {"message": message, "context": context, "errors": [], "links": {}}
+
+
 def _not_found(ot: ObjectType, ids: list[str]) -> dict[str, Any]:
-    return {
-        "status": "error",
-        "category": "OBJECT_NOT_FOUND",
-        "message": f"Could not get some {ot.label} objects, they may be deleted or not "
-        "exist. Check that ids are valid.",
-        "context": {"ids": ids},
-    }
+    return standard_error(
+        "OBJECT_NOT_FOUND",
+        f"Could not get some {ot.label} objects, they may be deleted or not exist. Check that "
+        "ids are valid.",
+        {"ids": ids},
+    )
 
 
 def _failed(ot: ObjectType, context: dict[str, Any]) -> dict[str, Any]:
     """One record of a batch that met the "partial" fault."""
-    return {
-        "status": "error",
-        "category": "INTERNAL_ERROR",
-        "message": f"An internal error occurred while writing this {ot.singular}; the other "
-        "inputs were processed. Please try again.",
-        "context": context,
-    }
+    return standard_error(
+        "INTERNAL_ERROR",
+        f"An internal error occurred while writing this {ot.singular}; the other inputs were "
+        "processed. Please try again.",
+        context,
+    )

@@ -111,6 +111,8 @@ class Properties:
                 opts = special.get(name) or [
                     _option(o, o.title(), j) for j, o in enumerate(options)
                 ]
+                if field == "booleancheckbox":  # HubSpot's own checkboxes carry both options
+                    opts = [_option("true", "True", 0), _option("false", "False", 1)]
                 self.defs[type_name][name] = {
                     "updatedAt": born, "createdAt": born, "name": name, "label": label,
                     "type": ptype, "fieldType": field, "description": "", "groupName": group,
@@ -189,6 +191,8 @@ class Properties:
                 f"Property group {body['groupName']} does not exist.",
                 extra={"subCategory": "PropertyValidationError.INVALID_GROUP"},
             )
+        if body["fieldType"] == "booleancheckbox":
+            _check_checkbox(name, body)
 
     def create_group(self, type_name: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or not body.get("name") or not body.get("label"):
@@ -336,3 +340,19 @@ def _as_text(raw: Any) -> str | None:
         return "true" if raw else "false"
     text = str(raw)
     return text if text != "" else None
+
+
+def _check_checkbox(name: str, body: dict[str, Any]) -> None:
+    """A `booleancheckbox` property is a `bool` with exactly the options true and false, each
+    with a label (HubSpot refuses one without them)."""
+    given = body.get("options")
+    options: list[Any] = given if isinstance(given, list) else []
+    values = sorted(str(o.get("value")) for o in options if isinstance(o, dict) and o.get("label"))
+    if body["type"] != "bool" or len(options) != 2 or values != ["false", "true"]:
+        raise HTTPError(
+            400,
+            "VALIDATION_ERROR",
+            f"Property {name}: a booleancheckbox property must be of type bool and have exactly "
+            "two options, with the values true and false, each with a label.",
+            extra={"subCategory": "PropertyValidationError.INVALID_OPTIONS"},
+        )

@@ -82,6 +82,8 @@ _COMMON: list[Prop] = [
     ("hs_object_id", "Record ID", "number", "number", "{info}", (), True),
     ("hubspot_owner_id", "Owner", "enumeration", "select", "{info}", (), False),
     ("hs_merged_object_ids", "Merged record IDs", "enumeration", "checkbox", "{info}", (), True),
+    # the user who last changed the record in HubSpot (an app's writes leave it as it was)
+    ("hs_updated_by_user_id", "Updated by user ID", "number", "number", "{info}", (), True),
 ]
 _CONTACT: list[Prop] = [
     ("createdate", "Create Date", "datetime", "date", "contactinformation", (), False),

@@ -9,6 +9,7 @@ from typing import Any
 
 from .core import HTTPError, Request, Response
 from .hubspot_assoc import type_spec
+from .hubspot_objects import standard_error
 from .hubspot_request import batch_response, body_object, int_arg
 from .hubspot_schema import ASSOC_TYPES, DEFAULT_TYPE, ObjectType, object_type
 from .hubspot_store import Store
@@ -44,7 +45,7 @@ class AssociationsApi:
         if rec is None:
             return []
         return [
-            {"toObjectId": int(to_id), "associationTypes": [type_spec(t) for t in sorted(kinds)]}
+            {"toObjectId": str(to_id), "associationTypes": [type_spec(t) for t in sorted(kinds)]}
             for to_id, kinds in sorted(
                 self.store.assoc.targets(from_type, rec.id, to_type).items(),
                 key=lambda kv: int(kv[0]),
@@ -194,13 +195,13 @@ class AssociationsApi:
             if rows:
                 results.append({"from": {"id": from_id}, "to": rows})
             else:
-                errors.append({
-                    "status": "error", "category": "OBJECT_NOT_FOUND",
-                    "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                    "message": f"No {dst.singular} is associated with {src.singular} {from_id}.",
-                    "context": {"fromObjectId": [from_id], "fromObjectType": [src.singular],
-                                "toObjectType": [dst.singular]},
-                })  # fmt: skip
+                errors.append(standard_error(
+                    "OBJECT_NOT_FOUND",
+                    f"No {dst.singular} is associated with {src.singular} {from_id}.",
+                    {"fromObjectId": [from_id], "fromObjectType": [src.singular],
+                     "toObjectType": [dst.singular]},
+                    "crm.associations.NO_ASSOCIATIONS_FOUND",
+                ))  # fmt: skip
         return batch_response(results, errors, started, self.store.clock.now(), 200)
 
     def batch_create(self, req: Request) -> Response:
@@ -213,14 +214,9 @@ class AssociationsApi:
             try:
                 results.append(self._link(src, dst, from_id, to_id, types))
             except HTTPError as err:
-                errors.append(
-                    {
-                        "status": "error",
-                        "category": err.code,
-                        "message": err.message,
-                        "context": {"fromObjectId": [from_id], "toObjectId": [to_id]},
-                    }
-                )
+                context = {"fromObjectId": [from_id], "toObjectId": [to_id]}
+                sub = err.extra.get("subCategory")
+                errors.append(standard_error(err.code, err.message, context, sub))
         return batch_response(results, errors, started, self.store.clock.now(), 201)
 
     def batch_default(self, req: Request) -> Response:

@@ -5,38 +5,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import re
 import signal
 import ssl
-import string
 import sys
 import tempfile
 import threading
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any
 
 import trustme
-from ruamel.yaml import YAML
 
 from sandbox.core import FAULT_KINDS, Clock, Faults, HTTPError, StandIn
 from sandbox.graph import GraphStandIn
 from sandbox.hubspot import HubSpotStandIn
+from sandbox.runner_config import SECRET_FILES as SECRET_FILES
+from sandbox.runner_config import Credentials, accepted, write_config
 from sandbox.salesforce import SalesforceStandIn
 from sandbox.seed import generate
 from sandbox.server import Served, serve
 from sandbox.world import World
 
 NAMES = ("salesforce", "hubspot", "graph")
-SECRET_FILES = {
-    "salesforce": "secrets/salesforce_client_secret",
-    "hubspot": "secrets/hubspot_token",
-    "graph": "secrets/graph_client_secret",
-}
-_FAULT_KEYS = {"rate", "kinds", "once", "seed", "slow_ms"}
+_FAULT_KEYS = {"rate", "kinds", "once", "seed", "slow_ms", "after"}
 _SHORT_FAULTS = re.compile(r"^(?P<kinds>[^@#]*)@(?P<rate>[^@#]*)(?:#(?P<seed>[^@#]*))?$")
 _SHORT_HELP = "KIND[,KIND...]@RATE[#SEED], e.g. 429,500@0.2"
 
@@ -91,104 +84,10 @@ def check_faults(value: Any) -> dict[str, Any]:
         raise ValueError(f"fault rate must be a number from 0 to 1, got {rate!r}")
     if rate > 0 and not value.get("kinds"):
         raise ValueError(f"fault rate {rate} needs at least one kind ({_SHORT_HELP})")
-    for key in ("seed", "slow_ms"):
+    for key in ("seed", "slow_ms", "after"):
         if key in value and (isinstance(value[key], bool) or not isinstance(value[key], int)):
             raise ValueError(f"faults {key!r} must be an integer, got {value[key]!r}")
     return dict(value)
-
-
-# -- credentials and config ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Credentials:
-    """What the config hands the adapters: random-looking, the same for the same seed."""
-
-    salesforce_client_id: str
-    salesforce_client_secret: str
-    hubspot_token: str
-    graph_client_id: str
-    graph_client_secret: str
-    tenant_id: str
-
-    @classmethod
-    def for_seed(cls, seed: int) -> Credentials:
-        rng = random.Random(f"carnet-sandbox-credentials:{seed}")
-        alnum = string.ascii_letters + string.digits
-
-        def pick(chars: str, n: int) -> str:
-            return "".join(rng.choice(chars) for _ in range(n))
-
-        def guid() -> str:
-            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-        return cls(
-            salesforce_client_id="3MVG9" + pick(alnum + "._", 80),
-            salesforce_client_secret=pick("0123456789ABCDEF", 64),
-            hubspot_token=f"pat-na1-{guid()}",
-            graph_client_id=guid(),
-            graph_client_secret=pick(alnum, 3) + "8Q~" + pick(alnum + "_.~-", 34),
-            tenant_id=guid(),
-        )
-
-
-def config_document(urls: dict[str, str], creds: Credentials) -> dict[str, Any]:
-    """A complete Carnet config for the stand-ins; paths are relative to the config's folder."""
-    return {
-        "version": 1,
-        "database_url": "sqlite:///carnet.db",  # CARNET_DATABASE_URL, when set, overrides it
-        "sharing": {"default": "discoverable", "scope": "company", "pilot_teams": []},
-        "credits": {"percent": 10},
-        "logging": {"level": "INFO", "format": "auto"},
-        "sources": {
-            "salesforce": {
-                "enabled": True,
-                "login_url": urls["salesforce"],
-                "api_version": "59.0",
-                "auth": "client_credentials",
-                "client_id": creds.salesforce_client_id,
-                "client_secret_file": SECRET_FILES["salesforce"],
-                "ca_file": "ca.pem",
-                "every": "5m",
-            },
-            "hubspot": {
-                "enabled": True,
-                "base_url": urls["hubspot"],
-                "token_file": SECRET_FILES["hubspot"],
-                "every": "5m",
-            },
-            "exchange": {
-                "enabled": True,
-                "authority": f"{urls['login']}/{creds.tenant_id}",
-                "graph_url": urls["graph"],
-                "client_id": creds.graph_client_id,
-                "client_secret_file": SECRET_FILES["graph"],
-                "ca_file": "ca.pem",
-                "mailboxes": "all",
-                "page_size": 1000,
-                "every": "15m",
-            },
-        },
-    }
-
-
-def write_config(path: Path, urls: dict[str, str], creds: Credentials, header: str) -> None:
-    """Write the config and its secret files beside it (secrets readable by the owner only)."""
-    secrets = {
-        "salesforce": creds.salesforce_client_secret,
-        "hubspot": creds.hubspot_token,
-        "graph": creds.graph_client_secret,
-    }
-    for name, value in secrets.items():
-        secret = path.parent / SECRET_FILES[name]
-        secret.parent.mkdir(parents=True, exist_ok=True)
-        secret.touch(mode=0o600, exist_ok=True)
-        secret.chmod(0o600)
-        secret.write_text(value + "\n", encoding="utf-8")
-    yaml = YAML()
-    yaml.default_flow_style = False
-    yaml.width = 4096  # keep long ids on one line
-    with path.open("w", encoding="utf-8") as out:
-        out.write(header)
-        yaml.dump(config_document(urls, creds), out)
 
 
 # -- the running sandbox --------------------------------------------------------------------------
@@ -207,6 +106,9 @@ class Sandbox:
     credentials: Credentials
     _tempdir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
     _stopped: bool = field(default=False, repr=False)
+    # Salesforce's generic login host (login.salesforce.com) as a second listener of the
+    # Salesforce stand-in; `salesforce` is the org's My Domain, where client credentials work
+    salesforce_login: Served | None = None
 
     @property
     def urls(self) -> dict[str, str]:
@@ -235,6 +137,8 @@ class Sandbox:
         self._stopped = True
         for served in self.served.values():
             served.stop()
+        if self.salesforce_login is not None:
+            self.salesforce_login.stop()
         if self._tempdir is not None:
             self._tempdir.cleanup()
 
@@ -256,11 +160,16 @@ def _tls_context(ca: trustme.CA) -> ssl.SSLContext:
     return ctx
 
 
-def _standins(world: World, clock: Clock, options: dict[str, dict[str, Any]]) -> list[StandIn]:
+def _standins(
+    world: World, clock: Clock, options: dict[str, dict[str, Any]], creds: Credentials
+) -> list[StandIn]:
+    """The three stand-ins, each accepting the credentials the generated config names (and
+    refusing any other, as the services do) unless `options` say otherwise."""
+    given = {name: {**accepted(creds)[name], **options.get(name, {})} for name in NAMES}
     return [
-        SalesforceStandIn(world, clock, **options.get("salesforce", {})),
-        HubSpotStandIn(world, clock, **options.get("hubspot", {})),
-        GraphStandIn(world, clock, **options.get("graph", {})),
+        SalesforceStandIn(world, clock, **given["salesforce"]),
+        HubSpotStandIn(world, clock, **given["hubspot"]),
+        GraphStandIn(world, clock, **given["graph"]),
     ]
 
 
@@ -315,7 +224,8 @@ def _start_in(
     tempdir: tempfile.TemporaryDirectory[str] | None,
 ) -> Sandbox:
     world, clock = generate(seed, scale), Clock()
-    standins = _standins(world, clock, options)
+    creds = Credentials.for_seed(seed)
+    standins = _standins(world, clock, options, creds)
     ca = trustme.CA()
     ca_file = folder / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
@@ -325,15 +235,17 @@ def _start_in(
         for standin in standins:
             if spec.get("kinds") or spec.get("once"):
                 standin.faults = Faults.parse(spec)
+            if isinstance(standin, SalesforceStandIn):  # the generic login host, then My Domain
+                served.append(serve(standin, tls=tls))
+                standin.add_login_host(served[-1].url)
             served.append(serve(standin, tls=None if standin.name == "hubspot" else tls))
     except (HTTPError, OSError):
         for s in served:
             s.stop()
         raise
-    sf, hs, gr = served
-    sandbox = Sandbox(
-        world, clock, sf, hs, gr, folder, ca_file, config_file, Credentials.for_seed(seed), tempdir
-    )
+    login, sf, hs, gr = served
+    sandbox = Sandbox(world, clock, sf, hs, gr, folder, ca_file, config_file, creds, tempdir)
+    sandbox.salesforce_login = login
     header = (
         f"# Written by the Carnet sandbox (seed {seed}, scale {scale}); serves until stopped.\n"
     )

@@ -3,12 +3,13 @@ updated/deleted), Bulk API 2.0 query jobs and the Tooling API, on loopback for s
 
 Choices made where Salesforce leaves room, checked against its REST, Bulk 2.0 and Tooling docs:
 
-- Sessions come from `POST /services/oauth2/token` (client credentials, JWT bearer with an
-  unverified but well-formed assertion, or password grant) and expire `token_ttl_s` after issue
-  (default 7200; stricter than Salesforce's sliding inactivity timeout). A missing, unknown or
-  expired one answers 401 INVALID_SESSION_ID. Client-credentials sessions run as an integration
-  user ("Carnet Integration", not a world member), like a connected app's run-as user; JWT and
-  password sessions run as the named user when one exists.
+- Sessions come from `POST /services/oauth2/token` (client credentials, JWT bearer or password
+  grant; sf_oauth: the connected app's credentials are checked, and client credentials are
+  refused on a generic login host) and expire `token_ttl_s` after issue (default 7200; stricter
+  than Salesforce's sliding inactivity timeout). A missing, unknown or expired one answers 401
+  INVALID_SESSION_ID. Client-credentials sessions run as an integration user ("Carnet
+  Integration", not a world member), like a connected app's run-as user; JWT and password
+  sessions run as the named user when one exists.
 - Every call under /services/data counts against a rolling 24-hour allowance (`daily_limit`,
   default 100,000), shown in `Sforce-Limit-Info: api-usage=N/M`; once spent: 403
   REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded.". Salesforce sends the *same* status
@@ -21,29 +22,27 @@ Choices made where Salesforce leaves room, checked against its REST, Bulk 2.0 an
   INVALID_SESSION_ID (simple-salesforce raises SalesforceExpiredSession), "partial" fails single
   records of a collection with UNABLE_TO_LOCK_ROW.
 - Custom fields are created through the Tooling API (`tooling/sobjects/CustomField`), not the
-  Metadata API; new fields show in describe and are readable and writable at once (field-level
-  security is not modelled). `bulk_enabled=False` answers Bulk 2.0 job creation with 400
+  Metadata API, with no field-level security: hidden from every user until a permission set
+  grants them (sf_access; PermissionSet, FieldPermissions and PermissionSetAssignment are plain
+  sObjects here as there). `bulk_enabled=False` answers Bulk 2.0 job creation with 400
   FeatureNotEnabled, as an org without the async API does.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
-
-import jwt
+from urllib.parse import urlsplit
 
 from .core import Clock, HTTPError, Request, Response, StandIn
+from .sf_access import FieldSecurity
 from .sf_bulk import BulkJobs
 from .sf_ids import make_id, normalize_id
 from .sf_load import load_world
+from .sf_oauth import ConnectedApp, OAuth
 from .sf_rest import RestAPI, record_body
 from .sf_schema import API_VERSIONS, RELEASES, Schema
 from .sf_store import Store
@@ -72,6 +71,7 @@ class SalesforceStandIn(StandIn):
         self.daily_limit = int(options.pop("daily_limit", 100_000))
         self.bulk_enabled = bool(options.pop("bulk_enabled", True))
         self.bulk_delay_s = float(options.pop("bulk_delay_s", 0.5))
+        app = _connected_app(options.pop("client_id", None), options.pop("client_secret", None))
         if options:
             raise TypeError(f"unknown Salesforce stand-in options: {sorted(options)}")
         self.world = world
@@ -79,9 +79,9 @@ class SalesforceStandIn(StandIn):
         self.org_id = make_id("00D", "org")
         self.sessions: dict[str, Session] = {}
         self.rest, self.bulk, self.tooling = RestAPI(self), BulkJobs(self), ToolingAPI(self)
+        self.oauth, self.security = OAuth(self, app), FieldSecurity()
         self._load()
-        self.add("POST", "/services/oauth2/token", self.token, faultable=False)
-        self.add("POST", "/services/oauth2/revoke", self.revoke, faultable=False)
+        self.oauth.register()
         self.add("GET", "/services/data", self.versions)
         self.api("GET", "", self.resources)
         self.api("GET", "/limits", self.limits)
@@ -96,6 +96,8 @@ class SalesforceStandIn(StandIn):
         self.rest.reset()
         self.bulk.reset()
         self.tooling.reset()
+        self.oauth.reset()
+        self.security.reset()
 
     def reset(self) -> None:
         with self.lock:
@@ -124,6 +126,28 @@ class SalesforceStandIn(StandIn):
                 del self.sessions[session.token]
             raise HTTPError(401, "INVALID_SESSION_ID", "Session expired or invalid")
         return session
+
+    def schema_for(self, session: Session) -> Schema:
+        """The org as the session's user sees it: field-level security applied."""
+        return self.security.schema_for(self.schema, self.store, session.user_id)
+
+    def add_login_host(self, url: str) -> None:
+        """Serve `url` (a listener of this stand-in) as a generic login host, such as
+        login.salesforce.com: there, client credentials are refused. `base_url`, where sessions
+        send their calls, stays the My Domain one."""
+        port = urlsplit(url).port
+        with self.lock:
+            self.oauth.login_hosts |= {f"127.0.0.1:{port}", f"localhost:{port}"}
+
+    def register_certificate(self, pem: str) -> None:
+        """A certificate (public key) of the connected app: JWT assertions signed for it pass."""
+        with self.lock:
+            self.oauth.certificates.append(pem)
+
+    def register_password(self, username: str, password: str) -> None:
+        """A user's password (with the security token appended) for the password grant."""
+        with self.lock:
+            self.oauth.passwords[username.lower()] = password
 
     def issue_session(self, user_id: str | None = None) -> Session:
         token = f"{self.org_id[:15]}!{secrets.token_urlsafe(72)}"
@@ -162,6 +186,13 @@ class SalesforceStandIn(StandIn):
             return self.render_error(
                 HTTPError(401, "INVALID_SESSION_ID", "Session expired or invalid"), req
             )
+        if kind == "401":  # refused, the session kept: a new login meets the same answer
+            return self.render_error(
+                HTTPError(401, "INVALID_SESSION_ID", "Session expired or invalid"), req
+            )
+        if kind == "403":  # the integration user's profile lacks "API Enabled"
+            message = "API is not enabled for this Organization or Partner"
+            return self.render_error(HTTPError(403, "API_DISABLED_FOR_ORG", message), req)
         if kind == "500":
             error_id = secrets.randbelow(10**10)
             message = (
@@ -179,80 +210,6 @@ class SalesforceStandIn(StandIn):
                 used = self.api_used()
             resp.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.daily_limit}"
         return resp
-
-    # -- OAuth ------------------------------------------------------------------------------------
-    def token(self, req: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()}
-        grant = form.get("grant_type", "")
-        if grant == "client_credentials":
-            user = self._client_credentials(req, form)
-        elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
-            user = self._jwt_user(form.get("assertion", ""))
-        elif grant == "password":
-            if not form.get("client_id"):
-                raise HTTPError(400, "INVALID_CLIENT_ID", "client identifier invalid")
-            if not form.get("username") or not form.get("password"):
-                raise HTTPError(400, "INVALID_GRANT", "authentication failure")
-            user = self._user_named(form["username"])
-        else:
-            raise HTTPError(400, "UNSUPPORTED_GRANT_TYPE", "grant type not supported")
-        return Response(200, self._token_body(self.issue_session(user)))
-
-    def _client_credentials(self, req: Request, form: dict[str, str]) -> str:
-        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-        header = req.header("authorization") or ""
-        if header.startswith("Basic "):
-            try:
-                decoded = base64.b64decode(header[6:]).decode()
-            except (ValueError, UnicodeDecodeError):
-                decoded = ""
-            client_id, _, secret = decoded.partition(":")
-        if not client_id or not secret:
-            raise HTTPError(400, "INVALID_CLIENT", "invalid client credentials")
-        return self.api_user
-
-    def _jwt_user(self, assertion: str) -> str:
-        try:
-            claims = jwt.decode(assertion, options={"verify_signature": False, "verify_exp": False})
-        except jwt.PyJWTError:
-            raise HTTPError(400, "INVALID_GRANT", "invalid assertion") from None
-        if any(not claims.get(k) for k in ("iss", "sub", "aud", "exp")):
-            raise HTTPError(400, "INVALID_GRANT", "invalid assertion")
-        try:
-            expired = float(claims["exp"]) <= self.clock.now().timestamp()
-        except (TypeError, ValueError):
-            expired = True
-        if expired:
-            raise HTTPError(400, "INVALID_GRANT", "expired authorization code")
-        return self._user_named(str(claims["sub"]))
-
-    def _user_named(self, username: str) -> str:
-        for rec in self.store.rows("User"):
-            if rec["Username"].lower() == username.lower() and rec["IsActive"]:
-                return str(rec["Id"])
-        return self.api_user
-
-    def _token_body(self, session: Session) -> dict[str, Any]:
-        base = self.base_url or "https://127.0.0.1"
-        issued = str(int(self.clock.now().timestamp() * 1000))
-        identity = f"{base}/id/{self.org_id}/{session.user_id}"
-        digest = hmac.new(b"carnet-sandbox", (identity + issued).encode(), hashlib.sha256)
-        return {
-            "access_token": session.token,
-            "instance_url": base,
-            "id": identity,
-            "token_type": "Bearer",
-            "issued_at": issued,
-            "signature": base64.b64encode(digest.digest()).decode(),
-            "scope": "api",
-        }
-
-    def revoke(self, req: Request) -> Response:
-        form = parse_qs(req.body.decode("utf-8", "replace"))
-        token = (form.get("token") or [req.arg("token") or ""])[0]
-        with self.lock:
-            self.sessions.pop(token, None)
-        return Response(200, None)
 
     # -- the version catalogue and org resources --------------------------------------------------
     def versions(self, req: Request) -> Response:
@@ -314,7 +271,14 @@ class SalesforceStandIn(StandIn):
         return record_body(sobj, rec, API_VERSIONS[-1], raw=True)
 
     def _admin_user(self, sobj: Any, body: dict[str, Any], record_id: str | None) -> str:
-        """A CRM user's change is made as the record's owner (else the API user)."""
+        """A CRM user's change is made as the user the body names (`LastModifiedById`, which the
+        API itself never takes), else as the record's owner, else as the API user."""
+        editor = body.pop("LastModifiedById", None)
+        if editor:
+            user = normalize_id(editor)
+            if user is None:
+                raise HTTPError(400, "MALFORMED_ID", f"LastModifiedById: invalid id {editor!r}")
+            return user
         owner = body.get("OwnerId")
         if not owner and record_id:
             rec = self.store.lookup(sobj.name, normalize_id(record_id))
@@ -344,3 +308,12 @@ class SalesforceStandIn(StandIn):
             raise HTTPError(400, "INVALID_OPERATION", "cannot merge a record with itself")
         rec = self.store.merge(sobj.name, win, lose, self.api_user)
         return {"id": win, "mergedRecordIds": [lose], "success": True, "record": rec}
+
+
+def _connected_app(client_id: str | None, client_secret: str | None) -> ConnectedApp | None:
+    """The connected app the `client_id` and `client_secret` options describe, if given."""
+    if client_id is None and client_secret is None:
+        return None
+    if not client_id or not client_secret:
+        raise TypeError("the Salesforce stand-in needs both client_id and client_secret")
+    return ConnectedApp(client_id, client_secret)

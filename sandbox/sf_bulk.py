@@ -101,7 +101,7 @@ class BulkJobs:
         line_ending = body.get("lineEnding") or "LF"
         if delimiter not in DELIMITERS or line_ending not in LINE_ENDINGS:
             raise HTTPError(400, "INVALIDJOB", "invalid columnDelimiter or lineEnding")
-        bound = self.compile(str(body.get("query") or ""))
+        bound = self.compile(str(body.get("query") or ""), session)
         include_deleted = body["operation"] == "queryAll"
         rows = bound.run(self.sf.store.rows(bound.obj.name, include_deleted=include_deleted))
         self.created += 1
@@ -120,9 +120,9 @@ class BulkJobs:
         self.jobs[job.id] = job
         return Response(200, job.info())
 
-    def compile(self, query: str) -> Bound:
+    def compile(self, query: str, session: Session) -> Bound:
         try:
-            bound = compile_query(query, self.sf.schema, self.sf.store.lookup)
+            bound = compile_query(query, self.sf.schema_for(session), self.sf.store.lookup)
         except SoqlError as err:
             raise HTTPError(400, err.code, err.message) from None
         if bound.count or bound.offset is not None:

@@ -44,6 +44,7 @@ class Field:
     label: str = ""
     name_field: bool = False
     defaulted: bool = False  # has a default on create, so not required even if not nillable
+    secured: bool = False  # field-level security: seen only through a FieldPermissions grant
 
     @property
     def filterable(self) -> bool:
@@ -74,7 +75,7 @@ class Field:
             "externalId": self.external_id,
             "idLookup": self.type == "id" or self.external_id or self.type == "email",
             "unique": self.type == "id",
-            "calculated": not self.create and not self.update and self.type not in ID_TYPES,
+            "calculated": not (self.create or self.update or self.secured or self.type in ID_TYPES),
             "defaultedOnCreate": self.defaulted or self.type == "boolean",
             "nameField": self.name_field,
             "filterable": self.filterable,
@@ -148,15 +149,23 @@ class SObject:
     updateable: bool = True
     deletable: bool = True
     mergeable: bool = False
+    # lower-cased names of fields one user may not see (that user's view; see sf_access)
+    hidden: frozenset[str] = frozenset()
 
     def field(self, name: str) -> Field | None:
-        return self.fields.get(name.lower())
+        return None if name.lower() in self.hidden else self.fields.get(name.lower())
+
+    def is_hidden(self, name: str) -> bool:
+        return name.lower() in self.hidden
+
+    def visible(self) -> list[Field]:
+        return [f for key, f in self.fields.items() if key not in self.hidden]
 
     def add(self, f: Field) -> None:
         self.fields[f.name.lower()] = f
 
     def relationship(self, name: str) -> Field | None:
-        for f in self.fields.values():
+        for f in self.visible():
             if f.relationship and f.relationship.lower() == name.lower():
                 return f
         return None
@@ -164,7 +173,7 @@ class SObject:
     def describe(self, version: str) -> dict[str, Any]:
         return {
             **self.summary(version),
-            "fields": [f.describe() for f in self.fields.values()],
+            "fields": [f.describe() for f in self.visible()],
             "childRelationships": [],
             "recordTypeInfos": [],
             "supportedScopes": [{"label": "All records", "name": "everything"}],

@@ -43,7 +43,7 @@ def record_body(sobj: SObject, rec: Record, version: str, raw: bool = False) -> 
     """A record as `GET sobjects/{Type}/{id}` shows it; base64 fields become blob URLs."""
     base = f"/services/data/v{version}/sobjects/{sobj.name}/{rec['Id']}"
     out: Record = {"attributes": {"type": sobj.name, "url": base}}
-    for f in sobj.fields.values():
+    for f in sobj.visible():
         value = rec.get(f.name)
         out[f.name] = f"{base}/{f.name}" if f.type == "base64" and value and not raw else value
     return out
@@ -95,24 +95,25 @@ class RestAPI:
         api("DELETE", "/composite/sobjects", self.collection_delete)
         api("PATCH", "/composite/sobjects/{type}/{field}", self.collection_upsert)
 
-    def sobject(self, req: Request) -> SObject:
-        sobj = self.sf.schema.get(req.params["type"])
+    def sobject(self, req: Request, session: Session) -> SObject:
+        """The object a route names, as the session's user sees it (field-level security)."""
+        sobj = self.sf.schema_for(session).get(req.params["type"])
         if sobj is None:
             raise HTTPError(404, "NOT_FOUND", NOT_FOUND)
         return sobj
 
     # -- query -------------------------------------------------------------------------------------
     def query(self, req: Request, session: Session, endpoint: str) -> Response:
-        bound = self.compile(req.arg("q"))
+        bound = self.compile(req.arg("q"), session)
         rows = bound.run(self.sf.store.rows(bound.obj.name, include_deleted=endpoint == "queryAll"))
         if bound.count:
             return Response(200, {"totalSize": len(rows), "done": True, "records": []})
         cursor = Cursor(bound, rows, batch_size(req), endpoint, self.sf.clock.now())
         return Response(200, self.page(cursor, "", 0, req.params["version"]))
 
-    def compile(self, q: str | None) -> Bound:
+    def compile(self, q: str | None, session: Session) -> Bound:
         try:
-            return compile_query(q or "", self.sf.schema, self.sf.store.lookup)
+            return compile_query(q or "", self.sf.schema_for(session), self.sf.store.lookup)
         except SoqlError as err:
             raise HTTPError(400, err.code, err.message) from None
 
@@ -126,7 +127,8 @@ class RestAPI:
                 self.cursors[locator] = cursor
                 while len(self.cursors) > 500:
                     self.cursors.popitem(last=False)
-            body["nextRecordsUrl"] = f"/services/data/v{version}/{cursor.endpoint}/{locator}-{end}"
+            # Salesforce hands queryAll's follow-up pages out under /query/ as well
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
         body["records"] = [cursor.bound.render(r, url_base) for r in cursor.rows[start:end]]
         return body
 
@@ -146,11 +148,11 @@ class RestAPI:
         return Response(200, {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objs})
 
     def sobject_info(self, req: Request, session: Session) -> Response:
-        summary = self.sobject(req).summary(req.params["version"])
+        summary = self.sobject(req, session).summary(req.params["version"])
         return Response(200, {"objectDescribe": summary, "recentItems": []})
 
     def describe(self, req: Request, session: Session) -> Response:
-        return Response(200, self.sobject(req).describe(req.params["version"]))
+        return Response(200, self.sobject(req, session).describe(req.params["version"]))
 
     # -- single records ----------------------------------------------------------------------------
     def live(self, sobj: SObject, record_id: str) -> Record:
@@ -161,7 +163,7 @@ class RestAPI:
         return rec
 
     def get(self, req: Request, session: Session) -> Response:
-        sobj = self.sobject(req)
+        sobj = self.sobject(req, session)
         body = record_body(sobj, self.live(sobj, req.params["id"]), req.params["version"])
         wanted = req.arg("fields")
         if wanted:
@@ -177,7 +179,7 @@ class RestAPI:
         return Response(200, body)
 
     def create(self, req: Request, session: Session) -> Response:
-        sobj = self.sobject(req)
+        sobj = self.sobject(req, session)
         body = json_object(req)
         try:
             rec = create_record(self.sf.store, sobj, coerce(sobj, body), session.user_id)
@@ -186,7 +188,7 @@ class RestAPI:
         return Response(201, {"id": rec["Id"], "success": True, "errors": []})
 
     def update(self, req: Request, session: Session) -> Response:
-        sobj = self.sobject(req)
+        sobj = self.sobject(req, session)
         values = coerce(sobj, json_object(req))
         rid = self.addressed(sobj, req.params["id"])
         try:
@@ -205,7 +207,7 @@ class RestAPI:
             raise HTTPError(404, "NOT_FOUND", NOT_FOUND) from None
 
     def delete(self, req: Request, session: Session) -> Response:
-        sobj = self.sobject(req)
+        sobj = self.sobject(req, session)
         rid = self.addressed(sobj, req.params["id"])
         try:
             delete_record(self.sf.store, sobj, rid, session.user_id)
@@ -215,7 +217,7 @@ class RestAPI:
 
     def get_sub(self, req: Request, session: Session) -> Response:
         """`{id}/{blobField}` (a ContentNote's Content) or `{externalIdField}/{value}`."""
-        sobj = self.sobject(req)
+        sobj = self.sobject(req, session)
         a, b = req.params["a"], req.params["b"]
         blob = sobj.field(b)
         if normalize_id(a) and blob is not None and blob.type == "base64":
@@ -235,7 +237,7 @@ class RestAPI:
         return Response(200, record_body(sobj, rec, version))
 
     def upsert(self, req: Request, session: Session) -> Response:
-        sobj = self.sobject(req)
+        sobj = self.sobject(req, session)
         field = external_field(sobj, req.params["a"])
         values = coerce(sobj, json_object(req))
         if field.name in values:
@@ -281,7 +283,7 @@ class RestAPI:
         return start, end, min(end, minute(now))
 
     def updated(self, req: Request, session: Session) -> Response:
-        sobj = self.sobject(req)
+        sobj = self.sobject(req, session)
         start, _, latest = self.window(req, UPDATED_DAYS)
         lo, hi = iso(start), iso(latest)
         ids = [r["Id"] for r in self.sf.store.rows(sobj.name) if lo <= r["SystemModstamp"] < hi]
@@ -289,7 +291,7 @@ class RestAPI:
         return Response(200, {"ids": ids, "latestDateCovered": hi})
 
     def deleted(self, req: Request, session: Session) -> Response:
-        sobj = self.sobject(req)
+        sobj = self.sobject(req, session)
         start, _, latest = self.window(req, RECYCLE_BIN_DAYS)
         lo, hi = iso(start), iso(latest)
         gone = [
@@ -303,24 +305,28 @@ class RestAPI:
         return Response(200, {**body, "latestDateCovered": hi})
 
     # -- sObject Collections -----------------------------------------------------------------------
+    def writer(self, session: Session) -> Collections:
+        schema = self.sf.schema_for(session)
+        return Collections(self.sf.store, self.sf.faults, session.user_id, schema)
+
     def collection(self, req: Request, session: Session, action: str) -> Response:
         body = json_object(req)
         records = body.get("records")
         if not isinstance(records, list):
             raise HTTPError(400, "JSON_PARSER_ERROR", "records: a list of records is required")
-        writer = Collections(self.sf.store, self.sf.faults, session.user_id)
+        writer = self.writer(session)
         all_or_none = flag(body.get("allOrNone"))
         run = writer.create if action == "create" else writer.update
         return Response(200, run(records, all_or_none))
 
     def collection_upsert(self, req: Request, session: Session) -> Response:
-        sobj = self.sobject(req)
+        sobj = self.sobject(req, session)
         field = external_field(sobj, req.params["field"])
         body = json_object(req)
         records = body.get("records")
         if not isinstance(records, list):
             raise HTTPError(400, "JSON_PARSER_ERROR", "records: a list of records is required")
-        writer = Collections(self.sf.store, self.sf.faults, session.user_id)
+        writer = self.writer(session)
         return Response(200, writer.upsert(sobj, field, records, flag(body.get("allOrNone"))))
 
     def collection_delete(self, req: Request, session: Session) -> Response:
@@ -328,7 +334,7 @@ class RestAPI:
         if not ids:
             raise HTTPError(400, "MISSING_ARGUMENT", "ids: at least one id is required")
         all_or_none = flag(req.arg("allOrNone"))
-        writer = Collections(self.sf.store, self.sf.faults, session.user_id)
+        writer = self.writer(session)
         return Response(200, writer.delete(ids, all_or_none))
 
 

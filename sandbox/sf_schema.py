@@ -124,8 +124,52 @@ def _base_objects() -> dict[str, SObject]:
             updateable=False,
             deletable=False,
         ),
+        *_access_objects(),
     ]
     return {o.name: o for o in objs}
+
+
+def _access_objects() -> list[SObject]:
+    """Field-level security as plain sObjects: a PermissionSet, its FieldPermissions rows
+    (`Field` is 'Contact.X__c') and the PermissionSetAssignment that gives it to a user."""
+    return [
+        make_object(
+            "PermissionSet",
+            "0PS",
+            [
+                s("Name", 80, nillable=False),
+                s("Label", 80, nillable=False, name_field=True),
+                s("Description", 255, type="textarea"),
+                typed("IsOwnedByProfile", "boolean", **RO),
+                s("NamespacePrefix", 15, **RO),
+            ],
+            label="Permission Set",
+        ),
+        make_object(
+            "FieldPermissions",
+            "01k",
+            [
+                ref("ParentId", "PermissionSet", rel="Parent", nillable=False, **CREATE_ONLY),
+                s("SobjectType", 255, nillable=False, **CREATE_ONLY),
+                s("Field", 255, nillable=False, **CREATE_ONLY),
+                typed("PermissionsRead", "boolean", nillable=False),
+                typed("PermissionsEdit", "boolean", nillable=False),
+            ],
+            audit=False,
+            label="Field Permissions",
+        ),
+        make_object(
+            "PermissionSetAssignment",
+            "0Pa",
+            [
+                ref("AssigneeId", "User", nillable=False, **CREATE_ONLY),
+                ref("PermissionSetId", "PermissionSet", nillable=False, **CREATE_ONLY),
+            ],
+            audit=False,
+            updateable=False,
+            label="Permission Set Assignment",
+        ),
+    ]
 
 
 def _user() -> SObject:

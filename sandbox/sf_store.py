@@ -50,6 +50,10 @@ CHILDREN: dict[str, list[tuple[str, str, str]]] = {
         ("ContentDocumentLink", "LinkedEntityId", "cascade"),
     ],
     "ContentNote": [("ContentDocumentLink", "ContentDocumentId", "cascade")],
+    "PermissionSet": [
+        ("FieldPermissions", "ParentId", "cascade"),
+        ("PermissionSetAssignment", "PermissionSetId", "cascade"),
+    ],
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
     "Task": {"Status": "Not Started", "Priority": "Normal", "TaskSubtype": "Task"},

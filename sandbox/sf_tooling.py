@@ -1,8 +1,10 @@
 """The Tooling API part of the Salesforce stand-in: create custom fields through
 `tooling/sobjects/CustomField` and list them with `tooling/query` (DeveloperName, TableEnumOrId).
 
-A created field joins its object's describe at once and is readable and writable through the
-REST API; existing records read null (a checkbox reads its default).
+A created field joins the org at once (existing records read null, a checkbox its default) but,
+as in Salesforce, with no field-level security: no user sees it in describe or SOQL, and writes
+to it fail with INVALID_FIELD_FOR_INSERT_UPDATE, until a FieldPermissions row of a permission set
+assigned to the user grants it (sf_access). Creating it again fails with DUPLICATE_DEVELOPER_NAME.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ class ToolingAPI:
 
     def add_field(self, obj: str, f: Field) -> None:
         self.sf.schema.objects[obj].add(f)
+        self.sf.security.secure(obj, f.name)
         if f.type == "boolean":
             table = self.sf.store.tables[obj]
             for rid, rec in table.items():
@@ -182,7 +185,7 @@ def build_field(api_name: str, meta: dict[str, Any]) -> Field:
             "FIELD_INTEGRITY_EXCEPTION", "Label: You must enter a value", ["label"]
         )
     sf_type, length = TYPES[str(kind)]
-    common: dict[str, Any] = {"custom": True, "label": str(meta["label"])}
+    common: dict[str, Any] = {"custom": True, "secured": True, "label": str(meta["label"])}
     common["external_id"] = bool(meta.get("externalId"))
     if kind in ("Text", "LongTextArea"):
         low, high = (1, 255) if kind == "Text" else (256, 131_072)

@@ -116,7 +116,11 @@ def _datetime(v: Any) -> tuple[Any, bool]:
 
 # -- validation -------------------------------------------------------------------------------
 def validate(store: Store, sobj: SObject, values: Record, creating: bool) -> None:
-    """Raise RecordError as Salesforce would refuse these values for this object."""
+    """Raise RecordError as Salesforce would refuse these values for this object (as the
+    writing user sees it: a field hidden by field-level security is not editable)."""
+    hidden = [n for n in values if sobj.is_hidden(n)]
+    if hidden:
+        raise RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", _not_editable(hidden), hidden)
     unknown = [n for n in values if sobj.field(n) is None]
     if unknown:
         raise RecordError(
@@ -127,13 +131,7 @@ def validate(store: Store, sobj: SObject, values: Record, creating: bool) -> Non
     fields = [sobj.fields[n.lower()] for n in values]
     locked = [f.name for f in fields if not (f.create if creating else f.update)]
     if locked:
-        raise RecordError(
-            "INVALID_FIELD_FOR_INSERT_UPDATE",
-            f"Unable to create/update fields: {', '.join(locked)}. Please check the security "
-            "settings of this field and verify that it is read/write for your profile or "
-            "permission set.",
-            locked,
-        )
+        raise RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", _not_editable(locked), locked)
     missing = [f.name for f in fields if values[f.name] is None and _needs_value(f)]
     if creating:
         missing += [
@@ -151,6 +149,13 @@ def validate(store: Store, sobj: SObject, values: Record, creating: bool) -> Non
     special = _OBJECT_RULES.get(sobj.name)
     if special:
         special(store, values, creating)
+
+
+def _not_editable(names: list[str]) -> str:
+    return (
+        f"Unable to create/update fields: {', '.join(names)}. Please check the security settings "
+        "of this field and verify that it is read/write for your profile or permission set."
+    )
 
 
 def _needs_value(f: Field) -> bool:
@@ -223,7 +228,66 @@ def _link_rules(store: Store, values: Record, creating: bool) -> None:
             )
 
 
+def _permission_set_rules(store: Store, values: Record, creating: bool) -> None:
+    name = values.get("Name")
+    if name is None or not creating:
+        return
+    if not _API_NAME.match(str(name)):
+        raise RecordError("FIELD_INTEGRITY_EXCEPTION", f"API Name: {_API_NAME_RULE}", ["Name"])
+    if any(str(ps["Name"]).lower() == str(name).lower() for ps in store.rows("PermissionSet")):
+        raise RecordError(
+            "DUPLICATE_DEVELOPER_NAME",
+            f"The API name {name} is already in use by another permission set.",
+            ["Name"],
+        )
+
+
+def _field_permission_rules(store: Store, values: Record, creating: bool) -> None:
+    read, edit = values.get("PermissionsRead"), values.get("PermissionsEdit")
+    if edit and (read is False or (creating and not read)):
+        raise RecordError(
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Permission Edit depends on permission(s): Read",
+            ["PermissionsEdit"],
+        )
+    if not creating:
+        return
+    field, kind = str(values.get("Field") or ""), str(values.get("SobjectType") or "")
+    obj_name, _, name = field.partition(".")
+    sobj = store.schema.get(obj_name)
+    if sobj is None or sobj.name != kind or sobj.field(name) is None:
+        raise RecordError(
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"Field Name: bad value for restricted picklist field: {field}",
+            ["Field"],
+        )
+    parent = norm_id(values.get("ParentId"))
+    for row in store.rows("FieldPermissions"):
+        if row["ParentId"] == parent and str(row["Field"]).lower() == field.lower():
+            raise RecordError("DUPLICATE_VALUE", _duplicate(row["Id"]), [])
+
+
+def _assignment_rules(store: Store, values: Record, creating: bool) -> None:
+    user, pset = norm_id(values.get("AssigneeId")), norm_id(values.get("PermissionSetId"))
+    for row in store.rows("PermissionSetAssignment"):
+        if row["AssigneeId"] == user and row["PermissionSetId"] == pset:
+            raise RecordError("DUPLICATE_VALUE", _duplicate(row["Id"]), [])
+
+
+def _duplicate(record_id: str) -> str:
+    return f"duplicate value found: <unknown> duplicates value on record with id: {record_id}"
+
+
+_API_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?<!_)$")
+_API_NAME_RULE = (
+    "The API name can only contain underscores and alphanumeric characters. It must be unique, "
+    "begin with a letter, not include spaces, not end with an underscore, and not contain two "
+    "consecutive underscores."
+)
 _OBJECT_RULES: dict[str, Callable[[Store, Record, bool], None]] = {
     "ContentNote": _content_note_rules,
     "ContentDocumentLink": _link_rules,
+    "PermissionSet": _permission_set_rules,
+    "FieldPermissions": _field_permission_rules,
+    "PermissionSetAssignment": _assignment_rules,
 }

@@ -10,6 +10,7 @@ from typing import Any
 from .core import Faults, HTTPError
 from .sf_fields import Field, SObject
 from .sf_ids import normalize_id as norm_id
+from .sf_schema import Schema
 from .sf_store import Record, Store
 from .sf_validate import RecordError, coerce, validate
 
@@ -87,10 +88,12 @@ def delete_record(store: Store, sobj: SObject, rid: str, by: str) -> None:
 
 # -- collections ------------------------------------------------------------------------------
 class Collections:
-    """sObject Collections calls for one request: `by` is the session's user."""
+    """sObject Collections calls for one request: `by` is the session's user, `schema` the org
+    as that user sees it (field-level security; the whole org when not given)."""
 
-    def __init__(self, store: Store, faults: Faults, by: str):
+    def __init__(self, store: Store, faults: Faults, by: str, schema: Schema | None = None):
         self.store, self.faults, self.by = store, faults, by
+        self.schema = schema or store.schema
 
     def run(
         self,
@@ -133,7 +136,7 @@ class Collections:
         if not isinstance(body, dict):
             raise RecordError("INVALID_TYPE", "Must send a concrete entity type.")
         type_name = (body.get("attributes") or {}).get("type")
-        sobj = self.store.schema.get(type_name) if isinstance(type_name, str) else None
+        sobj = self.schema.get(type_name) if isinstance(type_name, str) else None
         if sobj is None:
             raise RecordError("INVALID_TYPE", "Must send a concrete entity type.")
         return sobj, coerce(sobj, body)
@@ -184,7 +187,7 @@ class Collections:
         return self.run(ids, all_or_none, self._delete, failed_with_id=True)
 
     def _delete(self, record_id: Any) -> dict[str, Any]:
-        sobj = self.store.schema.by_prefix(str(norm_id(record_id) or ""))
+        sobj = self.schema.by_prefix(str(norm_id(record_id) or ""))
         if sobj is None:
             raise RecordError("MALFORMED_ID", f"malformed id {record_id}", [])
         rid = target(self.store, sobj, record_id)

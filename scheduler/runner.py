@@ -28,10 +28,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
 from connector.core.config import SourceBase
-from connector.core.errors import CarnetError
+from connector.core.errors import CarnetError, ConfigError, Problem
 from connector.core.logs import run_line, setup_logging
 from connector.core.protocols import Adapter
 from connector.core.secrets import register_secret
+from connector.ingest.processes import end_children
+from connector.plans.snapshot import take_weekly_snapshot
 from connector.store.app import App
 from connector.store.db import normalise_url, transaction
 from connector.sync import Summary, run_sync
@@ -45,6 +47,7 @@ from scheduler.jobs import (
     record_start,
 )
 from scheduler.leases import Keeper, db_now
+from scheduler.metrics import serve_metrics, store_registry
 
 log = logging.getLogger("carnet.run")
 OVERLAY = "overlay"  # the store-wide lease: one sync writes to the overlay at a time
@@ -159,6 +162,7 @@ class Worker:
         level = logging.INFO if status in ("ok", "stopped") else logging.WARNING
         line = run_line(spec.source, spec.id.split(":")[0], counts, time.monotonic() - started)
         log.log(level, "%s (%s)", line, status, extra=extra)
+        take_weekly_snapshot(self.app)  # the network trend: once per ISO week, still leased
 
     def _sync(self, spec: JobSpec, halt: threading.Event) -> tuple[str, dict[str, int], list[str]]:
         """Pull -> derive -> push (run_sync; no push once asked to stop): the outcome."""
@@ -274,8 +278,31 @@ def serve_until_stopped(app: App) -> int:
     register_secret(make_url(normalise_url(app.config.database_url)).password)
     app.sessions  # noqa: B018 - refuses a store that is missing or behind, before any job
     worker = Worker(app)
-    code = worker.serve()
+    metrics = _metrics(app)
+    try:
+        code = worker.serve()
+    finally:
+        if metrics is not None:
+            metrics.shutdown()
     if worker.busy:
+        end_children()  # a pull process still running goes with us
         logging.shutdown()
         os._exit(code)
     return code
+
+
+def _metrics(app: App) -> Any:
+    """Prometheus /metrics from the store on scheduler.metrics_port (None: not configured)."""
+    port, host = app.config.scheduler.metrics_port, app.config.scheduler.metrics_host
+    if port is None:
+        return None
+    registry = store_registry(app.engine, app.config.sources.enabled())
+    try:
+        server = serve_metrics(registry, port, host)
+    except OSError as exc:
+        where = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        raise ConfigError(
+            [Problem(str(app.config.path), "scheduler.metrics_port", where)]
+        ) from None
+    log.info("metrics on http://%s:%s/metrics", host, port, extra={"event": "metrics"})
+    return server

@@ -149,11 +149,13 @@ class ExchangeAdapter:
     def _lookup(self, address: str, select: str) -> dict[str, Any] | None:
         """A user by user principal name (or id), else by primary SMTP address."""
         try:
-            return self.graph.get(f"v1.0/users/{quote(address, safe='@')}", {"$select": select})
+            path = f"v1.0/users/{quote(address, safe='@')}"
+            return self.graph.get(path, {"$select": select}, keys=("id",))
         except NotFound:
             pass
         literal = address.replace("'", "''")
-        body = self.graph.get("v1.0/users", {"$select": select, "$filter": f"mail eq '{literal}'"})
+        query = {"$select": select, "$filter": f"mail eq '{literal}'"}
+        body = self.graph.get("v1.0/users", query, listing=True)
         users = [u for u in body.get("value") or [] if isinstance(u, dict) and u.get("id")]
         return users[0] if users else None
 

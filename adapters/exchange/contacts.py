@@ -198,7 +198,7 @@ class ContactsPull:
         params = None if link else {"$select": self.select}
         seen: set[Any] = set()
         while True:
-            body = self.graph.get(url, params, self.prefer)
+            body = self.graph.get(url, params, self.prefer, listing=True)
             yield self._records(mailbox, body.get("value") or []), body.get("@odata.deltaLink")
             if body.get("@odata.deltaLink"):
                 return
@@ -229,6 +229,7 @@ class ContactsPull:
             item = self.graph.get(
                 f"v1.0/users/{quote(mailbox)}/contacts/{quote(contact_id, safe='')}",
                 {"$select": self.select},
+                keys=("id",),
             )
         except NotFound:
             item = None
@@ -258,7 +259,9 @@ class ContactsPull:
             default = next((f["parentFolderId"] for f in top if f.get("parentFolderId")), None)
             if default is None and not known:
                 first = self.graph.get(
-                    f"{base}/contacts", {"$top": "1", "$select": "parentFolderId"}, None
+                    f"{base}/contacts",
+                    {"$top": "1", "$select": "parentFolderId"},
+                    listing=True,
                 )
                 items = first.get("value") or []
                 default = items[0].get("parentFolderId") if items else None

@@ -20,6 +20,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from connector.core.answers import Answer
 from connector.core.errors import (
     AuthError,
     FatalError,
@@ -111,10 +112,21 @@ class _TimeoutClient:
         self.session.close()
 
 
+# Entra's AADSTS codes for a credential the config names -> that setting: a wrong or expired
+# secret (or a certificate Entra does not know), an application id the tenant does not have
+REFUSED_SETTING = {
+    7000215: "client_secret",
+    7000222: "client_secret",
+    700027: "certificate_file",
+    700016: "client_id",
+}
+
+
 class GraphClient:
     """GET calls to Graph with a client-credentials token; `sleep` is the retry policy's sleep."""
 
     def __init__(self, settings: Any, secret: Callable[[str], str]):
+        self.settings = settings
         self.base = str(settings.graph_url).rstrip("/")
         self.scope = graph_scope(self.base)
         self.http = requests.Session()
@@ -138,11 +150,20 @@ class GraphClient:
 
     # -- calls ------------------------------------------------------------------------------------
     def get(
-        self, url: str, params: dict[str, str] | None = None, prefer: str | None = None
+        self,
+        url: str,
+        params: dict[str, str] | None = None,
+        prefer: str | None = None,
+        *,
+        listing: bool = False,
+        keys: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """One GET of a path under the Graph URL, or of a nextLink / deltaLink, with the policy."""
+        """One GET of a path under the Graph URL, or of a nextLink / deltaLink, with the policy:
+        a JSON object holding `keys`; for a `listing` (a collection), with its `value` a list
+        of objects that have an id, and its links strings."""
         full = self._url(url)
-        return retrying(lambda: self._get_once(full, params, prefer), sleep=self._sleep)
+        shape = (listing, keys)
+        return retrying(lambda: self._get_once(full, params, prefer, shape), sleep=self._sleep)
 
     def pages(
         self, path: str, params: dict[str, str] | None = None, prefer: str | None = None
@@ -151,7 +172,7 @@ class GraphClient:
         seen: set[Any] = set()
         url: str | None = path
         while url:
-            body = self.get(url, params, prefer)
+            body = self.get(url, params, prefer, listing=True)
             yield body
             url, params = body.get("@odata.nextLink"), None
             if url:
@@ -172,7 +193,11 @@ class GraphClient:
         return url
 
     def _get_once(
-        self, url: str, params: dict[str, str] | None, prefer: str | None
+        self,
+        url: str,
+        params: dict[str, str] | None,
+        prefer: str | None,
+        shape: tuple[bool, tuple[str, ...]],
     ) -> dict[str, Any]:
         resp = self._send(url, params, prefer)
         if resp.status_code == 401:
@@ -182,7 +207,7 @@ class GraphClient:
             if resp.status_code == 401:
                 code, message = _error_of(resp)
                 raise AuthError(f"Microsoft Graph refused a fresh token: {code}: {message}")
-        return _body(resp)
+        return _body(resp, *shape)
 
     def _send(
         self, url: str, params: dict[str, str] | None, prefer: str | None
@@ -207,7 +232,10 @@ class GraphClient:
         description = str(result.get("error_description", "")).split("\r\n")[0]
         if error in ("temporarily_unavailable", "server_error"):
             raise RetriableError(f"Entra ID: {error}: {description}")
-        raise AuthError(f"Entra ID refused the client credentials: {error}: {description}")
+        why = f"Entra ID refused the client credentials: {error}: {description}"
+        refused = next((REFUSED_SETTING[c] for c in result.get("error_codes") or []
+                        if c in REFUSED_SETTING), None)  # fmt: skip
+        raise self.settings.refused(refused, why) if refused else AuthError(why)
 
 
 def _error_of(resp: requests.Response) -> tuple[str, str]:
@@ -220,16 +248,20 @@ def _error_of(resp: requests.Response) -> tuple[str, str]:
     return str(error.get("code", resp.reason)), str(error.get("message", ""))
 
 
-def _body(resp: requests.Response) -> dict[str, Any]:
-    """The JSON of a 2xx answer; else the error the caller's next step depends on."""
+def _body(resp: requests.Response, listing: bool, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON of a 2xx answer, of the shape asked for; else the error the caller's next step
+    depends on."""
     status = resp.status_code
+    where = urlsplit(resp.url).path
     if 200 <= status < 300:
-        body = resp.json()
-        if not isinstance(body, dict):
-            raise FatalError(f"Microsoft Graph answered {status} with a non-object body")
+        answer = Answer("Microsoft Graph", f"GET {where}")
+        body = answer.object(answer.json(resp.content), *keys, *(["value"] if listing else []))
+        if listing:
+            answer.rows(body, "value", "id")
+            for link in ("@odata.nextLink", "@odata.deltaLink"):
+                answer.text(body, link)
         return body
     code, message = _error_of(resp)
-    where = urlsplit(resp.url).path
     if status in (429, 503):
         wait = parse_retry_after(resp.headers.get("Retry-After"))
         raise RateLimited(f"Microsoft Graph {status} {code} on {where}", wait)

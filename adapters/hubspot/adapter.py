@@ -16,7 +16,13 @@ from typing import Any
 from adapters.hubspot import writeback
 from adapters.hubspot.api import BATCH_LIMIT, HubSpotApi, HubSpotRefused
 from adapters.hubspot.pull import Puller, as_datetime, epoch_ms, mark_last
-from connector.core.errors import BudgetExhausted, FatalError, RateLimited, RetriableError
+from connector.core.errors import (
+    BudgetExhausted,
+    CredentialsRefused,
+    FatalError,
+    RateLimited,
+    RetriableError,
+)
 from connector.core.http import check_pagination
 from connector.core.protocols import FieldGroup
 from connector.core.records import (
@@ -142,6 +148,8 @@ class HubSpotAdapter:
             return _failed(batch, Outcome.MAYBE_APPLIED if unknown else Outcome.RETRY, str(exc))
         except BudgetExhausted as exc:
             return Outcome.BUDGET, str(exc)
+        except CredentialsRefused:  # the config's token is wrong: the push stops, exit 2
+            raise
         except FatalError as exc:
             return Outcome.RETRY, str(exc)
         return _batch_results(data or {}, batch)

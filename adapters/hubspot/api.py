@@ -11,6 +11,7 @@ import importlib
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
 from hubspot import HubSpot
@@ -29,6 +30,7 @@ from hubspot.crm.objects import (
 )
 from urllib3.util.retry import Retry
 
+from connector.core.answers import Answer
 from connector.core.errors import (
     AuthError,
     BudgetExhausted,
@@ -48,6 +50,13 @@ _PACKAGES = ("objects", "owners", "pipelines", "properties", "associations.v4")
 API_ERRORS: tuple[type[Exception], ...] = tuple(
     importlib.import_module(f"hubspot.crm.{pkg}.exceptions").ApiException for pkg in _PACKAGES
 )
+_GETS = {  # the calls made with GET; the others (search, batch and v4 reads, creations) POST
+    ("basic", "get_page"),
+    ("owners", "get_page"),
+    ("pipelines", "get_all"),
+    ("properties", "get_all"),
+    ("groups", "get_all"),
+}
 # name -> how to reach that API object on a client (each access builds a new ApiClient: cache it)
 _APIS: dict[str, Callable[[HubSpot], Any]] = {
     "basic": lambda c: c.crm.objects.basic_api,
@@ -111,9 +120,19 @@ class HubSpotApi:
 
     # -- the one way a call is made ----------------------------------------------------------
 
-    def call(self, api: str, method: str, *args: Any, search: bool = False, **kw: Any) -> Any:
+    def call(
+        self,
+        api: str,
+        method: str,
+        *args: Any,
+        search: bool = False,
+        rows: str | None = "results",
+        row_keys: tuple[str, ...] = (),
+        **kw: Any,
+    ) -> Any:
         """`api.method(*args, **kw)` through the limiters and the one retry policy; the JSON
-        body as plain data (None for an empty answer)."""
+        body as plain data (None for an empty answer), checked: a JSON object, with the list of
+        objects `rows` (each with `row_keys`) and its `paging` object, unless `rows` is None."""
 
         def attempt() -> Any:
             self._check_budget()
@@ -124,7 +143,8 @@ class HubSpotApi:
             fn = getattr(self.api(api), f"{method}_with_http_info")
             try:
                 resp = fn(*args, _preload_content=False, _request_timeout=TIMEOUT, **kw)
-                body = self._read(resp)
+                verb = "GET" if (api, method) in _GETS else "POST"
+                body = self._read(resp, Answer("HubSpot", f"{verb} {_path(resp)}"), rows, row_keys)
             except API_ERRORS as exc:
                 raise self._error(exc) from None
             except urllib3.exceptions.HTTPError as exc:  # no answer, or half of one
@@ -134,16 +154,19 @@ class HubSpotApi:
 
         return retrying(attempt, sleep=self._sleep)
 
-    def _read(self, resp: Any) -> Any:
+    def _read(self, resp: Any, answer: Answer, rows: str | None, row_keys: tuple[str, ...]) -> Any:
         try:
             data = resp.data
         finally:
             resp.release_conn()
         self._note_limits(resp.headers)
-        try:
-            return json.loads(data) if data else None
-        except ValueError:
-            raise RetriableError("HubSpot answered with a body that is not JSON") from None
+        if not data and rows is None:
+            return None
+        body = answer.object(answer.json(data), *([rows] if rows else []))
+        if rows:
+            answer.rows(body, rows, *row_keys)
+            answer.part(answer.part(body, "paging"), "next")
+        return body
 
     # -- the calls the adapter makes ------------------------------------------------------------
 
@@ -153,7 +176,7 @@ class HubSpotApi:
         """GET /crm/v3/objects/{obj}: one page of 100 in id order."""
         return self.call(
             "basic", "get_page", obj, limit=LIST_LIMIT, after=after, properties=list(props),
-            archived=archived, associations=assocs or None,
+            archived=archived, associations=assocs or None, row_keys=("id",),
         )  # fmt: skip
 
     def search(
@@ -170,23 +193,24 @@ class HubSpotApi:
             limit=limit,
             after=after,
         )
-        return self.call("search", "do_search", obj, request, search=True)
+        return self.call("search", "do_search", obj, request, search=True, row_keys=("id",))
 
     def associations(self, from_obj: str, to_obj: str, inputs: list[tuple[str, str | None]]) -> Any:
         """POST /crm/v4/associations/{from}/{to}/batch/read for (id, after) inputs."""
         body = BatchInputPublicFetchAssociationsBatchRequest(
             inputs=[PublicFetchAssociationsBatchRequest(id=i, after=a) for i, a in inputs]
         )
-        return self.call("associations", "get_page", from_obj, to_obj, body)
+        return self.call("associations", "get_page", from_obj, to_obj, body, row_keys=("from",))
 
     def owners_page(self, after: str | None, archived: bool) -> Any:
-        return self.call("owners", "get_page", after=after, limit=OWNERS_LIMIT, archived=archived)
+        page: dict[str, Any] = {"after": after, "limit": OWNERS_LIMIT, "archived": archived}
+        return self.call("owners", "get_page", row_keys=("id",), **page)
 
     def pipelines(self, obj: str) -> Any:
-        return self.call("pipelines", "get_all", obj)
+        return self.call("pipelines", "get_all", obj, row_keys=("id",))
 
     def properties(self, obj: str) -> Any:
-        return self.call("properties", "get_all", obj, archived=False)
+        return self.call("properties", "get_all", obj, archived=False, row_keys=("name",))
 
     def batch_update(self, obj: str, rows: list[tuple[str, dict[str, str], str]]) -> Any:
         """(id, properties, trace id) rows, at most 100."""
@@ -233,8 +257,12 @@ class HubSpotApi:
 
     def _unauthorized(self, body: dict[str, Any]) -> CarnetError:
         """The token may have been rotated where it is kept: read it once more and retry; a second
-        refusal in a row is final."""
+        refusal in a row is final: a token HubSpot does not know (INVALID_AUTHENTICATION) is a
+        ConfigError on the setting that holds it (exit 2), an expired one an AuthError."""
         category = body.get("category", "")
+        if self._reread_token and category == "INVALID_AUTHENTICATION":
+            why = f"HubSpot refused the access token (401 {category}): {body.get('message', '')}"
+            return self.settings.refused("token", why.rstrip(": "))
         if self._reread_token:
             return AuthError(f"HubSpot refused the access token (401 {category})")
         self._reread_token = True
@@ -245,6 +273,9 @@ class HubSpotApi:
     # -- the daily budget ------------------------------------------------------------------------
 
     def _note_limits(self, headers: Any) -> None:
+        """The daily allowance from X-HubSpot-RateLimit-Daily(-Remaining). HubSpot leaves those
+        two out on calls made with an OAuth access token: the usage stays unknown, and the
+        budget share cannot stop a run (the 10-second window still paces it)."""
         daily = _int(headers.get("X-HubSpot-RateLimit-Daily"))
         remaining = _int(headers.get("X-HubSpot-RateLimit-Daily-Remaining"))
         if daily and remaining is not None:
@@ -282,6 +313,11 @@ def _tls_failure(reason: str) -> CarnetError:
     if "CERTIFICATE_VERIFY_FAILED" in reason:
         return FatalError("HubSpot's TLS certificate is not trusted (see the source's ca_file)")
     return RetriableError("TLS failure talking to HubSpot")
+
+
+def _path(resp: Any) -> str:
+    """The path a call went to (without its query: it may hold a paging token)."""
+    return urlsplit(str(getattr(resp, "url", "") or "")).path
 
 
 def _int(value: Any) -> int | None:

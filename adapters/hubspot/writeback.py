@@ -39,7 +39,7 @@ def ensure_group(
         return FieldStep(obj, f"group {group.name}", "exists")
     if not dry_run:
         body = {"name": group.name, "label": group.label}
-        api.call("groups", "create", obj, body)
+        api.call("groups", "create", obj, body, rows=None)
     return FieldStep(obj, f"group {group.name}", "create", group.label)
 
 
@@ -67,6 +67,11 @@ def property_body(spec: FieldSpec, group: FieldGroup | None) -> dict[str, Any]:
     }
     if spec.description:
         body["description"] = spec.description
+    if body["fieldType"] == "booleancheckbox":  # HubSpot wants a checkbox's two options
+        body["options"] = [
+            {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
+            {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
+        ]
     return body
 
 
@@ -83,7 +88,9 @@ def ensure_fields(
     if not dry_run:
         for step in steps:
             if step.action == "create":
-                api.call("properties", "create", obj, property_body(wanted[step.name], group))
+                api.call(
+                    "properties", "create", obj, property_body(wanted[step.name], group), rows=None
+                )
     return ([group_step] if group_step else []) + steps
 
 

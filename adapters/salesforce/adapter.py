@@ -18,13 +18,16 @@ from typing import Any
 from simple_salesforce import Salesforce
 
 from adapters.salesforce import writeback
+from adapters.salesforce.access import Access
 from adapters.salesforce.auth import TIMEOUT_S
 from adapters.salesforce.bulk import results, start_job, wait_for
 from adapters.salesforce.client import Client
 from adapters.salesforce.push import push
 from adapters.salesforce.records import (
     Deduper,
+    describe_fields,
     parse_stamp,
+    query_page,
     raw_record,
     select_fields,
     since_cursor,
@@ -60,6 +63,7 @@ class SalesforceAdapter:
         self.batch_size = REST_PAGE  # 200..2000, sent as Sforce-Query-Options when smaller
         self.bulk_chunk = BULK_CHUNK
         self._describes: dict[str, dict[str, FieldInfo]] = {}
+        self.access = Access(self.client)  # the permission set that grants Carnet's fields
 
     # -- pull -------------------------------------------------------------------------------------
     def pull(self, spec: ObjectSpec, cursor: str | None, full: bool) -> Iterator[Page]:
@@ -87,8 +91,9 @@ class SalesforceAdapter:
         body: Body = self.client.call(lambda sf: sf.query(query, **options), what)
         seen: set[Any] = set()
         while True:
+            body = query_page(self.client.answer(), body)
             yield body
-            if body.get("done", True):
+            if body["done"]:
                 return
             url = body["nextRecordsUrl"]
             check_pagination(seen, url)
@@ -149,6 +154,7 @@ class SalesforceAdapter:
                 lambda sf: sf.restful(f"sobjects/{object_name}/describe", timeout=TIMEOUT_S),
                 f"Salesforce {object_name} describe",
             )
+            fields = describe_fields(self.client.answer(), body)
             self._describes[object_name] = {
                 f["name"]: FieldInfo(
                     name=f["name"],
@@ -157,7 +163,7 @@ class SalesforceAdapter:
                     length=f.get("length") or None,
                     custom=bool(f.get("custom")),
                 )
-                for f in body["fields"]
+                for f in fields
             }
         return self._describes[object_name]
 
@@ -173,13 +179,24 @@ class SalesforceAdapter:
         dry_run: bool = False,
     ) -> list[FieldStep]:
         """The custom fields of `object_name` Carnet writes: what exists, what is made (unless
-        `dry_run`), what exists with another type (left alone: the caller refuses it)."""
-        steps = writeback.field_plan(object_name, specs, self.describe(object_name))
+        `dry_run`), what exists with another type (left alone: the caller refuses it); then read
+        and edit on each for Carnet's user (access.py): a field describe does not show but the
+        Tooling API finds is granted, never made again."""
+        described = self.describe(object_name)
+        shown = {name.casefold() for name in described}
+        unseen = [s.name for s in specs if s.name.casefold() not in shown]
+        hidden = writeback.hidden_fields(self.client, object_name, unseen) if unseen else {}
+        steps = writeback.field_plan(object_name, specs, described, hidden)
+        if any(s.action == "incompatible" for s in steps):
+            return steps  # the caller refuses the whole install; make nothing
         wanted = {s.name: s for s in specs}
-        if not dry_run and any(s.action == "create" for s in steps):
-            for step in steps:
-                if step.action == "create":
-                    writeback.create_field(self.client, object_name, wanted[step.name])
+        for i, step in enumerate(steps):
+            if step.action != "create" or dry_run:
+                continue
+            if not writeback.create_field(self.client, object_name, wanted[step.name]):
+                steps[i] = FieldStep(object_name, step.name, "exists", "made meanwhile")
+        steps += self.access.ensure(object_name, [s.name for s in specs], dry_run)
+        if not dry_run:
             self._describes.pop(object_name, None)
         return steps
 

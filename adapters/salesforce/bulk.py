@@ -13,6 +13,7 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceR
 from adapters.salesforce.auth import TIMEOUT_S
 from adapters.salesforce.client import Client, first_error
 from adapters.salesforce.records import csv_records
+from connector.core.answers import text_kind
 from connector.core.errors import FatalError
 from connector.core.http import check_pagination
 from connector.core.records import RawRecord
@@ -43,7 +44,7 @@ def start_job(client: Client, obj: str, query: str) -> str | None:
             raise
 
     job = client.call(create, f"Salesforce {obj} bulk query")
-    return str(job["id"]) if job else None
+    return str(client.answer().object(job, "id")["id"]) if job is not None else None
 
 
 def wait_for(client: Client, obj: str, job_id: str) -> None:
@@ -56,8 +57,7 @@ def wait_for(client: Client, obj: str, job_id: str) -> None:
             lambda sf: sf.restful(f"jobs/query/{job_id}", timeout=TIMEOUT_S),
             f"Salesforce {obj} bulk job",
         )
-        info = info if isinstance(info, dict) else {}
-        state = info.get("state")
+        state = client.answer().object(info, "state")["state"]
         if state == "JobComplete":
             return
         if state in ("Failed", "Aborted"):
@@ -82,6 +82,8 @@ def results(
         if locator:
             params["locator"] = locator
         resp = client.get(f"jobs/query/{job_id}/results", params, "text/csv")
+        if "csv" not in resp.headers.get("Content-Type", "text/csv"):
+            raise client.answer().unexpected("CSV rows", text_kind(resp.content))
         locator = resp.headers.get("Sforce-Locator")
         done = not locator or locator == "null"
         if not done:

@@ -17,6 +17,7 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSessi
 from simple_salesforce.util import exception_handler
 
 from adapters.salesforce.auth import TIMEOUT_S, login
+from connector.core.answers import Answer
 from connector.core.errors import (
     AuthError,
     BudgetExhausted,
@@ -60,13 +61,17 @@ class Client:
         self.used: int | None = None
         self.limit: int | None = None
         self.retry_after: float | None = None
+        self.endpoint = ""  # the last call's "METHOD /path", for the error of an odd answer
         self.sleep: Callable[[float], None] = time.sleep
+        self.user_id: str | None = None  # the user Carnet's sessions run as, once logged in
         self._sf: Salesforce | None = None
 
     # -- what every response tells --------------------------------------------------------------
     def _observe(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
-        if urlsplit(resp.url).path.startswith("/services/data/"):
+        path = urlsplit(resp.url).path
+        if path.startswith("/services/data/"):
             self.calls += 1
+        self.endpoint = f"{resp.request.method} {path}"
         info = resp.headers.get("Sforce-Limit-Info")
         usage = Salesforce.parse_api_usage(info).get("api-usage") if info else None
         if usage is not None:
@@ -75,6 +80,10 @@ class Client:
 
     def usage(self) -> ApiUsage:
         return ApiUsage(used=self.used, limit=self.limit, calls=self.calls)
+
+    def answer(self) -> Answer:
+        """The last call's answer, to check its shape where it is read."""
+        return Answer("Salesforce", self.endpoint)
 
     def budget_spent(self) -> str | None:
         """Why no more calls should be made now (the configured share of the allowance)."""
@@ -90,6 +99,7 @@ class Client:
     def login(self) -> None:
         token = login(self.settings, self._secret, self.http)
         self.logins += 1
+        self.user_id = token.user_id
         self._sf = Salesforce(
             instance_url=token.instance_url,
             session_id=token.access_token,
@@ -128,6 +138,8 @@ class Client:
             return fn(self._sf)
         except SalesforceExpiredSession:
             raise _Expired from None
+        except requests.JSONDecodeError as exc:  # 2xx, but not JSON (a proxy's HTML page)
+            raise self.answer().not_json(exc.doc) from None
         except SalesforceError as exc:
             raise translate(exc.status, exc.content, what, self.retry_after) from None
         except (requests.ConnectionError, requests.Timeout, ChunkedEncodingError) as exc:

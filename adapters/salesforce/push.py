@@ -12,7 +12,13 @@ from typing import Any
 
 from adapters.salesforce.auth import TIMEOUT_S
 from adapters.salesforce.client import Client, MaybeApplied
-from connector.core.errors import AuthError, BudgetExhausted, CarnetError, RetriableError
+from connector.core.errors import (
+    AuthError,
+    BudgetExhausted,
+    CarnetError,
+    RetriableError,
+    UsageError,
+)
 from connector.core.records import Outcome, Write, WriteResult
 
 CAP = 200  # records per sObject Collections call
@@ -40,6 +46,8 @@ def push(client: Client, writes: list[Write]) -> list[WriteResult]:
             continue
         try:
             answers = send(client, [w for _, w in batch], create)
+        except UsageError:  # the config's credentials were refused: nothing more can be sent
+            raise
         except CarnetError as exc:
             stopped = exc if isinstance(exc, BudgetExhausted | AuthError) else None
             results |= {i: failed(w, exc) for i, w in batch}

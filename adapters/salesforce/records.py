@@ -13,6 +13,7 @@ from typing import Any
 
 from simple_salesforce import format_soql
 
+from connector.core.answers import Answer
 from connector.core.errors import FatalError
 from connector.core.records import ObjectSpec, RawRecord
 
@@ -66,6 +67,22 @@ def since_cursor(cursor: str, overlap_seconds: int) -> datetime:
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
     return stamp - timedelta(seconds=overlap_seconds)
+
+
+# -- answers --------------------------------------------------------------------------------------
+def query_page(answer: Answer, body: Any) -> dict[str, Any]:
+    """A query (or queryMore) answer, checked: `done`, `records` (each with its Id), and
+    `nextRecordsUrl` when not done."""
+    page = answer.object(body, "done", "records")
+    answer.rows(page, "records", "Id")
+    if not page["done"] and not answer.text(page, "nextRecordsUrl"):
+        raise answer.unexpected("a nextRecordsUrl on a page that is not done", "none")
+    return page
+
+
+def describe_fields(answer: Answer, body: Any) -> list[dict[str, Any]]:
+    """The `fields` of a describe answer, each with its name and type."""
+    return answer.rows(answer.object(body, "fields"), "fields", "name", "type")
 
 
 # -- records --------------------------------------------------------------------------------------

@@ -8,8 +8,11 @@ config or mapping. Errors are printed one line per problem on stderr, never as a
 from __future__ import annotations
 
 import json
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -19,6 +22,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from connector.core.errors import CarnetError, NotAvailable, UsageError
+from connector.core.text import json_safe, terminal_safe
 from connector.store.app import App
 
 EXAMPLE_CONFIG = Path(__file__).parents[1] / "config.example.yaml"
@@ -77,8 +81,8 @@ def make_app(config: Path | None) -> App:
 
 def fail(error: CarnetError) -> NoReturn:
     lines = error.lines() if isinstance(error, UsageError) else [str(error)]
-    for line in lines:
-        err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+    for line in lines:  # a message can quote a CRM's answer: terminal-safe
+        err.print(terminal_safe(f"error: {line}"), markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2 if isinstance(error, UsageError) else 1)
 
 
@@ -90,9 +94,56 @@ def run(fn: Callable[[], Any]) -> Any:
         fail(exc)
 
 
+class Stop:
+    """What a signal asked of a command that stops at a safe point (`carnet sync`): `event` is
+    set at the first SIGINT or SIGTERM, `signum` is that signal."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+
+    def exit_code(self, code: int) -> int:
+        """130 after SIGINT, 143 after SIGTERM (128 + the signal, as a shell reports it); else
+        `code`."""
+        return 128 + self.signum if self.signum is not None else code
+
+
+@contextmanager
+def stopping_on_signals() -> Iterator[Stop]:
+    """While inside, SIGINT (Ctrl-C) and SIGTERM ask the work to stop after the page in hand:
+    the first sets `stop.event` and says so on stderr; a second ends the command at once (its
+    page in hand rolled back, exit 128 + the signal). The previous handlers come back after."""
+    stop = Stop()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if stop.signum is not None:
+            if "connector.ingest.processes" in sys.modules:
+                from connector.ingest.processes import kill_children  # lazy: start-up
+
+                kill_children()  # its call in hand is not waited for
+            raise SystemExit(128 + signum)
+        stop.signum = signum
+        stop.event.set()
+        again = "Ctrl-C" if signum == signal.SIGINT else "the signal"
+        err.print(
+            f"{signal.Signals(signum).name}: stopping after the page in hand "
+            f"({again} again to stop at once)",
+            markup=False,
+            highlight=False,
+        )
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def emit(doc: Any, as_json: bool, render: Callable[[Any], None]) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n")
+    if as_json:  # what a terminal would act on is written as \u escapes: the same JSON
+        sys.stdout.write(json_safe(json.dumps(doc, indent=2, default=str, ensure_ascii=False)))
+        sys.stdout.write("\n")
     else:
         render(doc)
 
@@ -103,7 +154,7 @@ def not_available(command: str) -> NoReturn:
 
 def governed(config: Path | None, fn: Callable[[App, Session], Any]) -> Any:
     """Run `fn(app, session)` in one transaction: an error rolls everything back."""
-    from connector.store.db import transaction
+    from connector.store.db import transaction  # lazy: start-up
 
     carnet = make_app(config)
 

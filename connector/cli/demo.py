@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.cli.app import sandbox_entry
+from connector.cli.demo_web import check_port, serve_web
 from connector.core.errors import FatalError
 from connector.store import models as m
 from connector.store.app import App
@@ -180,7 +181,11 @@ def _win_a_deal(sandbox: Any, cast: dict[str, Any]) -> None:
     )
 
 
-def run_demo(cli: typer.Typer) -> None:
+def run_demo(cli: typer.Typer, serve: bool = True, port: int = 8000) -> None:
+    """The demo; with `serve`, it ends by serving the web app on 127.0.0.1:`port` until Ctrl-C
+    (the stand-ins and the store kept until then)."""
+    if serve:
+        check_port(port)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="carnet-demo-") as tmp, _sandbox(Path(tmp)) as sandbox:
         config = Path(sandbox.urls["config"])
@@ -255,6 +260,8 @@ def run_demo(cli: typer.Typer) -> None:
             _win_a_deal(sandbox, cast)
         sh("sync")
         _tour(sh, sandbox, cast, Path(tmp))
+        if serve:
+            serve_web(config, cast, port, console)
     console.print(f"\n[green]demo done in {time.monotonic() - started:.1f} s[/]")
 
 

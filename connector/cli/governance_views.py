@@ -12,20 +12,24 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from connector.core.text import terminal_safe
+
 out = Console()
 
 
 def cell(value: Any) -> Text:
-    """Data never goes through rich markup: a name with brackets stays a name."""
+    """Data never goes through rich markup (a name with brackets stays a name), nor reaches the
+    terminal with an escape sequence or a bidi override in it (connector.core.text)."""
     if value is None:
         return Text("-")
     if isinstance(value, bool):
         return Text("yes" if value else "no")
-    return Text(str(value))
+    return Text(terminal_safe(value))
 
 
-def _say(line: str) -> None:
-    out.print(line, markup=False, highlight=False)
+def say(line: str) -> None:
+    """One line of an answer, which can hold CRM and user text: terminal-safe, no markup."""
+    out.print(terminal_safe(line), markup=False, highlight=False)
 
 
 def _strength(k: dict[str, Any]) -> str:
@@ -38,13 +42,13 @@ def _strength(k: dict[str, Any]) -> str:
 def render_who_knows(d: dict[str, Any]) -> None:
     if d["kind"] == "person":
         p = d["person"]
-        _say(f"{p['name']}" + (f" — {p['title']}" if p.get("title") else ""))
+        say(f"{p['name']}" + (f" — {p['title']}" if p.get("title") else ""))
     else:
         known, listed = d["known_people"], len(d["people"])
         more = f", the {listed} strongest listed (--limit 0 lists all)" if listed < known else ""
-        _say(f"{d['org']['name']}: {known} people known by colleagues you can see{more}")
+        say(f"{d['org']['name']}: {known} people known by colleagues you can see{more}")
     if not d["people"]:
-        _say("no colleague you can see knows them directly")
+        say("no colleague you can see knows them directly")
     else:
         table = Table("person", "colleague", "team", "strength", "sharing", "last", "notes")
         for person in d["people"]:
@@ -61,7 +65,7 @@ def render_who_knows(d: dict[str, Any]) -> None:
                 )
         out.print(table)
     for path in d["paths"]:
-        _say(_path_line(path))
+        say(_path_line(path))
 
 
 def _path_line(path: dict[str, Any]) -> str:
@@ -81,14 +85,39 @@ def _path_line(path: dict[str, Any]) -> str:
 
 def render_rate(d: dict[str, Any]) -> None:
     verb = "created and rated" if d["created"] else "rated"
-    _say(
+    say(
         f"{verb} your relationship with {d['person']['name']}: {d['rating']}, "
         f"{d['shareability']}{', exclusive' if d['exclusive'] else ''}"
     )
     if not d["changes"] and not d["created"]:
-        _say("nothing changed")
+        say("nothing changed")
     if d["disagreement"]:
-        _say(f"note: the computed score from the signals is {d['score']}")
+        say(f"note: the computed score from the signals is {d['score']}")
+
+
+def render_review(d: dict[str, Any]) -> None:
+    if not d["waiting"]:
+        say("nothing waits for your choice")
+        return
+    default = d["default"]
+    then = "stays private" if default == "private" else f"is shown to colleagues as {default}"
+    say(
+        f"{len(d['waiting'])} relationships wait for your choice; unless you choose first, each "
+        f"{then} from the date in the last column. To choose: "
+        "carnet rate EMAIL 1..5 --share private|discoverable|shared"
+    )
+    table = Table("person", "email", "org", "strength", "found", "default from")
+    for w in d["waiting"]:
+        p = w["person"]
+        table.add_row(
+            cell(p["name"] + (f", {p['title']}" if p.get("title") else "")),
+            cell(p["email"]),
+            cell(p["org"]),
+            cell(w["strength"]),
+            cell(w["discovered_at"][:16].replace("T", " ")),
+            cell(w["published_at"][:16].replace("T", " ")),
+        )
+    out.print(table)
 
 
 def render_intros(d: dict[str, Any]) -> None:
@@ -97,7 +126,7 @@ def render_intros(d: dict[str, Any]) -> None:
         ("brokering", "introductions asked of you", "requester"),
     ):
         if not d[key]:
-            _say(f"{title}: none")
+            say(f"{title}: none")
             continue
         table = Table("#", "status", "person", other, "reason", "answer", title=title)
         table.title_justify = "left"
@@ -116,7 +145,7 @@ def render_intros(d: dict[str, Any]) -> None:
 
 def render_audit(d: dict[str, Any]) -> None:
     if not d["events"]:
-        _say("no audit events for you" if d["reader"] else "the audit log is empty")
+        say("no audit events for you" if d["reader"] else "the audit log is empty")
         return
     table = Table("at (UTC)", "actor", "action", "relationships", "details")
     for e in d["events"]:

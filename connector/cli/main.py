@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from connector.cli import ops, people  # noqa: F401 - importing them registers their commands
+import contextlib
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from connector.cli import ops, people, web  # noqa: F401 - importing them registers their commands
 from connector.cli.app import app, fail, run
 from connector.cli.demo import run_demo
 from connector.core.errors import FatalError
@@ -10,14 +16,40 @@ from connector.core.logs import setup_command_logging
 
 
 @app.command()
-def demo() -> None:
-    """Sandbox, install, sync and push, then a summary."""
-    run(lambda: run_demo(app))
+def demo(
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="end by serving the web app until Ctrl-C")
+    ] = True,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="the web app's port")
+    ] = 8000,
+) -> None:
+    """Sandbox, install, sync and push, a summary; then the web app on 127.0.0.1 until Ctrl-C."""
+    run(lambda: run_demo(app, serve, port))
 
 
 def main() -> None:
     setup_command_logging()  # no log line shows a secret, whatever the command
     try:
+        code = _command()
+    finally:
+        if "connector.ingest.processes" in sys.modules:  # a sync ran: leave no process behind
+            from connector.ingest.processes import end_children  # lazy: start-up
+
+            end_children()
+    sys.exit(code)
+
+
+def _command() -> Any:
+    """Run the command; its exit code. Typer ends every command with SystemExit; it is caught
+    here so that, once it is let go, what its traceback held (a pull process's queue, after a
+    second Ctrl-C) is let go before `end_children` stops the resource tracker."""
+    try:
         app()
     except FatalError as exc:  # raised outside run(): still no traceback
-        fail(exc)
+        with contextlib.suppress(typer.Exit):
+            fail(exc)
+        return 1
+    except SystemExit as exc:
+        return exc.code
+    return 0

@@ -32,8 +32,11 @@ from connector.cli.app import (
     run,
     sandbox_app,
     sandbox_entry,
+    stopping_on_signals,
 )
+from connector.core.config_secrets import require_secrets
 from connector.core.errors import UsageError
+from connector.core.text import terminal_safe
 from connector.store.app import App
 
 
@@ -105,7 +108,7 @@ def _render_status(d: dict[str, Any]) -> None:
             sync.add_row(
                 s["source"],
                 s["object"],
-                _short(str(s["cursor"] or "-")),
+                _short(terminal_safe(s["cursor"] or "-")),  # a CRM's delta link
                 str(s["last_finished_at"] or "-"),
                 json.dumps(s["counts"]),
             )
@@ -115,11 +118,14 @@ def _render_status(d: dict[str, Any]) -> None:
     backlog = d["outbox"]["backlog"]
     out.print(f"outbox  {json.dumps(backlog) if backlog else 'empty'}")
     for f in d["outbox"]["failures"]:
-        out.print(f"  failed {f['source']} {f['object']} {f['id']}: {f['error']}", markup=False)
+        line = f"  failed {f['source']} {f['object']} {f['id']}: {f['error']}"
+        out.print(terminal_safe(line), markup=False)  # a CRM's words
     for source, p in d.get("push", {}).items():
         state = "stopped at the API budget: " if p["budget_stopped"] else "stopped: "
         said = f"{state}{p['stopped']}" if p["stopped"] else json.dumps(p["counts"])
-        out.print(f"push    {source} at {p['last_finished_at']}: {said}", markup=False)
+        out.print(
+            terminal_safe(f"push    {source} at {p['last_finished_at']}: {said}"), markup=False
+        )
     from connector.status import schedule_table  # lazy: start-up
 
     out.print(schedule_table(d))
@@ -151,6 +157,7 @@ def install(config: ConfigOpt = None, source: SourceOpt = None, dry_run: DryRunO
     from connector.writeback.install import run_install  # lazy: start-up
 
     carnet = make_app(config)
+    run(lambda: require_secrets(carnet.config, source))
     try:
         doc = run(lambda: run_install(carnet, source, dry_run))
     finally:
@@ -166,6 +173,8 @@ def mappings_check(
     from mappings.verify import check_mappings, render_check  # lazy: start-up
 
     carnet = make_app(config)
+    if online:
+        run(lambda: require_secrets(carnet.config))
     render_check(run(lambda: check_mappings(carnet.config, online)), out)
 
 
@@ -176,21 +185,31 @@ def sync(
     full: Annotated[bool, typer.Option("--full")] = False,
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="list every record skipped by rule")
+    ] = False,
 ) -> None:
     """Pull, derive, push once."""
-    from connector.cli.sync_view import RichProgress, failure_lines, summary_table  # lazy: start-up
+    from connector.cli.sync_view import (  # lazy: start-up
+        RichProgress,
+        failure_lines,
+        push_notes,
+        summary_table,
+    )
     from connector.sync import run_sync  # lazy: start-up
 
     carnet = make_app(config)
+    run(lambda: require_secrets(carnet.config, source))
     bar = RichProgress(out) if not as_json and sys.stdout.isatty() else None
     try:
-        summary = run(lambda: run_sync(carnet, source, full, dry_run, bar))
+        with stopping_on_signals() as stop:
+            summary = run(lambda: run_sync(carnet, source, full, dry_run, bar, stop=stop.event))
     finally:
         carnet.close()
     emit(summary.as_dict(), as_json, lambda _: out.print(summary_table(summary)))
-    for line in failure_lines(summary):
+    for line in failure_lines(summary, verbose) + push_notes(summary.push):
         err.print(line, markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(summary.exit_code())
+    raise typer.Exit(stop.exit_code(summary.exit_code()))
 
 
 @app.command()
@@ -205,6 +224,7 @@ def push(
     from connector.writeback.push import run_push  # lazy: start-up
 
     carnet = make_app(config)
+    run(lambda: require_secrets(carnet.config, source))
     try:
         summary = run(lambda: run_push(carnet, source, dry_run))
     finally:
@@ -222,6 +242,7 @@ def run_scheduler(config: ConfigOpt = None) -> None:
     from scheduler.runner import serve_until_stopped  # lazy: start-up
 
     carnet = make_app(config)
+    run(lambda: require_secrets(carnet.config))
     try:
         code = run(lambda: serve_until_stopped(carnet))
     finally:
@@ -234,7 +255,12 @@ def sandbox_serve(
     seed: Annotated[int, typer.Option("--seed")] = 1,
     scale: Annotated[float, typer.Option("--scale", min=0.001, max=10.0)] = 0.01,
     faults: Annotated[
-        str | None, typer.Option("--faults", help='JSON, or short form "429,500@0.2"')
+        str | None,
+        typer.Option(
+            "--faults",
+            help='JSON, or short form "429,500@0.2"; kinds: 429, 429-no-retry-after, 500, 503, '
+            "expire, partial, slow, garbage, html, 401, 403",
+        ),
     ] = None,
     config_out: Annotated[Path | None, typer.Option("--config-out")] = None,
 ) -> None:

@@ -7,13 +7,22 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from connector.core.text import terminal_safe
 
 
-def _text(value: Any) -> str:
+def _text(value: Any) -> Text:
+    """A value for a cell: one terminal-safe line, never read as markup (values and errors come
+    from the CRMs)."""
     if value is None:
-        return "-"
-    text = str(value).replace("\n", " ")
-    return text if len(text) <= 60 else text[:57] + "..."
+        return Text("-")
+    text = terminal_safe(value).replace("\n", " ")
+    return Text(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _cell(value: Any) -> Text:
+    return Text("-" if value is None else terminal_safe(value))
 
 
 def render_install(doc: dict[str, Any], out: Console) -> None:
@@ -25,8 +34,9 @@ def render_install(doc: dict[str, Any], out: Console) -> None:
     for source, steps in doc["sources"].items():
         for s in steps:
             action = s["action"]
-            shown = {"create": f"{verb} create", "exists": "exists"}.get(action, action)
-            table.add_row(source, s["object"], s["name"], shown, s["detail"])
+            acts = ("create", "grant", "assign")  # what install makes (or would, on a dry run)
+            shown = f"{verb} {action}" if action in acts else action
+            table.add_row(*(_cell(v) for v in (source, s["object"], s["name"], shown, s["detail"])))
     out.print(table)
 
 
@@ -52,7 +62,9 @@ def _render_changes(doc: dict[str, Any], out: Console) -> None:
     for source, run in doc["sources"].items():
         for c in run.get("changes", []):
             table.add_row(
-                source, c["object"], c["id"], c["field"], _text(c["old"]), _text(c["new"])
+                *(_cell(v) for v in (source, c["object"], c["id"], c["field"])),
+                _text(c["old"]),
+                _text(c["new"]),
             )
     out.print(table)
     if not any(run.get("changes") for run in doc["sources"].values()):
@@ -60,11 +72,11 @@ def _render_changes(doc: dict[str, Any], out: Console) -> None:
 
 
 def push_lines(doc: dict[str, Any]) -> list[str]:
-    """Failures and stops, one line each (for stderr)."""
+    """Failures and stops, one terminal-safe line each (for stderr): the CRMs' own words."""
     lines = []
     for source, run in doc["sources"].items():
         for f in run.get("failures", []):
             lines.append(f"{source} {f['object']} {f['id']}: {f['error']}")
         if run.get("stopped"):
             lines.append(f"note: {source}: {run['stopped']}")
-    return lines
+    return [terminal_safe(line) for line in lines]

@@ -73,6 +73,17 @@ def rate(
     render_rate(doc)
 
 
+@app.command()
+def review(as_: AsOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Your relationships waiting for your choice, and when each is shared by default."""
+    from connector.cli.governance_views import render_review  # lazy: start-up
+    from connector.governance.relationships import member_by_email  # lazy: start-up
+    from connector.governance.review import waiting_for  # lazy: start-up
+
+    doc = governed(config, lambda c, s: waiting_for(s, member_by_email(s, as_), c.config.sharing))
+    emit(doc, as_json, render_review)
+
+
 @intro_app.command("request")
 def intro_request(
     person_email: str,
@@ -81,6 +92,7 @@ def intro_request(
     config: ConfigOpt = None,
 ) -> None:
     """Ask the colleague who knows a person for an introduction."""
+    from connector.cli.governance_views import say  # lazy: start-up
     from connector.governance.intros import request  # lazy: start-up
     from connector.governance.relationships import member_by_email  # lazy: start-up
 
@@ -88,10 +100,9 @@ def intro_request(
         config,
         lambda c, s: request(s, member_by_email(s, as_), person_email, reason, c.config.sharing),
     )
-    out.print(
+    say(
         f"introduction #{doc['id']} to {doc['person']['name']} requested from "
-        f"{doc['broker']['name']} <{doc['broker']['email']}>",
-        markup=False,
+        f"{doc['broker']['name']} <{doc['broker']['email']}>"
     )
 
 

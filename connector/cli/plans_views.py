@@ -11,8 +11,9 @@ from typing import Any
 
 from rich.table import Table
 
-from connector.cli.governance_views import cell, out
+from connector.cli.governance_views import cell, out, say
 from connector.core.errors import UsageError
+from connector.core.text import json_safe, terminal_safe
 
 FORMATS = ("md", "html", "svg", "json")
 
@@ -27,22 +28,18 @@ def check_format(fmt: str) -> str:
 def print_plan(doc: dict[str, Any], fmt: str) -> None:
     from connector.plans.render import RENDERERS  # lazy: start-up
 
-    if fmt == "json":
-        text = json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
-    else:
-        text = RENDERERS[fmt](doc)
+    if fmt == "json":  # the same JSON, with what a terminal would act on as \u escapes
+        text = json_safe(json.dumps(doc, indent=2, ensure_ascii=False, default=str)) + "\n"
+    else:  # each renderer escapes for its format; none leaves an escape sequence or override
+        text = terminal_safe(RENDERERS[fmt](doc))
     sys.stdout.write(text)
-
-
-def _say(line: str) -> None:
-    out.print(line, markup=False, highlight=False)
 
 
 def render_plan_set(d: dict[str, Any]) -> None:
     if not d["changes"]:
-        _say(f"the plan of {d['org']['name']} already says that: nothing changed")
+        say(f"the plan of {d['org']['name']} already says that: nothing changed")
         return
-    _say(f"updated the plan of {d['org']['name']}: {', '.join(sorted(d['changes']))}")
+    say(f"updated the plan of {d['org']['name']}: {', '.join(sorted(d['changes']))}")
 
 
 def render_credits(d: dict[str, Any]) -> None:
@@ -61,13 +58,13 @@ def render_credits(d: dict[str, Any]) -> None:
         )
     out.print(table)
     for t in d["totals"]:
-        _say(f"{t['referrer']}: {t['status']} {t['amount']:,.2f} {t['currency'] or ''}".rstrip())
+        say(f"{t['referrer']}: {t['status']} {t['amount']:,.2f} {t['currency'] or ''}".rstrip())
     if not d["credits"]:
-        _say("no referral credits yet")
+        say("no referral credits yet")
 
 
 def render_network(d: dict[str, Any]) -> None:
-    _say(f"network quality ({d['reader']})")
+    say(f"network quality ({d['reader']})")
     if d["accounts"]:
         table = Table(
             "account",

@@ -2,21 +2,27 @@
 
 Secrets never live in the file: a setting `<name>_env: VAR` or `<name>_file: path` names where the
 secret is, and `Source.secret(name)` reads it when it is needed. An inline secret is an error.
+The CRM sources' settings are in config_sources.py (imported from here as before).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
-from connector.core.errors import ConfigError, Problem, UsageError
-from connector.core.secrets import register_secret
+from connector.core.config_sources import DEFAULT_CONFIG, RENAMED, Origin, SourceBase, Strict
+from connector.core.config_sources import ExchangeSource as ExchangeSource
+from connector.core.config_sources import HubSpotSource as HubSpotSource
+from connector.core.config_sources import SalesforceSource as SalesforceSource
+from connector.core.config_sources import Sources as Sources
+from connector.core.config_sources import parse_every as parse_every
+from connector.core.errors import ConfigError, Problem
+from connector.core.web_config import Web
 from connector.core.yamlfile import (
     dotted,
     line_of,
@@ -25,8 +31,6 @@ from connector.core.yamlfile import (
     to_plain,
 )
 
-DEFAULT_CONFIG = "config.yaml"
-RENAMED = {"daily_budget_share": "api_budget_share"}  # old setting name -> its name now
 log = logging.getLogger("carnet.config")
 SECRET_NAMES = (
     "client_secret",
@@ -39,31 +43,6 @@ SECRET_NAMES = (
     "secret",
     "certificate_password",
 )
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_every(value: str) -> tuple[str, int | str]:
-    """'5m' -> ('interval', 300); '*/5 * * * *' -> ('cron', '*/5 * * * *')."""
-    m = _DURATION.match(value)
-    if m:
-        seconds = int(m.group(1)) * _UNITS[m.group(2)]
-        if seconds <= 0:
-            raise ValueError("the interval must be positive")
-        return "interval", seconds
-    if len(value.split()) == 5:
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger.from_crontab(value)
-        except ValueError as exc:
-            raise ValueError(f"not a valid cron expression: {exc}") from None
-        return "cron", value
-    raise ValueError("expected a duration such as 30s, 5m, 1h, or a 5-field cron expression")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _pop_inline_secrets(data: Any, doc: Any, file: str, loc: tuple[str, ...] = ()) -> list[Problem]:
@@ -88,173 +67,6 @@ def _pop_inline_secrets(data: Any, doc: Any, file: str, loc: tuple[str, ...] = (
     return problems
 
 
-Every = Annotated[str, Field(description="duration (30s, 5m, 1h) or cron expression")]
-
-
-class SourceBase(Strict):
-    enabled: bool = True
-    mapping: Path | None = None
-    every: Every = "5m"
-    ca_file: Path | None = None
-
-    @field_validator("every")
-    @classmethod
-    def _every(cls, v: str) -> str:
-        parse_every(v)
-        return v
-
-    def secret(self, name: str) -> str:
-        """Read the secret `name` from its env var or file; a ConfigError names the key."""
-        env = getattr(self, f"{name}_env", None)
-        file = getattr(self, f"{name}_file", None)
-        if env:
-            value = os.environ.get(env)
-            if not value:
-                raise ConfigError(
-                    [Problem("config", f"{name}_env", f"environment variable {env} is not set")]
-                )
-            return _remembered(value.strip())
-        if file:
-            try:
-                return _remembered(Path(file).read_text(encoding="utf-8").strip())
-            except OSError as exc:
-                raise ConfigError(
-                    [Problem("config", f"{name}_file", f"cannot read {file}: {exc.strerror}")]
-                ) from None
-        raise ConfigError([Problem("config", name, f"no {name}_env or {name}_file is set")])
-
-    def has_secret(self, name: str) -> bool:
-        return bool(getattr(self, f"{name}_env", None) or getattr(self, f"{name}_file", None))
-
-
-def _remembered(secret: str) -> str:
-    """A secret just read, registered so that no log line shows it."""
-    register_secret(secret)
-    return secret
-
-
-def _one_of(model: BaseModel, name: str, required: bool) -> None:
-    env, file = getattr(model, f"{name}_env"), getattr(model, f"{name}_file")
-    if env and file:
-        raise ValueError(f"set either {name}_env or {name}_file, not both")
-    if required and not (env or file):
-        raise ValueError(f"{name}_env or {name}_file is required")
-
-
-class MeteredSource(SourceBase):
-    """A CRM with a daily API allowance: calls stop at `api_budget_share` of it (old name read)."""
-
-    api_budget_share: float = Field(0.8, gt=0, le=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _old_names(cls, data: Any) -> Any:
-        if isinstance(data, dict) and RENAMED.keys() & data.keys():
-            data = dict(data)
-            for old, new in RENAMED.items():
-                if old in data and new in data:
-                    raise ValueError(f"{old} is the old name of {new}: set {new} only")
-                if old in data:
-                    data[new] = data.pop(old)
-        return data
-
-
-class SalesforceSource(MeteredSource):
-    login_url: str = "https://login.salesforce.com"
-    api_version: str = "59.0"
-    auth: Literal["client_credentials", "jwt", "password"] = "client_credentials"
-    client_id: str
-    client_secret_env: str | None = None
-    client_secret_file: Path | None = None
-    username: str | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
-    security_token_env: str | None = None
-    security_token_file: Path | None = None
-    private_key_file: Path | None = None
-    bulk_threshold: int = Field(50_000, ge=0)
-    overlap_seconds: int = Field(300, ge=0)
-
-    @field_validator("login_url")
-    @classmethod
-    def _https(cls, v: str) -> str:
-        if urlsplit(v).scheme != "https":
-            raise ValueError("Salesforce is only reached over https://")
-        return v.rstrip("/")
-
-    @model_validator(mode="after")
-    def _auth_needs(self) -> SalesforceSource:
-        if self.auth in ("client_credentials", "password"):
-            _one_of(self, "client_secret", required=True)
-        if self.auth in ("jwt", "password") and not self.username:
-            raise ValueError(f"auth {self.auth} needs 'username'")
-        if self.auth == "jwt" and not self.private_key_file:
-            raise ValueError("auth jwt needs 'private_key_file'")
-        if self.auth == "password":
-            _one_of(self, "password", required=True)
-        return self
-
-
-class HubSpotSource(MeteredSource):
-    base_url: str = "https://api.hubapi.com"
-    token_env: str | None = None
-    token_file: Path | None = None
-    requests_per_10s: int = Field(100, gt=0)
-    overlap_seconds: int = Field(300, ge=0)
-
-    @model_validator(mode="after")
-    def _token(self) -> HubSpotSource:
-        _one_of(self, "token", required=True)
-        return self
-
-
-class ExchangeSource(SourceBase):
-    authority: str
-    graph_url: str = "https://graph.microsoft.com"
-    client_id: str
-    client_secret_env: str | None = None
-    client_secret_file: Path | None = None
-    certificate_file: Path | None = None
-    certificate_thumbprint: str | None = None
-    mailboxes: Literal["all"] | list[str] = "all"
-    page_size: int = Field(1000, ge=1, le=1000)
-    every: Every = "15m"
-
-    @model_validator(mode="after")
-    def _credential(self) -> ExchangeSource:
-        has_secret = bool(self.client_secret_env or self.client_secret_file)
-        if has_secret == bool(self.certificate_file):
-            raise ValueError(
-                "give either a client secret (client_secret_env or client_secret_file) "
-                "or certificate_file"
-            )
-        if self.certificate_file and not self.certificate_thumbprint:
-            raise ValueError("certificate_file needs certificate_thumbprint")
-        return self
-
-
-class Sources(Strict):
-    salesforce: SalesforceSource | None = None
-    hubspot: HubSpotSource | None = None
-    exchange: ExchangeSource | None = None
-
-    def enabled(self) -> dict[str, SourceBase]:
-        out: dict[str, SourceBase] = {}
-        for name in ("salesforce", "hubspot", "exchange"):
-            src = getattr(self, name)
-            if src is not None and src.enabled:
-                out[name] = src
-        return out
-
-    def chosen(self, source: str | None) -> dict[str, SourceBase]:
-        """The enabled sources, or `source` alone; UsageError (exit 2) when it is not enabled."""
-        enabled = self.enabled()
-        if source is not None and source not in enabled:
-            known = ", ".join(enabled) or "none"
-            raise UsageError(f"--source {source}: not an enabled source (enabled: {known})")
-        return {source: enabled[source]} if source is not None else enabled
-
-
 Share = Literal["private", "discoverable", "shared"]
 
 
@@ -262,6 +74,9 @@ class Sharing(Strict):
     default: Share = "discoverable"
     scope: Literal["team", "company"] = "team"
     pilot_teams: list[str] = Field(default_factory=list)
+    # a relationship a sync discovers is shown to nobody else, and written to no CRM, until its
+    # holder has had this many days to choose (0: at once); see docs/governance.md
+    grace_days: int = Field(7, ge=0)
 
 
 class Scoring(Strict):
@@ -287,6 +102,9 @@ class Logging(Strict):
 class Scheduler(Strict):
     full_sync_cron: str = "0 2 * * *"
     lease_seconds: int = Field(600, ge=10)
+    # `carnet run` serves Prometheus metrics on this port (none: off), on metrics_host
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @field_validator("full_sync_cron")
     @classmethod
@@ -305,6 +123,7 @@ class Config(Strict):
     credits: Credits = Field(default_factory=Credits)
     logging: Logging = Field(default_factory=Logging)
     scheduler: Scheduler = Field(default_factory=Scheduler)
+    web: Web | None = None  # `carnet serve`; see docs/web.md
     sources: Sources = Field(default_factory=Sources)
     # where the file was read from; set by load_config, not by the file
     path: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
@@ -396,4 +215,19 @@ def load_config(path: str | Path | None = None) -> Config:
     ]
     if missing:
         raise ConfigError(missing)
+    _remember_origins(config, doc, name)
     return config.model_copy(update={"database_url": url})
+
+
+def _remember_origins(config: Config, doc: Any, file: str) -> None:
+    """Tell each source where its settings are, for the problems it reports later (a secret
+    that cannot be read, or that the CRM refuses)."""
+    for src_name in ("salesforce", "hubspot", "exchange"):
+        src: SourceBase | None = getattr(config.sources, src_name)
+        if src is None:
+            continue
+        loc = ("sources", src_name)
+        lines = {"": line_of(doc, loc) or 0}
+        for key in src.model_fields_set:
+            lines[key] = line_of(doc, (*loc, key)) or 0
+        src._origin = Origin(file, lines)

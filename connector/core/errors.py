@@ -10,7 +10,16 @@
     ├── RecordError         one record cannot be taken or written: skip it, record why, go on
     ├── BudgetExhausted     the API allowance share is spent: stop this source, resume next run
     └── FatalError          the run cannot go on (auth refused, store unreachable): stop, report
-        └── AuthError       credentials refused or expired beyond renewal
+        ├── AuthError       credentials refused or expired beyond renewal
+        ├── UnexpectedAnswer  a CRM answered with a body of another shape (an HTML page, ...)
+        └── StoreFull       the store's disk is full: free space, run again (nothing is lost)
+
+    CredentialsRefused is both a ConfigError and an AuthError: the CRM refused a credential the
+    config names; it is reported (exit 2) as a problem with that setting.
+
+    UsageError also holds the stores Carnet cannot open as they are:
+        NotAStore           the database file is not a database (a Carnet store or any other)
+        StoreTooNew         the store was migrated by a newer Carnet: upgrade Carnet to open it
 
 Adapters raise these (they may import this module and the record types, nothing else of
 `connector`); the CLI maps them to exit codes in one place.
@@ -110,3 +119,47 @@ class FatalError(CarnetError):
 
 class AuthError(FatalError):
     """Credentials refused, or expired and not renewable."""
+
+
+class CredentialsRefused(ConfigError, AuthError):
+    """The CRM refused a credential the config names (a wrong secret, consumer key or token, or
+    client credentials sent to a generic login host): a problem with that setting, reported like
+    any config problem (one line naming file, line and key; exit 2), and an AuthError to the code
+    that stops a source whose credentials gave out."""
+
+
+class UnexpectedAnswer(FatalError):
+    """A CRM answered a call with something the adapter cannot read (an HTML page from a proxy,
+    JSON of another shape). Raised where the adapter parses the answer (connector/core/answers.py);
+    the pull of that object stops, what was committed stays."""
+
+    def __init__(self, source: str, endpoint: str, expected: str, got: str):
+        self.source, self.endpoint, self.expected, self.got = source, endpoint, expected, got
+        super().__init__(f"{source} answered {endpoint} with {got}; expected {expected}")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled as made (a sync's pull process sends it)
+        return type(self), (self.source, self.endpoint, self.expected, self.got)
+
+
+class _StoreProblem(CarnetError):
+    """A store that cannot be used as it is: `where` names it (the file, or the URL without its
+    password), `what` says what is wrong and what to do."""
+
+    def __init__(self, where: str, what: str):
+        self.where, self.what = where, what
+        super().__init__(f"{where}: {what}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.where, self.what)
+
+
+class StoreFull(_StoreProblem, FatalError):
+    """The disk (or the database's space) is full; the transaction in hand was rolled back."""
+
+
+class NotAStore(_StoreProblem, UsageError):
+    """The configured database file is not a database."""
+
+
+class StoreTooNew(_StoreProblem, UsageError):
+    """The store is at a migration this Carnet does not know: a newer Carnet migrated it."""

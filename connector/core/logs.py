@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from connector.core.config import Logging
 from connector.core.secrets import known_secrets
+from connector.core.text import json_safe, terminal_safe
 
 REDACTED = "[REDACTED]"
 _PATTERNS = (
@@ -105,17 +106,25 @@ class JsonFormatter(logging.Formatter):
             doc["exception"] = record.exc_text
         if record.stack_info:
             doc["stack"] = record.stack_info
-        return json.dumps(doc, default=str, ensure_ascii=False)
+        return json_safe(json.dumps(doc, default=str, ensure_ascii=False))
 
 
 class TextFormatter(logging.Formatter):
-    """`time LEVEL logger: message`, for people at a terminal."""
+    """`time LEVEL logger: message`, for people at a terminal (which a CRM's text in a message
+    must not drive: terminal-safe)."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = f"{_time(record)} {record.levelname:<7} {record.name}: {record.getMessage()}"
         if record.exc_text:
             line += "\n" + record.exc_text
-        return line
+        return terminal_safe(line)
+
+
+class _BareMessage(logging.Formatter):
+    """The message alone, terminal-safe (the commands' warnings on stderr)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record))
 
 
 def wants_json(settings: Logging, stream: IO[str]) -> bool:
@@ -145,6 +154,9 @@ def setup_logging(settings: Logging, stream: IO[str] | None = None) -> logging.H
     # going), Alembic of every store check; Carnet logs its own line per run, with what it covered
     quiet = logging.DEBUG if settings.level == "DEBUG" else logging.WARNING
     logging.getLogger("alembic").setLevel(quiet)
+    # SQLAlchemy logs statements at INFO and the rows they return at DEBUG: names and emails,
+    # private relationships among them; no level of Carnet's logs shows them
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(min(quiet * 2, logging.ERROR))
     return handler
 
@@ -159,7 +171,7 @@ def setup_command_logging() -> None:
     setattr(handler, _INSTALLED, True)
     handler.setLevel(logging.WARNING)
     handler.addFilter(RedactFilter())
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_BareMessage("%(message)s"))
     root.addHandler(handler)
 
 

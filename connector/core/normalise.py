@@ -7,12 +7,12 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
+from connector.core.text import drop_controls
+
 _EMAIL = re.compile(
     r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+$"
 )
 _SPACE = re.compile(r"\s+")
-_TAGS = re.compile(r"<[^>]*>")
-_CODE = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 
 
 def norm_email(value: Any) -> str | None:
@@ -42,17 +42,51 @@ def norm_emails(values: Any) -> tuple[list[str], list[str]]:
 
 
 def clean_text(value: Any, limit: int) -> str | None:
-    """Text as a person reads it: NFC, markup removed, whitespace collapsed, cut to `limit`."""
+    """One line of text as it was given, minus what is not text: NFC; escape sequences and
+    control characters dropped (a tab or a line break is whitespace); whitespace runs made one
+    space; cut to `limit`. Markup is kept (`Smith <Procurement>`): each output escapes it."""
     if value is None:
         return None
     text = str(value)
+    if not text.isprintable():
+        text = _SPACE.sub(" ", drop_controls(text))
+    elif "  " in text:
+        text = _SPACE.sub(" ", text)
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    if "<" in text:  # markup: scripts and styles go with their content, other tags alone
-        text = _TAGS.sub("", _CODE.sub("", text))
-    if "  " in text or not text.isprintable():  # runs of spaces, tabs, line breaks
-        text = _SPACE.sub(" ", text)
-    return text.strip()[:limit] or None
+    return text.strip()[:limit].rstrip() or None
+
+
+def clean_strings(value: Any) -> Any:
+    """A record's values with every string in them (in lists and dicts too) without escape
+    sequences and control characters (tab and newline kept): what ingest stores as it came, in
+    JSON columns as in text ones, is text every database takes. Clean values come back as
+    they are (the same object: most records have nothing to clean)."""
+    if not _unclean(value):
+        return value
+    if isinstance(value, str):
+        return drop_controls(value)
+    if isinstance(value, list):
+        return [clean_strings(v) for v in value]
+    return {k: clean_strings(v) for k, v in value.items()}
+
+
+def _unclean(value: Any) -> bool:
+    """Whether a string somewhere in `value` is not printable (a quick look, in C where it can)."""
+    kind = type(value)
+    if kind is str:
+        return not value.isprintable()
+    if kind is dict:
+        value = value.values()
+    elif kind is not list:
+        return False
+    for item in value:
+        if type(item) is str:
+            if not item.isprintable():
+                return True
+        elif _unclean(item):
+            return True
+    return False
 
 
 def name_key(name: str | None) -> str:

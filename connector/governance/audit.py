@@ -81,6 +81,8 @@ class _Rel:
     shareability: str | None
     holder: Member
     person_name: str
+    discovered_at: datetime | None
+    chosen_at: datetime | None
 
 
 class _Context:
@@ -98,12 +100,14 @@ class _Context:
                 Relationship.shareability,
                 Member,
                 Person.name,
+                Relationship.discovered_at,
+                Relationship.chosen_at,
             )
             .join(Member, Member.id == Relationship.member_id)
             .join(Person, Person.id == Relationship.person_id)
             .where(Relationship.id.in_(rel_ids))
         ).all()
-        self.rels = {r[0]: _Rel(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+        self.rels = {r[0]: _Rel(*r) for r in rows}
         actor_ids = {e.actor_id for e in events if e.actor_id is not None}
         self.members = {
             m.id: m for m in session.scalars(select(Member).where(Member.id.in_(actor_ids)))

@@ -12,6 +12,7 @@ matching); a reopened deal is pending again.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -189,18 +190,24 @@ def _audit(session: Session, credit: ReferralCredit, action: str, changes: dict[
 # -- listing -------------------------------------------------------------------------------------
 
 
-def list_credits(session: Session) -> dict[str, Any]:
-    """Every credit with its deal, broker and requester, and totals per broker, status and currency.
-    The introduced person is not named: the credit is about the deal, not the relationship."""
+def list_credits(session: Session, members: Collection[int] | None = None) -> dict[str, Any]:
+    """Every credit with its deal, broker and requester, and totals per broker, status and currency
+    (with `members`: only the credits one of them earns or whose deal one of them owns; the web's
+    "mine" and "my team's"). The introduced person is not named: the credit is about the deal,
+    not the relationship."""
     referrer, requester = aliased(Member), aliased(Member)
-    rows = session.execute(
+    q = (
         select(ReferralCredit, Opportunity, Org.name, referrer, requester)
         .join(Opportunity, Opportunity.id == ReferralCredit.opportunity_id)
         .outerjoin(Org, Org.id == Opportunity.org_id)
         .join(referrer, referrer.id == ReferralCredit.referrer_id)
         .outerjoin(requester, requester.id == Opportunity.owner_id)
         .order_by(ReferralCredit.created_at, ReferralCredit.id)
-    ).all()
+    )
+    if members is not None:
+        ids = sorted(members)
+        q = q.where(or_(ReferralCredit.referrer_id.in_(ids), Opportunity.owner_id.in_(ids)))
+    rows = session.execute(q).all()
     credits = [_credit_json(*row) for row in rows]
     totals: dict[tuple[str, str, str], float] = defaultdict(float)
     for c in credits:

@@ -14,7 +14,7 @@ from connector.core.errors import RecordError, UsageError
 from connector.governance.audit import record
 from connector.governance.scoring import strength
 from connector.governance.visibility import effective_shareability
-from connector.store.models import SHAREABILITY, Member, Person, PersonEmail, Relationship
+from connector.store.models import SHAREABILITY, Member, Person, PersonEmail, Relationship, utcnow
 
 # -- looking people up ---------------------------------------------------------------------------
 
@@ -110,29 +110,51 @@ def rate(
     if exclusive is not None:
         wanted["exclusive"] = exclusive
     changes = set_fields(rel, **wanted)
-    _audit_change(session, member.id, rel, changes, created, source="cli")
+    chose = share is not None and choose(rel)
+    _audit_change(session, member.id, rel, changes, created, source="cli", chose=chose)
     return rel, changes, created
+
+
+def choose(rel: Relationship) -> bool:
+    """The holder chose the relationship's shareability: its grace period (if any) is over.
+    True the first time (the audit records it)."""
+    if rel.chosen_at is not None:
+        return False
+    rel.chosen_at = utcnow()
+    return True
+
+
+def check_crm_values(rating: Any, shareability: Any, record_id: str) -> None:
+    """A RecordError (skip the record, go on) for a rating or shareability Carnet cannot take."""
+    if rating is not None and not (isinstance(rating, int) and 1 <= rating <= 5):
+        raise RecordError(f"rating must be 1 to 5, got {rating!r}", record_id=record_id)
+    if shareability is not None and shareability not in SHAREABILITY:
+        raise RecordError(f"unknown shareability {shareability!r}", record_id=record_id)
 
 
 def apply_crm_rating(
     session: Session,
-    owner_member_id: int,
+    holder_id: int,
     person_id: int,
     rating: int | None,
     shareability: str | None,
     source: str = "crm",
+    origin: dict[str, Any] | None = None,
 ) -> bool:
-    """The inbound sync's entry: a CRM contact field, set by the contact's owner, carries the
-    owner's rating and shareability. None clears the rating / returns the shareability to the
-    config default. A bad value is a RecordError (skip the record, go on). True if it changed."""
-    if rating is not None and not (isinstance(rating, int) and 1 <= rating <= 5):
-        raise RecordError(f"rating must be 1 to 5, got {rating!r}", record_id=str(person_id))
-    if shareability is not None and shareability not in SHAREABILITY:
-        raise RecordError(f"unknown shareability {shareability!r}", record_id=str(person_id))
-    rel, created = get_or_create(session, owner_member_id, person_id)
-    changes = set_fields(rel, rating=rating, shareability=shareability)
-    _audit_change(session, owner_member_id, rel, changes, created, source=source)
-    return bool(changes) or created
+    """The holder's own change made in a CRM (the CRM named the holder as its editor: see
+    connector.governance.authority): their rating and shareability. A value the change does not
+    carry (None) never erases one. A bad value is a RecordError. True if it changed."""
+    check_crm_values(rating, shareability, str(person_id))
+    if rating is None and shareability is None:
+        return False
+    rel, created = get_or_create(session, holder_id, person_id)
+    wanted = {
+        k: v for k, v in (("rating", rating), ("shareability", shareability)) if v is not None
+    }
+    changes = set_fields(rel, **wanted)
+    chose = shareability is not None and choose(rel)
+    _audit_change(session, holder_id, rel, changes, created, source, origin, chose)
+    return bool(changes) or created or chose
 
 
 def _audit_change(
@@ -142,22 +164,22 @@ def _audit_change(
     changes: dict[str, list[Any]],
     created: bool,
     source: str,
+    origin: dict[str, Any] | None = None,
+    chose: bool = False,
 ) -> None:
-    if not changes and not created:
+    """The holder's change, with where it was made; `chose`: it ended the grace period."""
+    if not changes and not created and not chose:
         return
-
+    details = {"holder_id": rel.member_id, "person_id": rel.person_id, "changes": changes}
+    if chose:
+        details["chose"] = True
     record(
         session,
         actor_id=actor_id,
         action="relationship.created" if created else "relationship.changed",
         subject_type="relationship",
         subject_id=rel.id,
-        details={
-            "holder_id": rel.member_id,
-            "person_id": rel.person_id,
-            "changes": changes,
-            "source": source,
-        },
+        details=details | {"source": source} | (origin or {}),
     )
 
 
@@ -189,4 +211,5 @@ def rate_by_email(
         "disagreement": s.disagreement,
         "shareability": effective_shareability(rel.shareability, sharing),
         "exclusive": rel.exclusive,
+        "chosen": rel.chosen_at is not None,
     }

@@ -7,7 +7,7 @@ goes through `visibility()` or its SQL twin `visibility_sql()`; see docs/governa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any, NamedTuple, Protocol
 
@@ -60,6 +60,10 @@ class RelLike(Protocol):
     def member_id(self) -> int: ...
     @property
     def shareability(self) -> str | None: ...
+    @property
+    def discovered_at(self) -> datetime | None: ...
+    @property
+    def chosen_at(self) -> datetime | None: ...
 
 
 Viewer = HolderLike | CrmAudience
@@ -74,14 +78,54 @@ def sharing_on(team: str | None, sharing: Sharing) -> bool:
     return not sharing.pilot_teams or team in sharing.pilot_teams
 
 
-def visibility(holder: HolderLike, rel: RelLike, viewer: Viewer, sharing: Sharing) -> Visibility:
-    """How much of `rel` (held by `holder`) `viewer` may see. The rule, in order:
-    the holder sees all; private, or a holder outside the pilot teams, hides it from everyone
-    else; the scope decides who else is in reach (team: same team; company: every member; the CRM
-    audience only under company scope); within reach, shared is FULL, discoverable DISCOVERABLE."""
+def grace_cutoff(sharing: Sharing, now: datetime | None = None) -> datetime | None:
+    """Relationships a sync discovered after this, and not chosen since, wait for their holder's
+    choice; None when there is no grace period (`grace_days: 0`)."""
+    if not sharing.grace_days:
+        return None
+    return (now or datetime.now(UTC)) - timedelta(days=sharing.grace_days)
+
+
+def waiting(
+    discovered_at: datetime | None, chosen_at: datetime | None, cutoff: datetime | None
+) -> bool:
+    """In its grace period: found by a sync less than `grace_days` ago, not chosen since."""
+    return (
+        cutoff is not None
+        and chosen_at is None
+        and discovered_at is not None
+        and discovered_at > cutoff
+    )
+
+
+def waiting_sql(rel: Any, cutoff: datetime | None) -> ColumnElement[bool]:
+    """`waiting()` in SQL, NULL-safe (never NULL: a NULL would let a CASE fall through)."""
+    if cutoff is None:
+        return false()
+    return and_(rel.chosen_at.is_(None), rel.discovered_at.is_not(None), rel.discovered_at > cutoff)
+
+
+def publish_at(discovered_at: datetime, sharing: Sharing) -> datetime:
+    """When a waiting relationship takes the default shareability, if its holder says nothing."""
+    return discovered_at + timedelta(days=sharing.grace_days)
+
+
+def visibility(
+    holder: HolderLike,
+    rel: RelLike,
+    viewer: Viewer,
+    sharing: Sharing,
+    now: datetime | None = None,
+) -> Visibility:
+    """How much of `rel` (held by `holder`) `viewer` may see at `now` (default: now). The rule,
+    in order: the holder sees all; private, a holder outside the pilot teams, or a relationship
+    still in its grace period hides it from everyone else; the scope decides who else is in
+    reach (team: same team; company: every member; the CRM audience only under company scope);
+    within reach, shared is FULL, discoverable DISCOVERABLE."""
     if rel.member_id != holder.id:
         raise ValueError("the holder given is not the relationship's member")
-    return _level(holder.id, holder.team, rel.shareability, viewer, sharing)
+    held = waiting(rel.discovered_at, rel.chosen_at, grace_cutoff(sharing, now))
+    return _level(holder.id, holder.team, rel.shareability, held, viewer, sharing)
 
 
 HIDDEN, DISCOVERABLE, FULL = Visibility.HIDDEN, Visibility.DISCOVERABLE, Visibility.FULL
@@ -93,6 +137,7 @@ def _level(
     holder_id: int,
     holder_team: str | None,
     shareability: str | None,
+    in_grace: bool,
     viewer: Viewer,
     sharing: Sharing,
 ) -> Visibility:
@@ -100,7 +145,7 @@ def _level(
     if not crm and viewer.id == holder_id:  # type: ignore[union-attr]
         return FULL
     share = effective_shareability(shareability, sharing)
-    if share == "private" or not sharing_on(holder_team, sharing):
+    if share == "private" or in_grace or not sharing_on(holder_team, sharing):
         return HIDDEN
     if crm:
         in_reach = sharing.scope == "company"
@@ -114,11 +159,16 @@ def _level(
 
 
 def visibility_sql(
-    viewer: Viewer, sharing: Sharing, rel: Any = Relationship, holder: Any = Member
+    viewer: Viewer,
+    sharing: Sharing,
+    rel: Any = Relationship,
+    holder: Any = Member,
+    now: datetime | None = None,
 ) -> ColumnElement[int]:
     """The same rule as `visibility()`, as a SQL expression giving 0, 1 or 2 per row, over the
-    relationship `rel` joined to its holder `holder` (either may be an alias)."""
+    relationship `rel` joined to its holder `holder` (either may be an alias), at `now`."""
     share = func.coalesce(rel.shareability, literal(sharing.default))
+    in_grace = waiting_sql(rel, grace_cutoff(sharing, now))
     # NULL-safe throughout: a NULL team must give false, never NULL (NOT NULL is NULL, and a NULL
     # condition would let the CASE fall through to a visible level)
     has_team = holder.team.is_not(None)
@@ -138,7 +188,7 @@ def visibility_sql(
             in_reach = and_(has_team, holder.team == viewer.team)
     return case(
         (is_holder, int(Visibility.FULL)),
-        (or_(share == "private", ~pilot, ~in_reach), int(Visibility.HIDDEN)),
+        (or_(share == "private", in_grace, ~pilot, ~in_reach), int(Visibility.HIDDEN)),
         (share == "shared", int(Visibility.FULL)),
         else_=int(Visibility.DISCOVERABLE),
     )
@@ -194,19 +244,28 @@ def visible_relationships(
     viewer: Viewer,
     sharing: Sharing,
     person_ids: Iterable[int] | Any | None = None,
+    now: datetime | None = None,
 ) -> list[VisibleRel]:
     """Every relationship `viewer` may see (of the given people: ids or a subquery of ids), redacted
     to its level, strongest first. SQL filters with `visibility_sql`; each row is then checked and
     redacted with `visibility()`, so the two forms of the rule guard each other."""
-    rows = session.connection().execute(_visible_query(viewer, sharing, person_ids)).all()
+    now = now or datetime.now(UTC)
+    rows = session.connection().execute(_visible_query(viewer, sharing, person_ids, now)).all()
     # both forms of the rule must agree (the property tests show they do); should they ever
     # not, the stricter one wins
-    levels = [min(_level(r[2], r[9], r[3], viewer, sharing), _LEVELS[r[10]]) for r in rows]
+    cutoff = grace_cutoff(sharing, now)
+    levels = [
+        min(
+            _level(r[2], r[9], r[3], waiting(r[11], r[12], cutoff), viewer, sharing),
+            _LEVELS[r[10]],
+        )
+        for r in rows
+    ]
     # notes and the last interaction are read only where they will be shown in full
     extra = _full_details(session, [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL])
     viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
     out: list[VisibleRel] = []
-    for (rid, pid, mid, share, rating, score, excl, name, email, team, _), lv in zip(
+    for (rid, pid, mid, share, rating, score, excl, name, email, team, *_), lv in zip(
         rows, levels, strict=True
     ):
         if lv == HIDDEN:
@@ -222,10 +281,10 @@ def visible_relationships(
     return out
 
 
-def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any) -> Any:
+def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime) -> Any:
     """The relationships (of the people, if given) at a level above HIDDEN, with their level;
     only the columns of ix_relationship_who_knows, so the rows come from the index alone."""
-    level = visibility_sql(viewer, sharing)
+    level = visibility_sql(viewer, sharing, now=now)
     q = (
         select(
             Relationship.id,
@@ -239,6 +298,8 @@ def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any) -> Any:
             Member.email,
             Member.team,
             level,
+            Relationship.discovered_at,
+            Relationship.chosen_at,
         )
         .join(Member, Member.id == Relationship.member_id)
         .where(level > int(HIDDEN))
@@ -251,12 +312,16 @@ def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any) -> Any:
 
 
 def ranked_people(
-    session: Session, viewer: Viewer, sharing: Sharing, person_ids: Iterable[int] | Any
+    session: Session,
+    viewer: Viewer,
+    sharing: Sharing,
+    person_ids: Iterable[int] | Any,
+    now: datetime | None = None,
 ) -> list[int]:
     """The people (of `person_ids`) with at least one relationship `viewer` may see, strongest
     first (then by name): the same SQL rule, aggregated in the store. Only ids leave it; what is
     shown of each person is read again through `visible_relationships`."""
-    level = visibility_sql(viewer, sharing)
+    level = visibility_sql(viewer, sharing, now=now)
     strength_sql = func.coalesce(
         Relationship.rating, func.round(cast(Relationship.score, Numeric)), 0
     )

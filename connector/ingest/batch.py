@@ -31,9 +31,11 @@ class Counts:
     created: int = 0
     updated: int = 0
     deleted: int = 0
-    skipped: int = 0
+    skipped: int = 0  # by rule (no email and no name and org, ...): warnings
     skipped_reasons: Counter[str] = field(default_factory=Counter)
     errors: list[dict[str, str]] = field(default_factory=list)
+    refused: int = 0  # records the store refused: failures
+    refusals: list[dict[str, str]] = field(default_factory=list)
     relationships: set[int] = field(default_factory=set)
     scored: set[int] = field(default_factory=set)  # those written with their fresh score
 
@@ -43,11 +45,17 @@ class Counts:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append({"id": external_id, "reason": detail or reason})
 
+    def refuse(self, external_id: str, reason: str) -> None:
+        self.refused += 1
+        if len(self.refusals) < MAX_ERRORS:
+            self.refusals.append({"id": external_id, "reason": reason})
+
     def add(self, other: Counts) -> None:
-        for name in ("pulled", "created", "updated", "deleted", "skipped"):
+        for name in ("pulled", "created", "updated", "deleted", "skipped", "refused"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped_reasons.update(other.skipped_reasons)
         self.errors = (self.errors + other.errors)[:MAX_ERRORS]
+        self.refusals = (self.refusals + other.refusals)[:MAX_ERRORS]
         self.relationships |= other.relationships
         # `other` came later: what it touched without scoring is not scored any more
         self.scored -= other.relationships
@@ -65,6 +73,7 @@ class Counts:
             "deleted": self.deleted,
             "skipped": self.skipped,
             "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
+            "refused": self.refused,
         }
 
 

@@ -12,6 +12,8 @@ where it happened. Nothing on this side touches the store.
 The child opens the adapter from the source's config section and reads its mapping file itself.
 It ships its log records to the parent's handlers (redacted first, where its secrets are known),
 and a failure to open the adapter comes out of `Feed.open` as it would have in this process.
+It ignores SIGINT and SIGTERM (connector/ingest/processes.py): the parent stops it, through
+`close`, once the page in hand is stored.
 """
 
 from __future__ import annotations
@@ -19,12 +21,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import logging.handlers
 import multiprocessing
 import os
-import pickle
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,9 +33,18 @@ from typing import Any, Protocol
 from connector.core.config import SourceBase
 from connector.core.errors import FatalError, UsageError
 from connector.core.logs import RedactFilter
+from connector.core.normalise import clean_strings
 from connector.core.protocols import Adapter
 from connector.core.records import ApiUsage, ObjectSpec, RawRecord
 from connector.core.sources import open_adapter
+from connector.ingest.processes import (
+    Shipping,
+    ignore_parent_signals,
+    peak_rss_kib,
+    portable,
+    signals_held,
+)
+from connector.ingest.processes import main_module_hidden as _main_module_hidden
 from mappings.apply import Mapped, apply
 from mappings.loader import load_mapping, mapping_path
 from mappings.records import record_hash
@@ -105,9 +113,12 @@ def object_spec(adapter: Adapter, mapping: Mapping, obj: str) -> ObjectSpec:
 
 
 def mapped(mapping: Mapping, obj: str, raws: list[RawRecord]) -> list[Mapped]:
-    """The page's records mapped, each with the digest ingest compares with the stored one."""
+    """The page's records mapped, each with the digest ingest compares with the stored one.
+    Text enters the overlay here, cleaned once: no control character or escape sequence in any
+    value (connector.core.normalise.clean_strings); everything else as the CRM gave it."""
     out = [apply(mapping, obj, raw) for raw in raws]
     for rec in out:
+        rec.values, rec.seen = clean_strings(rec.values), clean_strings(rec.seen)
         rec.digest = record_hash(rec)
     return out
 
@@ -216,7 +227,7 @@ class ProcessFeed:
     def open(self) -> ApiUsage:
         """Start the child and wait until its adapter is open; what stopped it from opening is
         raised here (a UsageError for a missing secret, a FatalError for refused credentials)."""
-        with _main_module_hidden():
+        with _main_module_hidden(), signals_held():
             self._proc.start()
         first = self._next()
         if isinstance(first, _Opened):
@@ -258,62 +269,25 @@ class ProcessFeed:
 
     def close(self) -> None:
         """Ask the child to stop after the call in hand, take what it still sends, and wait for
-        it (terminating it if it does not end in CLOSE_WAIT seconds)."""
+        it (killing it if it does not end in CLOSE_WAIT seconds: it ignores SIGTERM). Then let
+        go of the queue and the event, whose semaphores the resource tracker holds until then."""
+        if self._out is None:
+            return  # closed already
         self._stop.set()
-        if self._proc.pid is None:
-            return
-        deadline = time.monotonic() + CLOSE_WAIT
-        with contextlib.suppress(FatalError):
-            while not self._closed:
-                if isinstance(self._next(deadline), _Closed):
-                    self._closed = True
-        self._proc.join(max(0.0, deadline - time.monotonic()))
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join()
-        self._out.close()
-
-
-@contextlib.contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """A spawned child first imports this process's `__main__` again (for pickled functions that
-    live there), which for `carnet` is the whole CLI: about 55 MB and a third of a second before
-    the first call to the CRM. The pull child's code lives in this module, so `__main__` is
-    hidden from multiprocessing while the child starts."""
-    main = sys.modules.get("__main__")
-    keys = ("__file__", "__spec__")
-    saved: dict[str, Any] = {k: main.__dict__[k] for k in keys if main and k in main.__dict__}
-    if main is not None:
-        main.__spec__ = None
-        main.__dict__.pop("__file__", None)
-    try:
-        yield
-    finally:
-        if main is not None:
-            main.__dict__.update(saved)
-
-
-class _Shipping(logging.handlers.QueueHandler):
-    """Log records to the parent through the feed's queue, waiting for room (never dropped)."""
-
-    def __init__(self, send: Callable[[Any], None]):
-        super().__init__(queue.Queue())  # unused: records go through `send`
-        self.send = send
-
-    def enqueue(self, record: logging.LogRecord) -> None:
-        self.send(record)
-
-
-def portable(error: BaseException) -> BaseException:
-    """`error` as it can cross to the parent: itself when it pickles to the same type and text,
-    else a FatalError that says what it was."""
-    try:
-        back = pickle.loads(pickle.dumps(error))
-        if type(back) is type(error) and str(back) == str(error):
-            return error
-    except Exception:
-        pass
-    return FatalError(f"{type(error).__name__}: {error}")
+        try:
+            if self._proc.pid is not None:
+                deadline = time.monotonic() + CLOSE_WAIT
+                with contextlib.suppress(FatalError):
+                    while not self._closed:
+                        if isinstance(self._next(deadline), _Closed):
+                            self._closed = True
+                self._proc.join(max(0.0, deadline - time.monotonic()))
+        finally:  # also when a second Ctrl-C ends the command at once
+            if self._proc.pid is not None and self._proc.is_alive():
+                self._proc.kill()
+                self._proc.join()
+            self._out.close()
+            self._out = self._stop = None
 
 
 def _child(
@@ -326,6 +300,7 @@ def _child(
     level: int,
 ) -> None:
     """The child process: open the adapter, then `produce` into `out`; always end with _Closed."""
+    ignore_parent_signals()
     parent = multiprocessing.parent_process()
 
     def send(item: Any) -> None:
@@ -346,7 +321,7 @@ def _child(
 
     root = logging.getLogger()
     root.handlers.clear()
-    handler = _Shipping(send)
+    handler = Shipping(send)
     handler.addFilter(RedactFilter())  # the secrets this process read are known only here
     root.addHandler(handler)
     root.setLevel(level)
@@ -365,7 +340,7 @@ def _child(
         finally:
             adapter.close()
     finally:
-        send(_Closed(_peak_rss_kib()))
+        send(_Closed(peak_rss_kib()))
         out.close()
         out.join_thread()
 
@@ -383,12 +358,3 @@ def bulk_gc() -> Iterator[None]:
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
-
-
-def _peak_rss_kib() -> int:
-    try:
-        import resource
-    except ImportError:  # not on Windows
-        return 0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss // 1024 if sys.platform == "darwin" else rss  # macOS: bytes

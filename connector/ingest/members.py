@@ -46,7 +46,13 @@ def full_name(values: dict[str, Any]) -> tuple[str | None, str | None, str | Non
 
 # -- members -------------------------------------------------------------------------------------
 
-_MEMBER_COLS = ("email", "name", "team", "country", "title", "active", *SOURCE_ID_COLUMN.values())
+# the CRM's user id where it is not the record's own id (HubSpot owners name their user): a CRM
+# edit is traced to its member by it (connector.governance.authority)
+USER_ID_COLUMN = {"hubspot": "hubspot_user_id"}
+_MEMBER_COLS = (
+    "email", "name", "team", "country", "title", "active",
+    *SOURCE_ID_COLUMN.values(), *USER_ID_COLUMN.values(),
+)  # fmt: skip
 
 
 def ingest_members(batch: Batch, recs: list[MappedRecord]) -> None:
@@ -88,6 +94,8 @@ def _member_values(
     crm = batch.source in CRM_SOURCES
     out = merge_values(cur, fields, fill_only=not crm)
     out[SOURCE_ID_COLUMN.get(batch.source, "mailbox_id")] = rec.external_id[:100]
+    if batch.source in USER_ID_COLUMN and v.get("user_id") not in (None, ""):
+        out[USER_ID_COLUMN[batch.source]] = str(v["user_id"])[:40]
     if email and email != out.get("email") and not m.claimed("email", email):
         out["email"] = email if crm or not out.get("email") else out["email"]
     m.add("email", out.get("email"), mid)

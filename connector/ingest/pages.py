@@ -37,6 +37,7 @@ from connector.ingest.deals import (
 )
 from connector.ingest.members import ingest_members
 from connector.ingest.people import ingest_people
+from connector.ingest.refused import stored_apart
 from connector.ingest.signals import Rels, add_evidence, link_key, refresh_deal_roles
 from connector.ingest.tombstones import merge, retire, tombstone, withdraw
 from connector.store.bulk import bulk_update
@@ -92,14 +93,33 @@ def ingest_page(
     scoring: Scoring | None = None,
 ) -> Counts:
     """Store one page of one (source, object). Malformed records are skipped and counted, never
-    raised; nothing is committed here. With `scoring`, relationships are written scored."""
+    raised; a record the store refuses is skipped and listed, the rest of the page stored.
+    Nothing is committed here. With `scoring`, relationships are written scored."""
     if kind not in HANDLERS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    batch = Batch(session, source, object, kind, now, full, Counts(), scoring=scoring)
     latest = {r.external_id: r for r in records if r.external_id}  # a re-read id: the last wins
-    batch.counts.pulled = len(records)
-    batch.links = load_links(session, source, object, list(latest))
-    live, dead, seen_only = _sort(batch, list(latest.values()))
+
+    def store(recs: list[MappedRecord]) -> Counts:
+        return _ingest(session, source, object, kind, recs, full, now, scoring)
+
+    counts = stored_apart(session, store, list(latest.values()))
+    counts.pulled = len(records)
+    return counts
+
+
+def _ingest(
+    session: Session,
+    source: str,
+    object: str,
+    kind: str,
+    records: list[MappedRecord],
+    full: bool,
+    now: datetime,
+    scoring: Scoring | None,
+) -> Counts:
+    batch = Batch(session, source, object, kind, now, full, Counts(), scoring=scoring)
+    batch.links = load_links(session, source, object, [r.external_id for r in records])
+    live, dead, seen_only = _sort(batch, records)
     batch.targets = lookup_targets(session, source, wanted_refs(live))
     if live:
         HANDLERS[kind].ingest(batch, live)

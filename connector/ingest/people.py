@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from connector.core.errors import RecordError
 from connector.core.normalise import clean_text, name_key, norm_emails, org_name_key
-from connector.governance.relationships import apply_crm_rating
+from connector.governance.authority import OWNED, CrmRecord, Judgement, crm_editors, judge, settle
 from connector.ingest.batch import Batch, Staged, to_country
 from connector.ingest.identity import (
     Decision,
@@ -31,7 +31,15 @@ from connector.ingest.members import CRM_SOURCES, full_name, merge_values
 from connector.ingest.signals import add_evidence, remove_evidence
 from connector.plans.plan_edit import apply_crm_stakeholder
 from connector.store.bulk import bulk_insert
-from connector.store.models import LEVELS, IdentityIssue, Org, Person, PersonEmail, SourceLink
+from connector.store.models import (
+    LEVELS,
+    IdentityIssue,
+    Org,
+    Person,
+    PersonEmail,
+    SourceLink,
+    SyncState,
+)
 from mappings.records import MappedRecord
 
 # -- persons and address-book entries ------------------------------------------------------------
@@ -70,14 +78,18 @@ def ingest_people(batch: Batch, recs: list[MappedRecord]) -> None:
     for p in prepared:
         p.person_id = matcher.alias.get(p.person_id, p.person_id)
     batch.rels.load(pairs=_pairs(batch, prepared, ab))
+    editors = {} if ab else crm_editors(batch.session, batch.source, _editors(prepared))
     rated: list[tuple[_Prepared, dict[str, Any]]] = []
+    verdicts: list[tuple[_Prepared, int, Judgement]] = []
     for p in prepared:
         applied = _signal(batch, p, "address_book" if ab else "contact_owner")
+        if not ab:
+            verdicts += _judged(batch, p, applied, editors)
         batch.stage(p.rec, p.person_id, applied, batch.unresolved(p.rec))
         rated.append((p, applied))
     batch.rels.flush()
     if not ab:
-        _apply_ratings(batch, rated)
+        _apply_ratings(batch, verdicts, editors)
         _apply_stakeholders(batch, rated)
         batch.session.flush()  # governance's ORM changes, before any Core read of them
 
@@ -232,25 +244,61 @@ class _People(Staged):
             bulk_insert(session, IdentityIssue, self.issues)
 
 
-def _apply_ratings(batch: Batch, rated: list[tuple[_Prepared, dict[str, Any]]]) -> None:
-    """A contact's rating / shareability fields are its owner's: governance applies them when
-    they changed since the last pull (or the owner did)."""
-    for p, applied in rated:
-        owner = applied.get("owner")
-        if owner is None or not ({"rating", "shareability"} & applied.keys()):
-            continue
-        link = batch.links.get(p.rec.external_id)
-        before = link.applied if link and link.live else {}
-        now = (owner, applied.get("rating"), applied.get("shareability"))
-        then = (before.get("owner"), before.get("rating"), before.get("shareability"))
-        if now == then or (now[1:] == (None, None) and then[1:] == (None, None)):
-            continue
-        try:
-            apply_crm_rating(
-                batch.session, owner, p.person_id, _rating(now[1]), now[2], batch.source
-            )
-        except RecordError as exc:
-            batch.counts.skip(p.rec.external_id, "rating not applied", str(exc))
+def _editors(prepared: list[_Prepared]) -> list[str]:
+    return [str(p.rec.values["modified_by"]) for p in prepared if p.rec.values.get("modified_by")]
+
+
+def _judged(
+    batch: Batch, p: _Prepared, applied: dict[str, Any], editors: dict[str, int]
+) -> list[tuple[_Prepared, int, Judgement]]:
+    """A contact's rating / shareability fields are its owner's own view: judged against what
+    its link holds as agreed (governance decides, connector.governance.authority). The link
+    keeps the agreed values, and any refused ones for the next push to undo. A new owner
+    starts with nothing agreed: the fields were the previous owner's."""
+    owner = applied.get("owner")
+    link = batch.links.get(p.rec.external_id)
+    before = link.applied if link and link.live else {}
+    if owner is None:  # no holder known (yet): nothing to judge, nothing to undo
+        return []
+    same = before.get("owner") == owner
+    agreed = {k: before[k] for k in OWNED if same and before.get(k) is not None}
+    refused = dict(before.get("refused") or {}) if same else {}
+    seen = {k: _rating(p.rec.values.get(k)) for k in OWNED}
+    editor = editors.get(str(p.rec.values.get("modified_by") or ""))
+    verdict = judge(seen, agreed, refused, by_holder=editor == owner)
+    for k in OWNED:
+        applied.pop(k, None)
+    applied.update({k: v for k, v in verdict.agreed.items() if v is not None})
+    if verdict.refused:
+        applied["refused"] = verdict.refused
+        applied["refused_at"] = batch.now.isoformat()
+    if not (verdict.accepted or verdict.new_refusals or verdict.errors):
+        return []
+    return [(p, owner, verdict)]
+
+
+def _apply_ratings(
+    batch: Batch, verdicts: list[tuple[_Prepared, int, Judgement]], editors: dict[str, int]
+) -> None:
+    """The owner's own changes to their relationship, and the audit of refused ones."""
+    run = _run(batch) if verdicts else None
+    for p, owner, verdict in verdicts:
+        for problem in verdict.errors:
+            batch.counts.skip(p.rec.external_id, "rating not applied", problem)
+        editor = p.rec.values.get("modified_by")
+        rec = CrmRecord(batch.source, batch.object, p.rec.external_id, editor, run)
+        editor_id = editors.get(str(editor or ""))
+        settle(batch.session, rec, owner, p.person_id, verdict, editor_id)
+
+
+def _run(batch: Batch) -> str | None:
+    """The sync run that pulled this page: its (source, object) start, when a sync runs it."""
+    started = batch.session.scalar(
+        select(SyncState.last_started_at).where(
+            SyncState.source == batch.source, SyncState.object == batch.object
+        )
+    )
+    return started.isoformat() if started else None
 
 
 def _apply_stakeholders(batch: Batch, rated: list[tuple[_Prepared, dict[str, Any]]]) -> None:
@@ -312,7 +360,7 @@ def _signal(batch: Batch, p: _Prepared, flag: str) -> dict[str, Any]:
         if add_evidence(rel.signals, flag, key):
             batch.rels.changed(rel)
     applied: dict[str, Any] = {name: member}
-    for value in ("rating", "shareability", "stance", "influence"):
+    for value in ("stance", "influence"):  # rating, shareability: judged (`_judged`)
         if value in p.rec.values:
             applied[value] = p.rec.values[value]
     return applied

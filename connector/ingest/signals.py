@@ -254,8 +254,9 @@ class Rels:
             score, last = scored(rel.signals, rel.last_interaction_at, self.scoring, self.now)
             rel.last_interaction_at = last
             row.update(score=score, last_interaction_at=last)
-        if created:
+        if created:  # a sync discovered it: it waits for its holder's choice (grace period)
             row.update(member_id=rel.member_id, person_id=rel.person_id, created_at=self.now)
+            row["discovered_at"] = self.now
         else:
             row["id"] = rel.id
         return row

@@ -245,6 +245,8 @@ def _merge_relationships(
         Relationship.exclusive,
         Relationship.notes,
         Relationship.last_interaction_at,
+        Relationship.discovered_at,
+        Relationship.chosen_at,
     )
     theirs = {
         r.member_id: r
@@ -284,6 +286,8 @@ def _merge_relationships(
                 rating=keep.rating if keep.rating is not None else old.rating,
                 shareability=keep.shareability or old.shareability,
                 exclusive=keep.exclusive or old.exclusive,
+                discovered_at=_discovered(keep, old),
+                chosen_at=keep.chosen_at or old.chosen_at,
                 notes=notes,
                 signals=signals,
                 is_owner=bool(signals.get("contact_owner")),
@@ -291,6 +295,13 @@ def _merge_relationships(
                 **values,
             )
         )
+
+
+def _discovered(*rels: Any) -> datetime | None:
+    """Two relationships combined wait for a choice (grace period) only if both did: a
+    publication, like a choice, carries over."""
+    found = [r.discovered_at for r in rels]
+    return None if None in found else min(found)
 
 
 def _merge_org(session: Session, loser: int, survivor: int) -> None:

@@ -78,14 +78,17 @@ def known_by_person(rels: Iterable[VisibleRel]) -> dict[int, list[VisibleRel]]:
 
 
 def show_plan(
-    session: Session, query: str, viewer: Member | None, sharing: Sharing, audit: bool = True
+    session: Session, query: str | Org, viewer: Member | None, sharing: Sharing, audit: bool = True
 ) -> dict[str, Any]:
     """`carnet plan show ORG [--as EMAIL]`: the plan as `viewer` (None: the CRM audience) may see
-    it. A member's view is audited like a who-knows answer."""
-    org = resolve_org(session, query)
+    it (ORG: a query, or the org itself, as the web names it). A member's view is audited like a
+    who-knows answer."""
+    org = query if isinstance(query, Org) else resolve_org(session, query)
     doc, shown = build_plan(session, org, viewer or CRM_AUDIENCE, sharing)
     if audit and viewer is not None:
-        record_shown(session, viewer, "plan show", query, shown)
+        record_shown(
+            session, viewer, "plan show", query if isinstance(query, str) else org.name, shown
+        )
         session.flush()
     return doc
 

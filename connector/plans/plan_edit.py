@@ -30,26 +30,29 @@ def _check_influence(n: int) -> int:
     return n
 
 
-def _org_person(session: Session, org: Org, email: str) -> Person:
-    person = require_person(session, email)
-    if person.org_id != org.id:
-        raise UsageError(f"{email.strip()} is not one of {org.name}'s people")
+def _org_person(session: Session, org: Org, who: str | int) -> Person:
+    """By email (the CLI), or by id (the web, which shows no contact details it need not)."""
+    person = require_person(session, who) if isinstance(who, str) else session.get(Person, who)
+    if person is None or person.org_id != org.id or person.deleted_at or person.merged_into_id:
+        raise UsageError(f"{str(who).strip()} is not one of {org.name}'s people")
     return person
 
 
 def set_plan(
     session: Session,
-    query: str,
+    query: str | Org,
     actor: Member | None,
     strategy: str | None = None,
-    stance: tuple[str, str] | None = None,
-    influence: tuple[str, int] | None = None,
+    stance: tuple[str | int, str] | None = None,
+    influence: tuple[str | int, int] | None = None,
     action: str | None = None,
+    source: str = "cli",
 ) -> dict[str, Any]:
-    """`carnet plan set`: everything is checked before anything changes; one audit event."""
+    """`carnet plan set` (and the web's plan page: the org itself, people by id, source "web"):
+    everything is checked before anything changes; one audit event."""
     if strategy is None and stance is None and influence is None and action is None:
         raise UsageError("plan set needs --strategy, --stance, --influence or --action")
-    org = resolve_org(session, query)
+    org = query if isinstance(query, Org) else resolve_org(session, query)
     stance_to = (_org_person(session, org, stance[0]), _check_stance(stance[1])) if stance else None
     infl_to = (
         (_org_person(session, org, influence[0]), _check_influence(influence[1]))
@@ -70,7 +73,10 @@ def set_plan(
     if action is not None:
         session.add(
             PlanAction(
-                plan_id=plan.id, text=action.strip(), member_id=(actor.id if actor else None)
+                plan_id=plan.id,
+                text=action.strip(),
+                member_id=(actor.id if actor else None),
+                source=source,
             )
         )
         changes["action"] = action.strip()
@@ -82,7 +88,7 @@ def set_plan(
             "plan.changed",
             "account_plan",
             plan.id,
-            {"org_id": org.id, "changes": changes, "source": "cli"},
+            {"org_id": org.id, "changes": changes, "source": source},
         )
     session.flush()
     return {"org": {"id": org.id, "name": org.name}, "plan_id": plan.id, "changes": changes}

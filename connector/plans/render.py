@@ -1,8 +1,10 @@
 """Draw an account plan (the dict `plan.build_plan` returns) as Markdown or HTML, and the table
 of all renderers (the SVG map is in render_svg).
 
-Pure functions over that dict. Every text that came from a user or a CRM goes through html.escape,
-in all three formats (a Markdown note is shown as HTML by the CRMs).
+Pure functions over that dict. Every text that came from a user or a CRM is escaped for its
+format: HTML and SVG through html.escape (of characters XML allows), Markdown with its own syntax
+escaped by backslashes and nothing HTML-escaped (a plain-text Salesforce Note shows the Markdown
+as it is; the HubSpot note's HTML is made from it in connector.writeback.notes).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from connector.core.text import md_escape
 from connector.plans.render_base import LEVEL_NAMES, STANCE_FILL, audience_line, e, tree
 from connector.plans.render_svg import to_svg
 
@@ -29,12 +32,12 @@ def _pct(share: float | None) -> str:
 
 
 def _md(value: Any) -> str:
-    return e(value).replace("|", "\\|").replace("\n", " ") or "-"
+    return ("" if value is None else md_escape(value)) or "-"
 
 
 def to_markdown(doc: dict[str, Any]) -> str:
     cov = doc["coverage"]
-    lines = [f"# Account plan: {_md(doc['org']['name'])}", "", f"_{e(audience_line(doc))}_", ""]
+    lines = [f"# Account plan: {_md(doc['org']['name'])}", "", f"_{_md(audience_line(doc))}_", ""]
     lines += ["## Strategy", "", _md(doc["strategy"]), ""]
     if doc["objectives"]:
         lines += ["## Objectives", "", _md(doc["objectives"]), ""]

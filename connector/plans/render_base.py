@@ -1,5 +1,5 @@
 """What every drawing of an account plan shares: level names, stance colours, escaping of user
-and CRM text, and the stakeholders in reports-to order.
+and CRM text for HTML and SVG, and the stakeholders in reports-to order.
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from connector.core.text import xml_safe
 from connector.store.models import LEVELS
 
 LEVEL_NAMES = {
@@ -27,8 +28,8 @@ STANCE_FILL = {
 
 
 def e(value: Any) -> str:
-    """Escaped text; None as an empty string."""
-    return "" if value is None else escape(str(value), quote=True)
+    """Text for HTML and SVG: only characters XML allows, then escaped; None as ''."""
+    return "" if value is None else escape(xml_safe(str(value)), quote=True)
 
 
 def tree(doc: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:

@@ -1,14 +1,21 @@
 """Engines, sessions and migrations for the overlay store, on SQLite or PostgreSQL.
 
-SQLite runs with WAL, foreign keys on, a busy timeout and BEGIN IMMEDIATE; PostgreSQL through
-psycopg 3. Alembic migrations ship inside the package, so `carnet init` works from an installed
-wheel.
+SQLite runs with WAL, foreign keys on, a busy timeout and BEGIN IMMEDIATE, in a file made mode
+0600 (its -wal and -shm files take the same mode); PostgreSQL through psycopg 3. Alembic
+migrations ship inside the package, so `carnet init` works from an installed wheel.
+
+A store that cannot be used as it is becomes one line naming it and what to do, in one place
+(`_store_problem`, on every engine): a full disk (StoreFull), a file that is not a database
+(NotAStore), a migration this Carnet does not know (StoreTooNew, from `current_revision`).
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +24,17 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connector.core.errors import FatalError, UsageError
+from connector.core.errors import (
+    FatalError,
+    NotAStore,
+    StoreFull,
+    StoreTooNew,
+    UsageError,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CACHE_KIB = 65536  # SQLite's page cache per connection, at most (the default is 2 MiB)
@@ -53,6 +66,7 @@ def _begin_immediate(conn: Connection) -> None:
     timeout for it. A deferred one that read first and then wrote would fail at once with
     "database is locked" when another writer committed in between (its snapshot is stale).
     Pure readers (`read_only_sessions`) begin deferred: under WAL they never wait."""
+    conn.info.pop(_ROLLED_BACK_FULL, None)
     if conn.get_execution_options().get("carnet_read_only"):
         conn.exec_driver_sql("BEGIN")
     else:
@@ -74,11 +88,67 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         folder = Path(parsed.database).parent
         if not folder.is_dir():
             raise UsageError(f"database_url: the folder {folder} does not exist")
+    # no error message, traceback or log line carries a statement's values (names, emails)
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        event.listen(engine, "do_connect", _private_file)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
+    event.listen(engine, "handle_error", _store_problem)
     return engine
+
+
+def store_name(url: URL) -> str:
+    """The store as a message names it: the SQLite file's path, or the PostgreSQL URL without
+    its password."""
+    if url.get_backend_name() == "sqlite":
+        return str(Path(url.database).resolve()) if url.database else ":memory:"
+    return url.set(drivername=url.get_backend_name(), password=None).render_as_string()
+
+
+def _private_file(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> None:
+    """Before SQLite first opens the store: create its file readable and writable by its owner
+    only (0600, like the secret files); SQLite gives the -wal and -shm files the same mode."""
+    path = cargs[0] if cargs else cparams.get("database")
+    if not path or path == ":memory:" or str(path).startswith("file:"):
+        return
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+SQLITE_FULL, SQLITE_NOTADB = 13, 26  # SQLite's primary result codes
+PG_DISK_FULL = "53100"  # PostgreSQL's SQLSTATE disk_full
+# SQLite rolls the whole transaction back on SQLITE_FULL: what then fails in it (the rollback to a
+# savepoint it took along) fails because the disk is full
+_ROLLED_BACK_FULL = "carnet_rolled_back_full"
+
+
+def _store_problem(context: ExceptionContext) -> None:
+    """Every database error passes here: the few that mean the store cannot be used as it is
+    are raised as one line naming it and what to do; the others go on unchanged."""
+    error, engine = context.original_exception, context.engine
+    if engine is None:
+        return
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF if isinstance(error, sqlite3.Error) else 0
+    conn = context.connection
+    if code == SQLITE_FULL and conn is not None:
+        conn.info[_ROLLED_BACK_FULL] = True  # until the next transaction begins
+    lost = conn is not None and conn.info.get(_ROLLED_BACK_FULL, False)
+    if code == SQLITE_FULL or lost or getattr(error, "sqlstate", None) == PG_DISK_FULL:
+        raise StoreFull(store_name(engine.url), _FULL) from None
+    if code == SQLITE_NOTADB:
+        raise NotAStore(store_name(engine.url), _NOT_A_DB) from None
+
+
+_FULL = (
+    "the disk holding the store is full: free some space, then run the command again "
+    "(nothing was lost: the transaction in hand was rolled back)"
+)
+_NOT_A_DB = (
+    "not a Carnet store (the file is not a database): point database_url at the store, "
+    "or move this file away and run 'carnet init' to create a new one"
+)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -112,15 +182,32 @@ def head_revision() -> str:
     return head
 
 
+@cache
+def known_revisions() -> frozenset[str]:
+    """Every migration this Carnet ships."""
+    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
+    return frozenset(rev.revision for rev in script.walk_revisions())
+
+
 def current_revision(engine: Engine) -> str | None:
+    """The store's migration (None: not initialised). StoreTooNew when a newer Carnet migrated
+    it: this one must not read it, nor try to migrate it."""
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            rev = MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
         raise FatalError(f"cannot reach the store: {exc.orig}") from None
+    if rev is not None and rev not in known_revisions():
+        raise StoreTooNew(
+            store_name(engine.url),
+            f"migrated by a newer Carnet (migration {rev}; this Carnet knows up to "
+            f"{head_revision()}): upgrade Carnet to open this store; it was left as it is",
+        )
+    return rev
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    current_revision(engine)  # a store from a newer Carnet is refused before Alembic sees it
     command.upgrade(_alembic_config(engine), revision)
 
 

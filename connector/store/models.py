@@ -94,6 +94,8 @@ class Member(Timestamped, Base):
     title: Mapped[str | None] = mapped_column(String(400))
     salesforce_user_id: Mapped[str | None] = mapped_column(String(18), index=True)
     hubspot_owner_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    # the HubSpot user behind the owner (`hs_updated_by_user_id` names users, not owners)
+    hubspot_user_id: Mapped[str | None] = mapped_column(String(40), index=True)
     mailbox_id: Mapped[str | None] = mapped_column(String(100), index=True)
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -202,15 +204,9 @@ class IdentityIssue(Base):
 
 
 WHO_KNOWS_COLUMNS = (
-    "person_id",
-    "member_id",
-    "shareability",
-    "exclusive",
-    "rating",
-    "score",
-    "last_interaction_at",
-    "id",
-)
+    "person_id", "member_id", "shareability", "exclusive", "rating", "score",
+    "last_interaction_at", "id", "discovered_at", "chosen_at",
+)  # fmt: skip
 
 
 class Relationship(Base):
@@ -228,6 +224,10 @@ class Relationship(Base):
     exclusive: Mapped[bool] = mapped_column(default=False)
     notes: Mapped[str | None] = mapped_column(Text)
     last_interaction_at: Mapped[datetime | None]
+    # the grace period (docs/governance.md): when a sync found it (None: made by its holder, or
+    # before grace periods existed) and when its holder chose its shareability (None: not yet)
+    discovered_at: Mapped[datetime | None]
+    chosen_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     __table_args__ = (

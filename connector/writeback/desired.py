@@ -17,15 +17,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
+from connector.core.web_config import Web
+from connector.governance.authority import OWNED
 from connector.governance.visibility import CRM_AUDIENCE, VisibleRel, visible_relationships
 from connector.plans.network import accounts_report
 from connector.store.models import Member, Org, ReferralCredit, Relationship, SourceLink
-from mappings.schema import Mapping, OutField
+from mappings.schema import Mapping, OutField, ValueRule
 from mappings.vocabulary import OUTBOUND_VALUES
 
 FIELDS = "fields"  # the outbox field set of an object's outbound fields
 TEXT_MAX = {"salesforce": 255, "hubspot": 65_536}
 DEFAULT_SCALE = 2
+LINK = "carnet_link"  # the outbound value of a record's link to its page in Carnet
+LINK_PATHS = {"person": "people", "org": "orgs"}  # the web app's permalinks (connector.web.pages)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ class Desired:
     external_id: str
     field_set: str
     values: dict[str, Any]  # canonical JSON values by CRM field
+    # what a pull saw in the CRM of fields beyond the outbound ones (a refused edit), and when
+    crm_seen: dict[str, Any] | None = None
+    crm_seen_at: datetime | None = None
 
 
 def sort_of(kind: str, spec: OutField) -> str:
@@ -55,23 +62,111 @@ def live_links(source: str, obj: str, kind: str) -> Any:
 
 
 def desired_fields(
-    session: Session, source: str, mapping: Mapping, sharing: Sharing
+    session: Session, source: str, mapping: Mapping, sharing: Sharing, web_url: str | None = None
 ) -> Iterator[Desired]:
-    """Every linked record's outbound fields, object by object of the outbound mapping."""
-    for obj, fields in mapping.outbound.objects.items():
-        if obj not in mapping.objects or not fields:
-            continue
+    """Every linked record's outbound fields, object by object of the outbound mapping; with
+    them, on a record where a CRM user's edit of its owner's own fields was refused, those
+    fields' agreed values (the edit is undone). `web_url`: the web app's address, for the link
+    fields (None: they are left alone)."""
+    for obj in written_objects(mapping):
+        fields = {
+            n: f for n, f in mapping.outbound_fields(obj).items() if web_url or f.value != LINK
+        }
         kind = mapping.objects[obj].kind
         links = list(session.execute(live_links(source, obj, kind).order_by(SourceLink.id)))
         ids = [int(eid) for eid, _ in links]
-        overlay = VALUES[kind](session, sharing, ids)
+        overlay = VALUES[kind](session, sharing, ids) if fields else {}
+        reverts = refused_edits(session, source, mapping, obj)
         for entity_id, external_id in links:
-            have = overlay.get(int(entity_id), {})
+            have = overlay.get(int(entity_id), {}) | _link(web_url, kind, int(entity_id))
             values = {
                 name: canonical(sort_of(kind, spec), have.get(spec.value), source, spec)
                 for name, spec in fields.items()
             }
-            yield Desired(obj, external_id, FIELDS, values)
+            undo = reverts.get(external_id)
+            if undo is None:
+                if values:
+                    yield Desired(obj, external_id, FIELDS, values)
+                continue
+            yield Desired(obj, external_id, FIELDS, values | undo[0], undo[1], undo[2])
+
+
+def web_address(web: Web | None) -> str | None:
+    """The web app's address when the config gives one: without it, there is no page to link."""
+    return web.base_url if web is not None and "base_url" in web.model_fields_set else None
+
+
+def _link(web_url: str | None, kind: str, entity_id: int) -> dict[str, str]:
+    """A person's or an organisation's page in Carnet: it says nothing of relationships."""
+    path = LINK_PATHS.get(kind)
+    return {LINK: f"{web_url}/{path}/{entity_id}"} if web_url and path else {}
+
+
+def written_objects(mapping: Mapping) -> list[str]:
+    """The mapped objects Carnet writes fields of: its outbound ones, and those whose records
+    carry their owner's own fields (written only to undo a refused edit)."""
+    out = [o for o, f in mapping.outbound.objects.items() if o in mapping.objects and f]
+    return out + [o for o in mapping.objects if o not in out and owned_specs(mapping, o)]
+
+
+# -- the owner's own fields: written back only to undo a refused CRM edit -------------------------
+
+
+def _owned_rules(mapping: Mapping, obj: str) -> dict[str, tuple[str, ValueRule]]:
+    """CRM field -> (value, rule) of the fields a person record carries as its owner's own view
+    (the mapping's `rating` and `shareability`, each read from one field)."""
+    om = mapping.objects.get(obj)
+    if om is None or om.kind != "person":
+        return {}
+    found = ((name, om.values.get(name)) for name in OWNED)
+    return {r.from_: (n, r) for n, r in found if r is not None and isinstance(r.from_, str)}
+
+
+def owned_specs(mapping: Mapping, obj: str) -> dict[str, tuple[str, OutField]]:
+    """CRM field -> (sort, spec) of those fields, as a write treats them."""
+    out: dict[str, tuple[str, OutField]] = {}
+    for crm, (name, _rule) in _owned_rules(mapping, obj).items():
+        sort, kind = ("number", "Number") if name == "rating" else ("text", "Text")
+        out[crm] = (sort, OutField(value=name, type=kind, label=name, scale=0))
+    return out
+
+
+Undo = tuple[dict[str, Any], dict[str, Any], datetime | None]
+
+
+def refused_edits(session: Session, source: str, mapping: Mapping, obj: str) -> dict[str, Undo]:
+    """external id -> (the agreed values to write back, the refused values the CRM holds, when
+    a pull last saw them), for the records of `obj` holding a refused edit (their link says)."""
+    rules = _owned_rules(mapping, obj)
+    if not rules:
+        return {}
+    specs = owned_specs(mapping, obj)
+    q = select(SourceLink.external_id, SourceLink.applied).where(
+        SourceLink.source == source,
+        SourceLink.object == obj,
+        SourceLink.deleted_at.is_(None),
+        SourceLink.applied["refused"].as_string().is_not(None),
+    )
+    out = {}
+    for external_id, applied in session.execute(q):
+        refused = applied.get("refused") or {}
+        agreed, held = {}, {}
+        for crm, (name, rule) in rules.items():
+            if name in refused:
+                sort, spec = specs[crm]
+                agreed[crm] = canonical(sort, _crm_word(rule, applied.get(name)), source, spec)
+                held[crm] = canonical(sort, refused[name], source, spec)
+        if agreed:
+            when = applied.get("refused_at")
+            out[external_id] = (agreed, held, datetime.fromisoformat(when) if when else None)
+    return out
+
+
+def _crm_word(rule: ValueRule, value: Any) -> Any:
+    """An overlay value as the CRM field spells it (a `choices` rule maps CRM words to ours)."""
+    if isinstance(rule.choices, dict) and value is not None:
+        return next((crm for crm, ours in rule.choices.items() if ours == value), value)
+    return value
 
 
 # -- overlay values per kind ------------------------------------------------------------------

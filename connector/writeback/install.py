@@ -1,6 +1,9 @@
 """`carnet install [--source S] [--dry-run]`: create the custom fields / properties (and HubSpot's
-property group) the outbound mappings write. Idempotent: what exists with the right type is left
-alone. An existing field of another type stops the install before anything is made (exit 2).
+property group) the outbound mappings write, and give Carnet's user access to them (Salesforce:
+the `Carnet_Integration` permission set with read and edit on each field, assigned to that user;
+a field that exists but is hidden from that user is granted, never made again). Idempotent: what
+exists with the right type and access is left alone, so a second run changes nothing. An
+existing field of another type stops the install before anything is made (exit 2).
 """
 
 from __future__ import annotations

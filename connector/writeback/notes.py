@@ -7,12 +7,12 @@ already made before making another: see push_notes below and docs/writeback.md.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from html import escape
 
+from markdown_it import MarkdownIt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -56,8 +56,8 @@ def desired_notes(
 
 
 def note_values(doc: dict[str, object], parent: str) -> dict[str, str]:
-    """title (plain text), text (Salesforce body) and html (HubSpot body) of one plan note.
-    The Markdown is escaped by plan_render; the HTML wraps its lines, escaping the marker."""
+    """title (plain text), text (Salesforce body: the Markdown, its syntax escaped in every CRM
+    and user text, nothing HTML-escaped) and html (HubSpot body, made from that Markdown)."""
     org = doc["org"]
     name = str(org["name"]) if isinstance(org, dict) else ""
     text = to_markdown(doc)
@@ -69,29 +69,35 @@ def note_values(doc: dict[str, object], parent: str) -> dict[str, str]:
     }
 
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
+# a line's inline Markdown as HTML (bold, emphasis, escapes undone, every text HTML-escaped);
+# raw HTML is never passed through
+_INLINE = MarkdownIt("commonmark", {"html": False})
+
+
+def _inline(markdown: str) -> str:
+    return _INLINE.renderInline(markdown)
 
 
 def note_html(markdown: str) -> str:
-    """The plan's Markdown (every text in it already escaped by plan_render) as the simple HTML a
-    CRM note shows: headings and bold as <strong>, list items and table rows as paragraphs."""
+    """The plan's Markdown (every CRM and user text in it Markdown-escaped by the renderer) as
+    the simple HTML a CRM note shows: headings as <strong>, list items and table rows as
+    paragraphs; the inline part of each line rendered by markdown-it."""
     out = []
     for line in markdown.splitlines():
         bare = line.strip()
         if not bare or set(bare) <= set("|-"):
             continue
         if bare.startswith("#"):
-            out.append(f"<p><strong>{bare.lstrip('#').strip()}</strong></p>")
+            out.append(f"<p><strong>{_inline(bare.lstrip('#').strip())}</strong></p>")
             continue
         depth = (len(line) - len(line.lstrip(" "))) // 2
         if bare.startswith("- "):
-            bare = "&nbsp;&nbsp;" * depth + "&bull; " + bare[2:]
-        elif bare.startswith("|"):
-            bare = " &middot; ".join(c.strip() for c in bare.strip("|").split(" | "))
-        elif bare.startswith("_") and bare.endswith("_"):
-            bare = f"<em>{bare[1:-1]}</em>"
-        bolded = _BOLD.sub(r"<strong>\1</strong>", bare).replace("\\|", "|")
-        out.append(f"<p>{bolded}</p>")
+            html = "&nbsp;&nbsp;" * depth + "&bull; " + _inline(bare[2:])
+        elif bare.startswith("|"):  # a text's own `|` is escaped: the cells part at " | "
+            html = " &middot; ".join(_inline(c.strip()) for c in bare.strip("|").split(" | "))
+        else:
+            html = _inline(bare)
+        out.append(f"<p>{html}</p>")
     return "".join(out)
 
 

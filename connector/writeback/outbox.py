@@ -20,14 +20,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from connector.core.config import SourceBase
 from connector.core.http import budget_spent
 from connector.core.protocols import Metered, Writer
 from connector.core.records import Outcome, Write, WriteResult
 from connector.store.models import Outbox, SourceLink
-from connector.writeback.desired import FIELDS, Desired, canonical, crm_value, sort_of
+from connector.writeback.desired import (
+    FIELDS,
+    Desired,
+    canonical,
+    crm_value,
+    owned_specs,
+    sort_of,
+    written_objects,
+)
 from mappings.schema import Mapping, OutField
 
 CHUNK = 1000  # writes handed to the adapter at once (5 Salesforce / 10 HubSpot calls), then commit
@@ -73,10 +81,15 @@ def digest(values: dict[str, Any]) -> str:
 
 
 def field_specs(mapping: Mapping) -> Specs:
+    """The fields Carnet writes, per object: the outbound ones, and the owner's own fields a
+    push writes back to undo a refused edit (connector.writeback.desired.refused_edits)."""
     return {
-        obj: {name: (sort_of(mapping.objects[obj].kind, spec), spec) for name, spec in f.items()}
-        for obj, f in mapping.outbound.objects.items()
-        if obj in mapping.objects
+        obj: {
+            name: (sort_of(mapping.objects[obj].kind, spec), spec)
+            for name, spec in mapping.outbound_fields(obj).items()
+        }
+        | owned_specs(mapping, obj)
+        for obj in written_objects(mapping)
     }
 
 
@@ -123,10 +136,16 @@ def refresh(
     for d in desired:
         row = rows.pop((d.object, d.external_id, d.field_set), None)
         known, seen_at = seen.get((d.object, d.external_id), (None, None))
+        if d.crm_seen:  # a refused edit a pull saw: the row is due again, whatever its digest
+            known = {**(known or {}), **d.crm_seen}
+            seen_at = max((t for t in (seen_at, d.crm_seen_at) if t is not None), default=None)
         if row is None:
-            session.add(_new_row(source, d, known))
+            row = _new_row(source, d, known)
+            session.add(row)
         else:
             _update_row(row, d, known, seen_at)
+        if d.crm_seen:  # once written, the record's link forgets the refusal (`_undone`)
+            row.desired = {**row.desired, "undo": sorted(d.crm_seen)}
     stale = [r.id for r in rows.values()]
     for start in range(0, len(stale), 500):
         session.execute(delete(Outbox).where(Outbox.id.in_(stale[start : start + 500])))
@@ -219,6 +238,8 @@ def record(row: Outbox, result: WriteResult, run: PushRun, now: datetime) -> Non
     """One write's result on its row."""
     doc = dict(row.desired)
     if result.outcome is Outcome.OK:
+        if doc.pop("undo", None):
+            _undone(row)
         doc["base"] = doc["values"]
         if row.field_set != FIELDS:
             doc["ref"] = result.id or doc.get("ref")
@@ -240,6 +261,25 @@ def record(row: Outbox, result: WriteResult, run: PushRun, now: datetime) -> Non
     else:  # refused, gone, or a creation that may exist now: not sent again as it is
         row.status = "parked"
         run.parked += 1
+
+
+def _undone(row: Outbox) -> None:
+    """A refused CRM edit is undone (its agreed values written): the record's link forgets it,
+    so the same value set again is a new refused edit, audited again."""
+    session = object_session(row)
+    link = (
+        None
+        if session is None
+        else session.scalar(
+            select(SourceLink).where(
+                SourceLink.source == row.source,
+                SourceLink.object == row.object,
+                SourceLink.external_id == row.external_id,
+            )
+        )
+    )
+    if link is not None and link.applied:
+        link.applied = {k: v for k, v in link.applied.items() if k not in ("refused", "refused_at")}
 
 
 def over_budget(adapter: Metered, settings: SourceBase | None) -> str | None:

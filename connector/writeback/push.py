@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from connector.core import sources
 from connector.core.config import SourceBase
-from connector.core.errors import BudgetExhausted, CarnetError
+from connector.core.errors import BudgetExhausted, CarnetError, UsageError
 from connector.core.protocols import Adapter
 from connector.governance.credits import derive_credits
 from connector.store.app import App
 from connector.store.models import SyncState
-from connector.writeback.desired import FIELDS, desired_fields
+from connector.writeback.desired import FIELDS, desired_fields, web_address
 from connector.writeback.notes import PLAN, desired_notes, push_notes
 from connector.writeback.outbox import (
     PushRun,
@@ -96,6 +96,8 @@ def run_push(
             job = _SourcePush(session, app, name, enabled[name], mapping, open_adapter)
             try:
                 summary.sources[name] = job.preview() if dry_run else job.run()
+            except UsageError:  # a credential the config names was refused: exit 2
+                raise
             except CarnetError as exc:  # this source could not be reached; the others go on
                 session.rollback()
                 summary.sources[name] = PushRun(stopped=f"stopped by an error: {exc}")
@@ -116,11 +118,12 @@ class _SourcePush:
     ):
         self.session, self.name, self.settings, self.mapping = session, name, settings, mapping
         self.sharing, self.open_adapter = app.config.sharing, open_adapter
+        self.web_url = web_address(app.config.web)  # for the records' links to Carnet
         self.specs = field_specs(mapping)
 
     def _refresh(self, now: datetime) -> tuple[list[Any], list[Any]]:
         desired = chain(
-            desired_fields(self.session, self.name, self.mapping, self.sharing),
+            desired_fields(self.session, self.name, self.mapping, self.sharing, self.web_url),
             desired_notes(self.session, self.name, self.mapping, self.sharing),
         )
         refresh(self.session, self.name, desired, self.specs, now)

@@ -1,219 +1,34 @@
 """Salesforce adapter tests beyond the shared contract, against the stand-in through
-simple-salesforce: logins, session expiry, the API budget, REST / Bulk 2.0, merges, push.
+simple-salesforce: the API budget, REST / Bulk 2.0, merges, push. (Logins and session expiry:
+test_adapter_salesforce_login.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from adapters.salesforce.adapter import SalesforceAdapter
-from adapters.salesforce.auth import jwt_assertion, token_form
 from adapters.salesforce.bulk import results, start_job, wait_for
-from adapters.salesforce.client import translate
 from adapters.salesforce.records import Deduper, select_fields, soql
 from connector.core.errors import (
-    AuthError,
     BudgetExhausted,
-    FatalError,
-    RateLimited,
-    RetriableError,
 )
 from connector.core.records import ObjectSpec, Page, RawRecord, Write
 from tests.contract.cases.base import admin
 from tests.contract.cases.salesforce import CASE
+from tests.contract.salesforce_adapter_kit import (
+    Make,
+    calls,
+    faults,
+    last_cursor,
+    make,
+    pull_all,
+    records,
+    sf,
+)
 
-Make = Callable[..., SalesforceAdapter]
-
-
-@pytest.fixture
-def sf(fresh_sandbox: Any) -> Iterator[Any]:
-    """The Salesforce stand-in itself, its org options put back after the test."""
-    standin = fresh_sandbox.salesforce.standin
-    saved = standin.daily_limit, standin.bulk_enabled
-    yield standin
-    standin.daily_limit, standin.bulk_enabled = saved
-
-
-@pytest.fixture
-def make(fresh_sandbox: Any) -> Iterator[Make]:
-    """Adapters on the sandbox (settings overridable) that do not sleep between retries."""
-    made: list[SalesforceAdapter] = []
-
-    def build(batch_size: int = 2000, **overrides: Any) -> SalesforceAdapter:
-        adapter = CASE.adapter(fresh_sandbox, **overrides)
-        adapter.batch_size = batch_size
-        adapter.client.sleep = lambda s: None
-        made.append(adapter)
-        return adapter
-
-    yield build
-    for adapter in made:
-        adapter.close()
-
-
-def calls(sandbox: Any) -> dict[str, int]:
-    stats = admin(sandbox, "salesforce", "GET", "stats")["calls"]
-    return {k.replace("/services/data/v{version}", ""): v for k, v in stats.items()}
-
-
-def faults(sandbox: Any, spec: dict[str, Any]) -> None:
-    admin(sandbox, "salesforce", "POST", "faults", spec)
-
-
-def pull_all(adapter: SalesforceAdapter, obj: str, cursor: str | None = None) -> list[Page]:
-    return list(adapter.pull(CASE.spec(obj), cursor, cursor is None))
-
-
-def records(pages: list[Page]) -> list[RawRecord]:
-    return [r for p in pages for r in p.records]
-
-
-def last_cursor(pages: list[Page]) -> str:
-    return [p.cursor for p in pages if p.cursor][-1]
-
-
-# -- logins ----------------------------------------------------------------------------------------
-def rsa_key(folder: Path) -> tuple[Path, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    path = folder / "server.key"
-    path.write_bytes(pem)
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return path, public
-
-
-def a_username(sandbox: Any) -> str:
-    return str(CASE.records(sandbox, "User")[0]["Username"])
-
-
-def test_jwt_bearer_login_signs_the_assertion_and_pulls(
-    fresh_sandbox: Any, make: Make, tmp_path: Path
-) -> None:
-    key_file, public = rsa_key(tmp_path)
-    user = a_username(fresh_sandbox)
-    adapter = make(auth="jwt", username=user, private_key_file=key_file)
-    got = {r.id for r in records(pull_all(adapter, "User"))}
-    assert got == CASE.live_ids(fresh_sandbox, "User")
-    assertion = jwt_assertion(adapter.settings, now=1_700_000_000)
-    claims = jwt.decode(
-        assertion,
-        public,
-        algorithms=["RS256"],
-        audience=adapter.settings.login_url,
-        options={"verify_exp": False},
-    )
-    assert claims == {
-        "iss": adapter.settings.client_id,
-        "sub": user,
-        "aud": adapter.settings.login_url,
-        "exp": 1_700_000_180,
-    }
-
-
-def test_password_login_appends_the_security_token(
-    fresh_sandbox: Any, make: Make, tmp_path: Path
-) -> None:
-    (tmp_path / "pw").write_text("s3cret\n")
-    (tmp_path / "tok").write_text("TOKEN\n")
-    user = a_username(fresh_sandbox)
-    adapter = make(
-        auth="password",
-        username=user,
-        password_file=tmp_path / "pw",
-        security_token_file=tmp_path / "tok",
-    )
-    form = token_form(adapter.settings, adapter.settings.secret)
-    assert form["grant_type"] == "password" and form["password"] == "s3cret" + "TOKEN"
-    assert form["username"] == user and form["client_id"] == adapter.settings.client_id
-    assert {r.id for r in records(pull_all(adapter, "Account"))}
-
-
-def test_refused_credentials_are_an_auth_error_without_the_secret(make: Make) -> None:
-    adapter = make(client_id="")
-    secret = adapter.settings.secret("client_secret")
-    with pytest.raises(AuthError) as caught:
-        pull_all(adapter, "User")
-    assert "invalid_client" in str(caught.value) and secret not in str(caught.value)
-
-
-def test_an_unreachable_login_is_retried_then_retriable(make: Make) -> None:
-    adapter = make(login_url="https://127.0.0.1:9")
-    with pytest.raises(RetriableError):
-        pull_all(adapter, "User")
-
-
-# -- session expiry --------------------------------------------------------------------------------
-def test_an_expired_session_mid_pull_logs_in_again(fresh_sandbox: Any, make: Make) -> None:
-    adapter = make(batch_size=200)
-    pages = adapter.pull(CASE.spec("Task"), None, True)
-    first = next(pages)
-    faults(fresh_sandbox, {"once": ["expire"]})
-    rest = list(pages)
-    ids = [r.id for r in records([first, *rest])]
-    assert len(ids) == len(set(ids))
-    assert set(ids) == CASE.live_ids(fresh_sandbox, "Task")
-    assert adapter.client.logins == 2
-    assert calls(fresh_sandbox)["POST /services/oauth2/token"] == 2
-
-
-def test_a_second_expiry_in_a_row_is_an_auth_error(fresh_sandbox: Any, make: Make) -> None:
-    adapter = make()
-    faults(fresh_sandbox, {"once": ["expire", "expire"]})
-    with pytest.raises(AuthError):
-        pull_all(adapter, "User")
-
-
-def test_shed_load_is_retried_after_the_retry_after_delay(fresh_sandbox: Any, make: Make) -> None:
-    adapter = make()
-    waits: list[float] = []
-    adapter.client.sleep = waits.append
-    faults(fresh_sandbox, {"once": ["429"]})
-    assert {r.id for r in records(pull_all(adapter, "User"))}
-    assert waits == [1.0]  # the Retry-After of the 503 SERVER_UNAVAILABLE
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "expected"),
-    [
-        (503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "try later"}], RateLimited),
-        (500, [{"errorCode": "UNKNOWN_EXCEPTION", "message": "ErrorId 1"}], RetriableError),
-        (403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}],
-         BudgetExhausted),
-        (403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED",
-                "message": "ConcurrentPerOrgLongTxn Limit exceeded."}], RateLimited),
-        (403, [{"errorCode": "INSUFFICIENT_ACCESS", "message": "no"}], FatalError),
-        (400, [{"errorCode": "MALFORMED_QUERY", "message": "unexpected token: 'FORM'"}],
-         FatalError),
-        (404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}],
-         FatalError),
-    ],
-)  # fmt: skip
-def test_salesforce_errors_map_onto_what_carnet_does_next(
-    status: int, body: Any, expected: type[Exception]
-) -> None:
-    err = translate(status, body, "Salesforce Contact query", 1.0)
-    assert type(err) is expected
-    assert "Salesforce Contact query" in str(err)
-    if isinstance(err, RateLimited) and status == 503:
-        assert err.retry_after == 1.0
-
-
-def test_an_unknown_field_is_fatal_and_names_object_and_field(make: Make) -> None:
-    with pytest.raises(FatalError, match=r"Contact.*Nope__c"):
-        list(make().pull(ObjectSpec("Contact", ("Email", "Nope__c")), None, True))
+__all__ = ["make", "sf"]  # the fixtures
 
 
 # -- the API budget --------------------------------------------------------------------------------
@@ -297,7 +112,7 @@ def test_no_async_api_falls_back_to_rest(fresh_sandbox: Any, sf: Any, make: Make
     assert {r.id for r in records(pages)} == CASE.live_ids(fresh_sandbox, "Task")
     assert [len(p.records) for p in pages] == [200, 98] and pages[-1].cursor
     seen = calls(fresh_sandbox)
-    assert seen["POST /jobs/query"] == 1 and seen["GET /queryAll/{locator}"] == 1
+    assert seen["POST /jobs/query"] == 1 and seen["GET /query/{locator}"] == 1
 
 
 # -- deletes, merges, the overlap ------------------------------------------------------------------

@@ -167,7 +167,7 @@ def test_associations_batch_read_reports_records_without_any(
             PublicFetchAssociationsBatchRequest(id=lonely)]))  # fmt: skip
     assert type(got).__name__ == "BatchResponsePublicAssociationMultiWithLabelWithErrors"
     assert [r._from.id for r in got.results] == [contact_id(hs, "c2")]
-    assert got.errors[0].sub_category == "crm.associations.NO_ASSOCIATIONS_FOUND"
+    assert got.errors[0].sub_category == {"name": "crm.associations.NO_ASSOCIATIONS_FOUND"}
 
 
 def test_notes_need_a_timestamp_and_link_on_create(client: HubSpot, hs: HubSpotStandIn) -> None:

@@ -198,6 +198,18 @@ def _custom_field(env: Env, full_name: str, **meta: Any) -> Any:
     )
 
 
+def _grant(env: Env, *fields: str) -> None:
+    """Read and edit on `fields` ('Contact.X__c') for the session's user, through a permission
+    set (a field made through the Tooling API has no field-level security until granted)."""
+    pset = env.obj("PermissionSet").create({"Name": "Grant", "Label": "Grant"})["id"]
+    for full in fields:
+        row = {"ParentId": pset, "SobjectType": full.split(".")[0], "Field": full}
+        env.obj("FieldPermissions").create(row | {"PermissionsRead": True, "PermissionsEdit": True})
+    env.obj("PermissionSetAssignment").create(
+        {"AssigneeId": env.standin.api_user, "PermissionSetId": pset}
+    )
+
+
 def test_tooling_custom_fields_show_in_describe_and_take_values(start: Callable[..., Env]) -> None:
     env = start()
     made = _custom_field(
@@ -221,6 +233,7 @@ def test_tooling_custom_fields_show_in_describe_and_take_values(start: Callable[
     one = env.sf.toolingexecute("query/?q=SELECT+FullName,Metadata+FROM+CustomField+LIMIT+1")
     assert one["records"][0]["FullName"] == "Contact.Carnet_Strength__c"
     assert one["records"][0]["Metadata"]["precision"] == 1
+    _grant(env, "Contact.Carnet_Strength__c")
     field = next(
         f for f in env.obj("Contact").describe()["fields"] if f["name"] == "Carnet_Strength__c"
     )
@@ -261,6 +274,7 @@ def test_upsert_by_external_id(start: Callable[..., Env]) -> None:
     _custom_field(
         env, "Contact.Carnet_Key__c", type="Text", label="Key", length=40, externalId=True
     )
+    _grant(env, "Contact.Carnet_Key__c")
     first = [{**r, "Carnet_Key__c": f"K{i}"} for i, r in enumerate(_contacts(2))]
     result = env.rest(
         "composite/sobjects/Contact/Carnet_Key__c", method="PATCH", json={"records": first}

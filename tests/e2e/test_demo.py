@@ -9,7 +9,7 @@ from tests.conftest import run_carnet
 
 
 def test_the_demo_runs_and_tours_all_three_sources(tmp_path: Path) -> None:
-    result = run_carnet("demo", cwd=tmp_path, timeout=180)
+    result = run_carnet("demo", "--no-serve", cwd=tmp_path, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Traceback" not in out + result.stderr

@@ -59,7 +59,7 @@ def test_the_packaged_mappings_pass(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(
         "version: 1\nsources:\n"
-        "  salesforce:\n    client_id: abc\n    client_secret_file: secret\n"
+        "  salesforce:\n    my_domain: acme\n    client_id: abc\n    client_secret_file: secret\n"
         "  hubspot:\n    token_file: secret\n"
         "  exchange:\n    authority: https://login.microsoftonline.com/t\n    client_id: c\n"
         "    client_secret_file: secret\n"

@@ -26,7 +26,8 @@ from tests.e2e.test_writeback_world import (
 from tests.sandbox_fixture import admin, reset_sandbox
 
 STRATEGY = "<b>Grow</b> & win"
-ESCAPED = "&lt;b&gt;Grow&lt;/b&gt; &amp; win"
+ESCAPED = "&lt;b&gt;Grow&lt;/b&gt; &amp; win"  # in HubSpot's HTML note
+MD_ESCAPED = "\\<b>Grow\\</b> & win"  # in Salesforce's plain-text note: Markdown, not HTML
 
 
 @dataclass
@@ -99,8 +100,9 @@ def test_exactly_one_escaped_plan_note_per_planned_account(world: World, sandbox
     wanted |= {f"hubspot {hs}" for _, _, hs in world.planned}
     assert set(notes) == wanted
     assert all(len(ids) == 1 for ids in notes.values()), notes
-    bodies = [str(n.get("Body")) for n in records(sandbox, "salesforce", "Note").values()]
-    bodies += [str(n.get("hs_note_body")) for n in records(sandbox, "hubspot", "notes").values()]
+    texts = [str(n.get("Body")) for n in records(sandbox, "salesforce", "Note").values()]
+    bodies = [str(n.get("hs_note_body")) for n in records(sandbox, "hubspot", "notes").values()]
+    assert all(MD_ESCAPED in t and "&lt;" not in t for t in texts if "[carnet:plan:" in t)
     planned_bodies = [b for b in bodies if "[carnet:plan:" in b]
     assert all(ESCAPED in b and "<b>Grow" not in b for b in planned_bodies)
 

@@ -57,7 +57,7 @@ def test_install_plans_creates_once_and_refuses_a_clash(
     assert creations(sandbox) == {"salesforce": 0, "hubspot": 0, "groups": 0}
 
     assert carnet(config, "install", "--source", "hubspot").returncode == 0
-    assert creations(sandbox) == {"salesforce": 0, "hubspot": 9, "groups": 3}
+    assert creations(sandbox) == {"salesforce": 0, "hubspot": 11, "groups": 3}
 
     clash = clashing_config(sandbox, _mk(tmp_path / "clash"))
     carnet(clash, "init", "--json")
@@ -65,15 +65,15 @@ def test_install_plans_creates_once_and_refuses_a_clash(
     assert refused.returncode == 2
     assert "hubspot.yaml:" in refused.stderr and "carnet_strength" in refused.stderr
     assert "exists as number" in refused.stderr
-    assert creations(sandbox) == {"salesforce": 0, "hubspot": 9, "groups": 3}
+    assert creations(sandbox) == {"salesforce": 0, "hubspot": 11, "groups": 3}
     assert described(sandbox) == set()
 
     assert carnet(config, "install").returncode == 0
-    assert creations(sandbox) == {"salesforce": 9, "hubspot": 9, "groups": 3}
-    assert len(described(sandbox)) == 4
+    assert creations(sandbox) == {"salesforce": 11, "hubspot": 11, "groups": 3}
+    assert len(described(sandbox)) == 5  # with the link to Carnet
     again = carnet(config, "install")
     assert again.returncode == 0 and "create" not in again.stdout
-    assert creations(sandbox) == {"salesforce": 9, "hubspot": 9, "groups": 3}
+    assert creations(sandbox) == {"salesforce": 11, "hubspot": 11, "groups": 3}
 
 
 def _mk(folder: Path) -> Path:

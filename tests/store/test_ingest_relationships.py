@@ -111,10 +111,11 @@ def test_hubspot_deal_contacts_become_contact_roles(store: Store) -> None:
 
 def test_the_contacts_rating_is_applied_as_its_owners(store: Store) -> None:
     base(store)
-    counts = store.put(
-        contact("003A", "ida@acme.com", org="001A", owner="005A", rating=4, shareability="shared"),
-        contact("003B", "jon@acme.com", org="001A", owner="005A", rating="9"),
-    )
+    counts = store.put(  # the owner (005A) set them: the CRM names them as the last editor
+        contact("003A", "ida@acme.com", org="001A", owner="005A", rating=4, shareability="shared",
+                modified_by="005A"),
+        contact("003B", "jon@acme.com", org="001A", owner="005A", rating="9", modified_by="005A"),
+    )  # fmt: skip
     ida = store.rel("ann@us.com", store.person("ida@acme.com"))
     assert ida is not None and (ida.rating, ida.shareability) == (4, "shared")
     assert counts.skipped_reasons == {"rating not applied": 1}
@@ -123,7 +124,7 @@ def test_the_contacts_rating_is_applied_as_its_owners(store: Store) -> None:
     store.s.commit()
     store.put(
         contact("003A", "ida@acme.com", org="001A", owner="005A", rating=4, shareability="shared",
-                modstamp=NOW + timedelta(minutes=1), title="CEO"),
+                modstamp=NOW + timedelta(minutes=1), title="CEO", modified_by="005A"),
     )  # fmt: skip
     after = store.rel("ann@us.com", store.person("ida@acme.com"))
     assert after is not None and after.rating == 2 and store.count(m.AuditEvent) == events

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 from sqlalchemy.orm import Session
 
 from connector.plans.plan import show_plan
@@ -80,7 +81,19 @@ def _evil_world(session: Session) -> dict[str, Any]:
     return show_plan(session, "acme.example", None, SHARING)
 
 
-@pytest.mark.parametrize("fmt", ["md", "html", "svg"])
+def test_markdown_escapes_markdown_not_html(session: Session) -> None:
+    """Markdown is read as plain text (a Salesforce Note) and rendered by Markdown viewers (which
+    pass raw HTML through): its syntax is escaped, nothing is HTML-escaped."""
+    text = RENDERERS["md"](_evil_world(session))
+    assert "&lt;" not in text and "&amp;" not in text and "&quot;" not in text
+    assert "\\<script>" in text and "'quoted'" in text
+    parser = _Collect()
+    parser.feed(MarkdownIt("commonmark").render(text))  # a viewer that lets raw HTML through
+    assert "script" not in parser.tags and "b" not in parser.tags
+    assert any(EVIL in t for t in parser.text)  # the text itself survives, as text
+
+
+@pytest.mark.parametrize("fmt", ["html", "svg"])
 def test_user_and_crm_text_is_escaped(session: Session, fmt: str) -> None:
     doc = _evil_world(session)
     text = RENDERERS[fmt](doc)

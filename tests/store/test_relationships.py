@@ -108,8 +108,9 @@ def test_crm_rating_is_the_owners_and_a_bad_value_is_a_record_error(
     ).one()
     assert (rel.rating, rel.shareability) == (2, "shared")
     assert not apply_crm_rating(session, cat.id, cfo.id, 2, "shared")  # unchanged
-    assert apply_crm_rating(session, cat.id, cfo.id, None, None)  # cleared in the CRM
-    assert (rel.rating, rel.shareability) == (None, None)
+    # a CRM change that carries no rating (nor shareability) never erases one (issue 13)
+    assert not apply_crm_rating(session, cat.id, cfo.id, None, None)
+    assert (rel.rating, rel.shareability) == (2, "shared")
     for bad in [(7, None), (3, "everyone")]:
         with pytest.raises(RecordError):
             apply_crm_rating(session, cat.id, cfo.id, *bad)

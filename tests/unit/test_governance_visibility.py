@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import product
 
 import pytest
@@ -34,6 +35,8 @@ class Who:
 class Rel:
     member_id: int
     shareability: str | None
+    discovered_at: datetime | None = None  # the grace period: not discovered by a sync
+    chosen_at: datetime | None = None
 
 
 ANA = Who(1, "emea")  # the holder

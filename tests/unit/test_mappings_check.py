@@ -73,7 +73,7 @@ def write_config(tmp: Path, hubspot: str | None = None, salesforce: str | None =
     (tmp / "tok").write_text("pat-123\n")
     text = "version: 1\nsources:\n  hubspot:\n    token_file: tok\n"
     text += f"    mapping: {hubspot}\n" if hubspot else ""
-    text += "  salesforce:\n    client_id: abc\n    client_secret_file: tok\n"
+    text += "  salesforce:\n    my_domain: acme\n    client_id: abc\n    client_secret_file: tok\n"
     text += f"    mapping: {salesforce}\n" if salesforce else ""
     path = tmp / "config.yaml"
     path.write_text(text)
@@ -102,7 +102,7 @@ def test_offline_needs_no_adapter(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     result = carnet("--config", str(write_config(tmp_path)), "mappings", "check")
     assert result.exit_code == 0, result.output
     assert (
-        "salesforce:" in result.stdout and "valid (7 objects, 9 outbound fields)" in result.stdout
+        "salesforce:" in result.stdout and "valid (7 objects, 11 outbound fields)" in result.stdout
     )
     assert LOG == []
 

@@ -82,7 +82,7 @@ CASES = {
     ),
     "wrong type": (
         BASE.replace("email: Email", "email: {from: Email, max_length: lots}"),
-        7, "objects.User.values.email.max_length", "valid integer",
+        7, "objects.User.values.email.max_length", "expected a whole number",
     ),
     "unknown transform": (
         BASE.replace("email: Email", "email: {from: Email, transform: emial}"),

@@ -5,6 +5,10 @@ from __future__ import annotations
 from alembic import context
 
 import connector.store.models_plans  # noqa: F401  (registers the plan tables on Base.metadata)
+from connector.store import (
+    models_snapshot,  # noqa: F401  (registers network_snapshot)
+    models_web,  # noqa: F401  (registers the web tables on Base.metadata)
+)
 from connector.store.models import Base
 
 engine = context.config.attributes["engine"]

@@ -1,0 +1,131 @@
+"""The account plan pages: a search, the plan of an account (stakeholders by level, coverage,
+single-threaded risk, actions, the SVG map inline; strategy, stance, influence and actions edited
+in place) and its exports. Each is `carnet plan show|set` as the signed-in member.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from connector.core.errors import UsageError
+from connector.governance.whoknows import resolve_org
+from connector.plans.render import RENDERERS
+from connector.plans.render_base import LEVEL_NAMES
+from connector.store.models import LEVELS, Member
+from connector.store.models_plans import STANCES
+from connector.web.auth import render
+from connector.web.context import WebContext
+from connector.web.pages import act, page
+from connector.web.services_plans import EXPORT_CSP, edit_plan, export, plan_view
+from connector.web.tokens import Signed
+
+router = APIRouter()
+NOTES = {
+    "strategy": "Strategy saved.",
+    "stakeholder": "Stakeholder saved.",
+    "action": "Action added.",
+}
+
+
+@router.get("/plans")
+def plans_search(request: Request, q: str = "") -> Response:
+    def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
+        error = None
+        if q.strip():
+            try:
+                org = resolve_org(s, q)
+            except UsageError as exc:
+                error = "; ".join(exc.lines())
+            else:
+                return RedirectResponse(f"/plans/{org.id}", status_code=303)
+        return render(ctx, request, "plans_search.html", me=me, signed=signed, q=q, error=error,
+                      nav="plans")  # fmt: skip
+
+    return page(request, view)
+
+
+def by_level(doc: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The stakeholders grouped by level, C-level first; most influential, then by name."""
+    groups: dict[str, list[dict[str, Any]]] = {lv: [] for lv in LEVELS}
+    for s in doc["stakeholders"]:
+        groups[s["level"]].append(s)
+    order = lambda s: (-(s["influence"] or 0), str(s["name"]), s["id"])  # noqa: E731
+    return [(LEVEL_NAMES[lv], sorted(g, key=order)) for lv, g in groups.items() if g]
+
+
+@router.get("/plans/{org_id}")
+def plan_page(request: Request, org_id: int) -> Response:
+    def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
+        try:
+            doc = plan_view(s, org_id, me, ctx.sharing)
+        except UsageError as exc:
+            return render(ctx, request, "error.html", 404, me=me, signed=signed,
+                          message="; ".join(exc.lines()))  # fmt: skip
+        if doc["org"]["id"] != org_id:  # merged into another account
+            return RedirectResponse(f"/plans/{doc['org']['id']}", status_code=303)
+        names = {p["id"]: p["name"] for p in doc["stakeholders"]}
+        return render(
+            ctx, request, "plan.html", me=me, signed=signed, doc=doc, levels=by_level(doc),
+            names=names, svg=RENDERERS["svg"](doc), stances=STANCES, level_names=LEVEL_NAMES,
+            nav="plans",
+            note=NOTES.get(request.query_params.get("done", "")),
+        )  # fmt: skip
+
+    return page(request, view)
+
+
+@router.get("/plans/{org_id}/plan.{fmt}")
+def plan_export(request: Request, org_id: int, fmt: str) -> Response:
+    def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
+        try:
+            body, media, name = export(plan_view(s, org_id, me, ctx.sharing), fmt)
+        except UsageError as exc:
+            return render(ctx, request, "error.html", 404, me=me, signed=signed,
+                          message="; ".join(exc.lines()))  # fmt: skip
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        if fmt in ("html", "svg"):
+            headers["Content-Security-Policy"] = EXPORT_CSP
+        return Response(body, media_type=media, headers=headers)
+
+    return page(request, view)
+
+
+@router.post("/plans/{org_id}/strategy")
+def plan_strategy(
+    request: Request, org_id: int, csrf: str = Form(""), strategy: str = Form("")
+) -> Response:
+    def work(s: Session, signed: Signed, me: Member) -> Any:
+        return edit_plan(s, org_id, me, strategy=strategy)
+
+    return act(request, csrf, work, f"/plans/{org_id}?done=strategy")
+
+
+@router.post("/plans/{org_id}/stakeholders/{person_id}")
+def plan_stakeholder(
+    request: Request,
+    org_id: int,
+    person_id: int,
+    csrf: str = Form(""),
+    stance: str = Form("unknown"),
+    influence: str = Form(""),
+) -> Response:
+    def work(s: Session, signed: Signed, me: Member) -> Any:
+        level = int(influence) if influence.strip().isdigit() else None
+        inf = (person_id, level) if level is not None else None
+        return edit_plan(s, org_id, me, stance=(person_id, stance), influence=inf)
+
+    return act(request, csrf, work, f"/plans/{org_id}?done=stakeholder#p{person_id}")
+
+
+@router.post("/plans/{org_id}/actions")
+def plan_action(
+    request: Request, org_id: int, csrf: str = Form(""), text: str = Form("")
+) -> Response:
+    def work(s: Session, signed: Signed, me: Member) -> Any:
+        return edit_plan(s, org_id, me, action=text)
+
+    return act(request, csrf, work, f"/plans/{org_id}?done=action#actions")
