@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from connector.store import models as m
 from connector.store.db import session_factory
 from connector.store.models_plans import AccountPlan, PlanAction, Stakeholder
+from connector.store.models_snapshot import NetworkSnapshot
+from connector.store.models_web import ApiToken, WebSession
 
 T0 = datetime(2026, 3, 1, 12, 30, 15, 123000, tzinfo=UTC)
 
@@ -175,6 +177,39 @@ def _graph(s: Session) -> dict[str, Any]:
                 holder="host-1:123",
                 acquired_at=T0,
                 expires_at=T0 + timedelta(minutes=10),
+            ),
+            WebSession(
+                id_hash="b" * 64,
+                member_id=member.id,
+                csrf_secret="c" * 64,
+                roles="admin,manager",
+                created_at=T0,
+                expires_at=T0 + timedelta(hours=8),
+            ),
+            ApiToken(
+                token_hash="d" * 64,
+                member_id=member.id,
+                label="reporting script",
+                created_by_id=member.id,
+                created_at=T0,
+                revoked_at=T0 + timedelta(days=30),
+            ),
+            NetworkSnapshot(
+                team="EMEA",
+                scope="team",
+                week="2026-W09",
+                org_id=org.id,
+                accounts=1,
+                single_threaded_accounts=1,
+                people=2,
+                known=1,
+                key=2,
+                key_known=1,
+                key_known_strong=1,
+                single_threaded=1,
+                relationships=1,
+                strength={"4": 1, "none": 1},
+                taken_at=T0,
             ),
         ]
     )
