@@ -156,9 +156,7 @@ def _usage(session: Session, source: str, settings: Any) -> dict[str, Any] | Non
     ).first()
     if not latest:
         return None
-    share = getattr(settings, "api_budget_share", None) or getattr(
-        settings, "daily_budget_share", None
-    )
+    share = getattr(settings, "api_budget_share", None)  # the config reads the old name into it
     used, limit = latest.get("used"), latest.get("limit")
     allowance = int(limit * share) if limit and share else None
     return dict(latest) | {

@@ -97,9 +97,11 @@ def rate(
     rating: int,
     share: str | None = None,
     exclusive: bool | None = None,
+    source: str = "cli",
 ) -> tuple[Relationship, dict[str, list[Any]], bool]:
     """The member rates their own relationship with the person (created when there is none: the
-    rep knows the person though no signal said so). Returns (relationship, changes, created)."""
+    rep knows the person though no signal said so). Returns (relationship, changes, created);
+    `source` (cli, web) is what the audit names as the origin."""
     check_rating(rating)
     if share is not None:
         check_share(share)
@@ -111,7 +113,7 @@ def rate(
         wanted["exclusive"] = exclusive
     changes = set_fields(rel, **wanted)
     chose = share is not None and choose(rel)
-    _audit_change(session, member.id, rel, changes, created, source="cli", chose=chose)
+    _audit_change(session, member.id, rel, changes, created, source=source, chose=chose)
     return rel, changes, created
 
 

@@ -72,7 +72,7 @@ def rate_mine(
         raise Forbidden(f"relationship #{relationship_id} is not yours")
     person = session.get(Person, rel.person_id)
     assert person is not None
-    rel, changes, _ = rate(session, member, person, rating, share, exclusive)
+    rel, changes, _ = rate(session, member, person, rating, share, exclusive, source="web")
     return {"relationship_id": rel.id, "person": person.name, "changes": changes}
 
 
