@@ -20,10 +20,11 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/carnet demo
 
-# the browser test's screenshots of every page, kept in docs/screenshots/ (needs chromium)
+# the browser tests' screenshots of every page, kept in docs/screenshots/ (needs chromium)
 screenshots: $(STAMP)
 	CARNET_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider \
-		tests/e2e/test_web_browser.py -k sqlite
+		tests/e2e/test_web_browser.py tests/e2e/test_web_browser_admin.py \
+		tests/e2e/test_web_browser_campaigns.py -k sqlite
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

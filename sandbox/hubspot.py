@@ -1,6 +1,6 @@
 """A loopback stand-in of HubSpot's CRM API (v3 objects, owners, properties, pipelines, v4
-associations, OAuth token refresh) that hubspot-api-client 12.x runs against unchanged through
-`HubSpot(access_token=..., host=<url>)`.
+associations, v3 lists, OAuth token refresh) that hubspot-api-client 12.x runs against unchanged
+through `HubSpot(access_token=..., host=<url>)`.
 
 Private-app tokens: those in the `tokens` option (the sandbox runner gives the one it writes into
 the generated config); without it, any non-empty Bearer token. Any other token answers 401
@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote
 
 from .core import Clock, HTTPError, Request, Response, StandIn
 from .hubspot_limits import RateLimiter, rate_limit_body
+from .hubspot_lists import ListsApi
 from .hubspot_load import WorldLoader, owners_from
 from .hubspot_meta import MetaApi, owner_view
 from .hubspot_objects import ObjectsApi
@@ -70,6 +71,7 @@ class HubSpotStandIn(StandIn):
         self.expired: dict[str, datetime] = {}  # token -> when it was invalidated
         self.props = self._fresh_props()
         self.store = Store(self.clock, self.props)
+        self.lists = ListsApi(self.store, lambda: self.base_url)
         self._load()
         for api in (
             ObjectsApi(
@@ -80,6 +82,7 @@ class HubSpotStandIn(StandIn):
             ),
             MetaApi(lambda: self.owners, lambda: self.props, lambda: self.base_url),
             AssociationsApi(self.store),
+            self.lists,
         ):
             for method, template, handler in api.routes():
                 self.add(method, template, self._guard(handler, template))
@@ -94,6 +97,7 @@ class HubSpotStandIn(StandIn):
     def _load(self) -> None:
         self.props = self._fresh_props()
         self.store.clear(self.props)
+        self.lists.clear()
         self.ids = WorldLoader(self.store, self.world, self.started, self.owners).load()
         self.ids.update({("owners", o["_member"]): o["id"] for o in self.owners})
 
@@ -211,6 +215,8 @@ class HubSpotStandIn(StandIn):
 
     def admin_records(self, obj: str) -> list[dict[str, Any]]:
         with self.lock:
+            if obj == "lists":  # the Lists v3 lists, each with its members' ids
+                return self.lists.admin_view()
             if self._type(obj) == "owners":
                 return [owner_view(o) for o in self.owners if not o["archived"]]
             return [self._full(obj, r) for r in self.store.live(obj)]
@@ -303,6 +309,7 @@ def missing_scopes(path: str) -> HTTPError:
     """HubSpot's 403 for an app that was not granted the scope a call needs."""
     parts = path.strip("/").split("/")
     obj = parts[3] if len(parts) > 3 and parts[:3] == ["crm", "v3", "objects"] else "contacts"
+    scope = "crm.lists.read" if parts[:3] == ["crm", "v3", "lists"] else f"crm.objects.{obj}.read"
     return HTTPError(
         403,
         "MISSING_SCOPES",
@@ -312,7 +319,7 @@ def missing_scopes(path: str) -> HTTPError:
             "errors": [
                 {
                     "message": "One or more of the following scopes are required.",
-                    "context": {"requiredGranularScopes": [f"crm.objects.{obj}.read"]},
+                    "context": {"requiredGranularScopes": [scope]},
                 }
             ],
             "links": {"scopes": "https://developers.hubspot.com/scopes"},

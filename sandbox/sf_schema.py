@@ -37,6 +37,12 @@ INDUSTRIES: tuple[str, ...] = (
     *("Entertainment", "Finance", "Government", "Healthcare", "Insurance", "Manufacturing"),
     *("Media", "Retail", "Technology", "Transportation"),
 )
+CAMPAIGN_STATUSES = ("Planned", "In Progress", "Completed", "Aborted")
+CAMPAIGN_TYPES: tuple[str, ...] = (
+    *("Conference", "Webinar", "Trade Show", "Public Relations", "Partners"),
+    *("Referral Program", "Advertisement", "Banner Ads", "Direct Mail", "Email"),
+    *("Telemarketing", "Other"),
+)
 
 
 def _base_objects() -> dict[str, SObject]:
@@ -125,8 +131,54 @@ def _base_objects() -> dict[str, SObject]:
             deletable=False,
         ),
         *_access_objects(),
+        *_campaign_objects(),
     ]
     return {o.name: o for o in objs}
+
+
+def _campaign_objects() -> list[SObject]:
+    """Campaigns, their member statuses (each campaign its own picklist of them) and members;
+    the rules between them are in sf_campaigns. `LeadId` points at leads, which this org lacks,
+    so only contacts can be members here."""
+    return [
+        make_object(
+            "Campaign",
+            "701",
+            [
+                s("Name", 80, nillable=False, name_field=True),
+                ref("ParentId", "Campaign"),
+                pick("Type", CAMPAIGN_TYPES),
+                pick("Status", CAMPAIGN_STATUSES, defaulted=True),
+                typed("StartDate", "date"),
+                typed("EndDate", "date"),
+                s("Description", 32000, type="textarea"),  # long text: not filterable
+                typed("IsActive", "boolean"),
+                OWNER,
+            ],
+        ),
+        make_object(
+            "CampaignMemberStatus",
+            "01Y",
+            [
+                ref("CampaignId", "Campaign", nillable=False, **CREATE_ONLY),
+                s("Label", 765, nillable=False, name_field=True),
+                typed("HasResponded", "boolean"),
+                typed("IsDefault", "boolean"),
+                typed("SortOrder", "int"),
+            ],
+        ),
+        make_object(
+            "CampaignMember",
+            "00v",
+            [
+                ref("CampaignId", "Campaign", nillable=False, **CREATE_ONLY),
+                ref("ContactId", "Contact", **CREATE_ONLY),
+                ref("LeadId", "Lead", **CREATE_ONLY),
+                Field("Status", "picklist", 40, defaulted=True),  # its campaign's statuses
+                typed("HasResponded", "boolean", **RO),
+            ],
+        ),
+    ]
 
 
 def _access_objects() -> list[SObject]:

@@ -40,6 +40,7 @@ CHILDREN: dict[str, list[tuple[str, str, str]]] = {
         ("Event", "WhoId", "cascade"),
         ("Note", "ParentId", "cascade"),
         ("ContentDocumentLink", "LinkedEntityId", "cascade"),
+        ("CampaignMember", "ContactId", "cascade"),
     ],
     "Opportunity": [
         ("OpportunityContactRole", "OpportunityId", "cascade"),
@@ -50,6 +51,11 @@ CHILDREN: dict[str, list[tuple[str, str, str]]] = {
         ("ContentDocumentLink", "LinkedEntityId", "cascade"),
     ],
     "ContentNote": [("ContentDocumentLink", "ContentDocumentId", "cascade")],
+    "Campaign": [
+        ("Campaign", "ParentId", "clear"),
+        ("CampaignMember", "CampaignId", "cascade"),
+        ("CampaignMemberStatus", "CampaignId", "cascade"),
+    ],
     "PermissionSet": [
         ("FieldPermissions", "ParentId", "cascade"),
         ("PermissionSetAssignment", "PermissionSetId", "cascade"),
@@ -60,6 +66,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "Event": {"EventSubtype": "Event"},
     "Opportunity": {"CurrencyIsoCode": "USD"},
     "ContentDocumentLink": {"ShareType": "V", "Visibility": "AllUsers"},
+    "Campaign": {"Status": "Planned"},
 }
 _STAGE = {name: (prob, closed, won) for name, prob, closed, won in STAGES}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import sf_campaigns as campaigns
 from .core import Faults, HTTPError
 from .sf_fields import Field, SObject
 from .sf_ids import normalize_id as norm_id
@@ -42,10 +43,12 @@ def create_record(store: Store, sobj: SObject, values: Record, by: str) -> Recor
             "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"]
         )
     validate(store, sobj, values, creating=True)
-    rec = store.insert(sobj.name, _normalize_refs(sobj, values), by)
+    added = campaigns.prepare(store, sobj.name, values, None)
+    rec = store.insert(sobj.name, _normalize_refs(sobj, values) | added, by)
     if sobj.name == "ContentNote":  # Salesforce links a new note to its owner
         link = {"ContentDocumentId": rec["Id"], "LinkedEntityId": rec["OwnerId"], "ShareType": "I"}
         store.insert("ContentDocumentLink", link, by)
+    campaigns.after_write(store, sobj.name, rec, by, created=True)
     return rec
 
 
@@ -73,7 +76,10 @@ def update_record(store: Store, sobj: SObject, rid: str, values: Record, by: str
             f"entity type cannot be updated: {sobj.label or sobj.name}",
         )
     validate(store, sobj, values, creating=False)
-    return store.update(sobj.name, rid, _normalize_refs(sobj, values), by)
+    added = campaigns.prepare(store, sobj.name, values, store.tables[sobj.name][rid])
+    rec = store.update(sobj.name, rid, _normalize_refs(sobj, values) | added, by)
+    campaigns.after_write(store, sobj.name, rec, by, created=False)
+    return rec
 
 
 def delete_record(store: Store, sobj: SObject, rid: str, by: str) -> None:
@@ -83,6 +89,7 @@ def delete_record(store: Store, sobj: SObject, rid: str, by: str) -> None:
             "insufficient access rights on object id",
             [],
         )
+    campaigns.check_delete(store, sobj.name, rid)
     store.delete(sobj.name, rid, by)
 
 

@@ -2,8 +2,9 @@
 stage status) and engagements in, batch property writes out, through hubspot-api-client.
 
 Pulls are in adapters/hubspot_pull.py, the calls themselves (retries, limiters, budget) in
-adapters/hubspot_api.py. Every CRM object is read and written through the client's generic
-`crm.objects` APIs (the same /crm/v3/objects/{type} endpoints as `crm.contacts` and the like).
+adapters/hubspot_api.py, invitation campaigns (contact lists) in adapters/hubspot/lists.py. Every
+CRM object is read and written through the client's generic `crm.objects` APIs (the same
+/crm/v3/objects/{type} endpoints as `crm.contacts` and the like).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from adapters.hubspot import writeback
 from adapters.hubspot.api import BATCH_LIMIT, HubSpotApi, HubSpotRefused
+from adapters.hubspot.lists import ListsMixin
 from adapters.hubspot.pull import Puller, as_datetime, epoch_ms, mark_last
 from connector.core.errors import (
     BudgetExhausted,
@@ -56,7 +58,7 @@ OWNER_FIELDS = {
 }  # fmt: skip
 
 
-class HubSpotAdapter:
+class HubSpotAdapter(ListsMixin):
     source = "hubspot"
 
     def __init__(

@@ -46,16 +46,23 @@ LIST_LIMIT, SEARCH_LIMIT, OWNERS_LIMIT, BATCH_LIMIT = 100, 200, 500, 100  # HubS
 SEARCH_PER_SECOND = 4  # HubSpot limits search separately; plan for 4 requests a second
 WINDOW_SHARE = 0.9  # of `requests_per_10s`: leave room for other apps sharing the window
 TIMEOUT = (10.0, 120.0)  # connect, read (seconds) for every call
-_PACKAGES = ("objects", "owners", "pipelines", "properties", "associations.v4")
+_PACKAGES = ("objects", "owners", "pipelines", "properties", "associations.v4", "lists")
 API_ERRORS: tuple[type[Exception], ...] = tuple(
     importlib.import_module(f"hubspot.crm.{pkg}.exceptions").ApiException for pkg in _PACKAGES
 )
-_GETS = {  # the calls made with GET; the others (search, batch and v4 reads, creations) POST
-    ("basic", "get_page"),
-    ("owners", "get_page"),
-    ("pipelines", "get_all"),
-    ("properties", "get_all"),
-    ("groups", "get_all"),
+_VERBS = {  # the calls not made with POST (search, batch and v4 reads, creations)
+    ("basic", "get_page"): "GET",
+    ("owners", "get_page"): "GET",
+    ("pipelines", "get_all"): "GET",
+    ("properties", "get_all"): "GET",
+    ("groups", "get_all"): "GET",
+    ("lists", "get_by_id"): "GET",
+    ("lists", "get_by_name"): "GET",
+    ("lists", "update_name"): "PUT",
+    ("lists", "remove"): "DELETE",
+    ("memberships", "get_page"): "GET",
+    ("memberships", "add"): "PUT",
+    ("memberships", "remove"): "PUT",
 }
 # name -> how to reach that API object on a client (each access builds a new ApiClient: cache it)
 _APIS: dict[str, Callable[[HubSpot], Any]] = {
@@ -67,6 +74,8 @@ _APIS: dict[str, Callable[[HubSpot], Any]] = {
     "properties": lambda c: c.crm.properties.core_api,
     "groups": lambda c: c.crm.properties.groups_api,
     "associations": lambda c: c.crm.associations.v4.batch_api,
+    "lists": lambda c: c.crm.lists.lists_api,
+    "memberships": lambda c: c.crm.lists.memberships_api,
 }
 
 
@@ -143,7 +152,7 @@ class HubSpotApi:
             fn = getattr(self.api(api), f"{method}_with_http_info")
             try:
                 resp = fn(*args, _preload_content=False, _request_timeout=TIMEOUT, **kw)
-                verb = "GET" if (api, method) in _GETS else "POST"
+                verb = _VERBS.get((api, method), "POST")
                 body = self._read(resp, Answer("HubSpot", f"{verb} {_path(resp)}"), rows, row_keys)
             except API_ERRORS as exc:
                 raise self._error(exc) from None

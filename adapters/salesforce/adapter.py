@@ -21,6 +21,7 @@ from adapters.salesforce import writeback
 from adapters.salesforce.access import Access
 from adapters.salesforce.auth import TIMEOUT_S
 from adapters.salesforce.bulk import results, start_job, wait_for
+from adapters.salesforce.campaigns import CampaignsMixin
 from adapters.salesforce.client import Client
 from adapters.salesforce.push import push
 from adapters.salesforce.records import (
@@ -54,7 +55,7 @@ BULK_CHUNK = 10_000  # rows a Bulk 2.0 results call asks for (bounded memory, fe
 Body = dict[str, Any]
 
 
-class SalesforceAdapter:
+class SalesforceAdapter(CampaignsMixin):
     source = "salesforce"
 
     def __init__(self, settings: Any, secret: Callable[[str], str]):

@@ -5,7 +5,7 @@ the Outcome Salesforce's answer means (`outcome_of`, `failed`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,8 +33,14 @@ RETRIABLE_CODES = {
 GONE_CODES = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"}  # the record updated is no more
 
 
-def push(client: Client, writes: list[Write]) -> list[WriteResult]:
-    """Send every write (updates, then creations), in calls of at most 200; results in order."""
+Judge = Callable[[Write, dict[str, Any]], WriteResult]
+
+
+def push(client: Client, writes: list[Write], judge: Judge | None = None) -> list[WriteResult]:
+    """Send every write (updates, then creations), in calls of at most 200; results in order.
+    `judge` reads one record's answer (`result` unless given: a caller that knows better what
+    an error means for its records, such as an add that finds the member there already)."""
+    judge = judge or result
     results: dict[int, WriteResult] = {}
     stopped: CarnetError | None = None
     for create, batch in batches(writes):
@@ -52,7 +58,7 @@ def push(client: Client, writes: list[Write]) -> list[WriteResult]:
             stopped = exc if isinstance(exc, BudgetExhausted | AuthError) else None
             results |= {i: failed(w, exc) for i, w in batch}
             continue
-        results |= {i: result(w, a) for (i, w), a in zip(batch, answers, strict=True)}
+        results |= {i: judge(w, a) for (i, w), a in zip(batch, answers, strict=True)}
     return [results[i] for i in range(len(writes))]
 
 
@@ -86,10 +92,17 @@ def result(write: Write, answer: dict[str, Any]) -> WriteResult:
     if answer.get("success"):
         return WriteResult(write.key, Outcome.OK, id=answer.get("id") or write.id)
     errors = answer.get("errors") or [{}]
-    code = str(errors[0].get("statusCode") or "")
+    code = error_code(answer)
     message = "; ".join(str(e.get("message") or e.get("statusCode")) for e in errors)
     error = f"{code}: {message}" if code else message
     return WriteResult(write.key, outcome_of(code, write), id=write.id, error=error)
+
+
+def error_code(answer: dict[str, Any]) -> str:
+    """The status code of a refused record's first error ("" for a success)."""
+    errors = answer.get("errors") or [{}]
+    first = errors[0] if isinstance(errors[0], dict) else {}
+    return "" if answer.get("success") else str(first.get("statusCode") or "")
 
 
 def outcome_of(code: str, write: Write) -> Outcome:

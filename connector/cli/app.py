@@ -57,10 +57,12 @@ mappings_app = typer.Typer(help="Validate the field mappings.", no_args_is_help=
 intro_app = typer.Typer(help="Ask for, grant and track introductions.", no_args_is_help=True)
 plan_app = typer.Typer(help="Account plans.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The loopback stand-ins of the three CRMs.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Invitation campaigns: guest lists.", no_args_is_help=True)
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(intro_app, name="intro")
 app.add_typer(plan_app, name="plan")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(campaign_app, name="campaign")
 
 _state: dict[str, Path | None] = {"config": None}
 

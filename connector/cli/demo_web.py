@@ -1,6 +1,7 @@
 """The end of `carnet demo`: the web app on 127.0.0.1 (port 8000 unless --port), signed in through
 the Entra stand-in, which keeps running with the other two, as three of the demo's people: a rep,
-a manager of their team, an admin. Until Ctrl-C (or SIGTERM); then the demo ends as usual.
+a manager of their team (who runs an open campaign asking for the rep's network), an admin. Until
+Ctrl-C (or SIGTERM); then the demo ends as usual.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 from rich.console import Console
 from rich.rule import Rule
 from ruamel.yaml import YAML
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from connector.core.errors import UsageError
 from connector.store import models as m
 from connector.store.app import App
+from connector.store.models_campaigns import Campaign
 
 HOST = "127.0.0.1"
 
@@ -83,6 +85,7 @@ def serve_web(config: Path, cast: dict[str, Any], port: int, console: Console) -
     carnet = App(config)
     try:
         app = create_app(carnet)
+        open_a_campaign(carnet, users["manager"][0])
         console.print(Rule("Carnet on the web"))
         console.print(f"Open http://{HOST}:{port} and sign in (the Entra stand-in asks who) as:")
         for role, (email, name) in users.items():
@@ -91,6 +94,21 @@ def serve_web(config: Path, cast: dict[str, Any], port: int, console: Console) -
         _until_stopped(lambda: uvicorn.run(app, host=HOST, port=port, log_level="warning"))
     finally:
         carnet.close()
+
+
+def open_a_campaign(carnet: App, manager: str) -> None:
+    """An open campaign the manager runs, so the rep finds it asking for their network."""
+    from connector.governance.campaigns import create_campaign, set_state  # lazy: start-up
+
+    with carnet.sessions() as s, s.begin():
+        owner = s.scalar(select(m.Member).where(m.Member.email == manager))
+        if owner is None or s.scalar(select(func.count()).select_from(Campaign)):
+            return
+        made = create_campaign(
+            s, owner, name="Customer dinner", capacity=12, criteria={"min_strength": 3},
+            purpose="An evening with the customers who matter this quarter",
+        )  # fmt: skip
+        set_state(s, made["id"], owner, "open")
 
 
 def _until_stopped(serve: Any) -> None:

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from connector.cli import ops, people, web  # noqa: F401 - importing them registers their commands
+# importing them registers their commands
+from connector.cli import campaigns, ops, people, web  # noqa: F401
 from connector.cli.app import app, fail, run
 from connector.cli.demo import run_demo
 from connector.core.errors import FatalError

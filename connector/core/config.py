@@ -92,6 +92,8 @@ class Scoring(Strict):
 
 class Credits(Strict):
     percent: float = Field(10.0, ge=0, le=100)
+    # the nominator of an accepted campaign guest; None: the same as `percent` (derive_credits)
+    campaign_percent: float | None = Field(None, ge=0, le=100)
 
 
 class Logging(Strict):

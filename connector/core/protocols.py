@@ -20,6 +20,7 @@ from connector.core.records import (
     Write,
     WriteResult,
 )
+from connector.core.records_campaigns import CampaignRecord, MemberState, MemberWrite
 
 
 class FieldGroup(Protocol):
@@ -52,6 +53,20 @@ class NoteWriter(Metered, Protocol):
     def push_notes(self, notes: list[PlanNote]) -> list[WriteResult]: ...
 
 
+class CampaignWriter(Metered, Protocol):
+    """Invitation campaigns: the campaign record (found again by its marker), its members read
+    back (with the status the CRM holds) and written, exactly once each."""
+
+    # marker -> CRM id of those found; by the whole record: HubSpot finds a list by its name
+    def find_campaigns(self, campaigns: list[CampaignRecord]) -> dict[str, str]: ...
+
+    def push_campaigns(self, campaigns: list[CampaignRecord]) -> list[WriteResult]: ...
+
+    def read_members(self, campaign_ref: str) -> dict[str, MemberState]: ...  # contact -> state
+
+    def push_members(self, members: list[MemberWrite]) -> list[WriteResult]: ...
+
+
 class Installer(Protocol):
     """Creates the custom fields the outbound mapping writes (`carnet install`)."""
 
@@ -64,7 +79,7 @@ class Installer(Protocol):
     ) -> list[FieldStep]: ...
 
 
-class Adapter(Writer, NoteWriter, Installer, Protocol):
+class Adapter(Writer, NoteWriter, CampaignWriter, Installer, Protocol):
     """One source's adapter: everything the core calls on it."""
 
     source: str

@@ -2,6 +2,8 @@
 
 Who reads what is in docs/governance.md: a member sees their own acts, their introductions and who
 saw their relationships; the admin's full log withholds what the company audience may not see.
+Events about a campaign nomination are read through the campaign rule (`nomination_visible`): its
+nominator, the campaign's owner while it is open, nobody else beyond what visibility allows.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
+from connector.governance.campaigns_rule import DISCLOSED, DISCLOSURE_ENDED, nomination_visible
 from connector.governance.visibility import (
     CRM_AUDIENCE,
     Viewer,
@@ -23,9 +26,15 @@ from connector.governance.visibility import (
     visibility,
 )
 from connector.store.models import AuditEvent, Intro, Member, Person, Relationship, utcnow
+from connector.store.models_campaigns import Campaign, Nomination
 
 SHOWN = "relationship.shown"
 WITHHELD = {"withheld": "concerns a relationship you may not see"}
+
+
+# where a session that must not write (a web page's) keeps its audit events: see
+# connector/web/context.py `WebContext.read_tx`, which writes them before the page is answered
+DEFERRED = "carnet_deferred_audit"
 
 
 def record(
@@ -45,7 +54,11 @@ def record(
         subject_id=None if subject_id is None else str(subject_id),
         details=details,
     )
-    session.add(event)
+    deferred = session.info.get(DEFERRED)
+    if deferred is not None:  # a read-only answer: its caller writes the events right after it
+        deferred.append(event)
+    else:
+        session.add(event)
     return event
 
 
@@ -86,10 +99,20 @@ class _Rel:
 
 
 class _Context:
-    """What the listing needs about the relationships, members and intros its events name."""
+    """What the listing needs about the relationships, members, intros and nominations its events
+    name (and the nominations' campaigns)."""
 
     def __init__(self, session: Session, events: list[AuditEvent]):
+        nom_ids = {i for e in events for i in _nomination_ids(e)}
+        self.nominations = {
+            n.id: n for n in session.scalars(select(Nomination).where(Nomination.id.in_(nom_ids)))
+        }
+        camp_ids = {n.campaign_id for n in self.nominations.values()}
+        self.campaigns = {
+            c.id: c for c in session.scalars(select(Campaign).where(Campaign.id.in_(camp_ids)))
+        }
         rel_ids = {i for e in events for i in _rel_ids(e)}
+        rel_ids |= {n.relationship_id for n in self.nominations.values()}
         intro_ids = {
             int(e.subject_id) for e in events if e.subject_type == "intro" and e.subject_id
         }
@@ -126,6 +149,14 @@ def _rel_ids(event: AuditEvent) -> list[int]:
     return [int(i) for i in ids]
 
 
+def _nomination_ids(event: AuditEvent) -> list[int]:
+    if event.subject_type == "nomination" and event.subject_id:
+        return [int(event.subject_id)]
+    if event.action in (DISCLOSED, DISCLOSURE_ENDED):
+        return [int(i) for i in event.details.get("nominations") or []]
+    return []
+
+
 def list_events(
     session: Session, reader: Member | None, sharing: Sharing, limit: int = 200
 ) -> dict[str, Any]:
@@ -150,8 +181,8 @@ def _chunks(
         q = q.where(
             or_(
                 AuditEvent.actor_id == reader.id,
-                AuditEvent.subject_type.in_(("intro", "relationship")),
-                AuditEvent.action == SHOWN,
+                AuditEvent.subject_type.in_(("intro", "relationship", "nomination")),
+                AuditEvent.action.in_((SHOWN, DISCLOSED, DISCLOSURE_ENDED)),
             )
         )
     offset = 0
@@ -169,6 +200,10 @@ def _entry(
     viewer: Viewer = reader if reader is not None else CRM_AUDIENCE
     is_actor = reader is not None and event.actor_id == reader.id
     refs = _rel_ids(event)
+    if event.subject_type == "nomination":
+        return _nomination_entry(event, ctx, reader, sharing)
+    if event.action in (DISCLOSED, DISCLOSURE_ENDED):
+        return _disclosure_entry(event, ctx, reader, sharing)
     seen = [r for r in refs if _level(ctx, r, viewer, sharing) > Visibility.HIDDEN]
     if event.subject_type == "intro":
         return _intro_entry(event, ctx, reader, seen, refs)
@@ -208,6 +243,43 @@ def _intro_entry(
         return None
     details = {k: v for k, v in event.details.items() if k != "relationship_id"}
     return _base(event, ctx, seen, details)
+
+
+def _nomination_seen(ctx: _Context, nom: Nomination, viewer: Viewer, sharing: Sharing) -> bool:
+    campaign, rel = ctx.campaigns.get(nom.campaign_id), ctx.rels.get(nom.relationship_id)
+    if campaign is None or rel is None:  # gone from the store: nobody can be shown it any more
+        return False
+    return nomination_visible(campaign, nom, rel.holder, rel, viewer, sharing)
+
+
+def _nomination_entry(
+    event: AuditEvent, ctx: _Context, reader: Member | None, sharing: Sharing
+) -> dict[str, Any] | None:
+    """A nomination's event: to whom the campaign rule shows the nomination, as it is now (the
+    owner's view ends when the campaign closes); the admin's log withholds the others."""
+    nom = ctx.nominations.get(int(event.subject_id or 0))
+    viewer: Viewer = reader if reader is not None else CRM_AUDIENCE
+    if nom is None or not _nomination_seen(ctx, nom, viewer, sharing):
+        return None if reader is not None else _withheld(event)
+    details = {k: v for k, v in event.details.items() if k != "relationships"}
+    return _base(event, ctx, [nom.relationship_id], details)
+
+
+def _disclosure_entry(
+    event: AuditEvent, ctx: _Context, reader: Member | None, sharing: Sharing
+) -> dict[str, Any] | None:
+    """The owner was shown nominations (or their view of them ended): the owner and the admin
+    read it with the nominations the rule still shows them, each nominator with their own."""
+    noms = [ctx.nominations[int(i)] for i in _nomination_ids(event) if int(i) in ctx.nominations]
+    if reader is not None and event.actor_id != reader.id:
+        shown = [n for n in noms if n.nominator_id == reader.id]
+        if not shown:
+            return None
+    else:
+        viewer: Viewer = reader if reader is not None else CRM_AUDIENCE
+        shown = [n for n in noms if _nomination_seen(ctx, n, viewer, sharing)]
+    rel_ids = [n.relationship_id for n in shown if n.relationship_id in ctx.rels]
+    return _base(event, ctx, rel_ids, {"campaign_id": event.details.get("campaign_id")})
 
 
 def _level(ctx: _Context, rel_id: int, viewer: Viewer, sharing: Sharing) -> Visibility:

@@ -1,5 +1,6 @@
-"""Referral credits: derived after every sync from made introductions and the requester's deals,
-and listed by `carnet credits`. Re-running the derivation never doubles or churns a credit.
+"""Referral credits: derived after every sync from made introductions, accepted campaign guests
+and the deals, and listed by `carnet credits`. Re-running the derivation never doubles or churns a
+credit.
 
 Rule (DESIGN.md "Introductions and referral credits"): an introduction counts once it is *made*
 (approval alone brought nobody together). An opportunity owned by the requester, at the introduced
@@ -7,6 +8,11 @@ person's org or with that person in its contact roles, created in the CRM after 
 made, gives the broker a credit of `credits.percent` of its amount: pending while the deal is open,
 earned when won, void when lost (or deleted, or no longer
 matching); a reopened deal is pending again.
+
+Campaigns (docs/campaigns.md): an opportunity at an accepted guest's org, created in the CRM after
+the nomination was accepted and not owned by the nominator, gives the nominator a credit of
+`credits.campaign_percent` (default: `credits.percent`), with the same life. One credit per
+(opportunity, referrer): the earliest of their made introductions and accepted nominations.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ from connector.store.models import (
     Org,
     Person,
     ReferralCredit,
+    Relationship,
     utcnow,
 )
+from connector.store.models_campaigns import Nomination
 
 STATUS_OF_DEAL = {"open": "pending", "won": "earned", "lost": "void"}
 
@@ -56,13 +64,26 @@ class CreditCounts:
 class _Match:
     opportunity_id: int
     referrer_id: int
-    intro_id: int
+    intro_id: int | None
     amount: float | None
     currency: str | None
     deal_status: str
+    at: datetime | None = None  # when the introduction was made / the nomination accepted
+    nomination_id: int | None = None
 
 
 def _matches(session: Session) -> dict[tuple[int, int], _Match]:
+    """(opportunity, referrer) -> the earliest made introduction or accepted nomination that earns
+    the referrer a credit (an introduction on a tie)."""
+    found = _intro_matches(session)
+    for key, match in _nomination_matches(session).items():
+        first = found.get(key)
+        if first is None or (first.at is not None and match.at is not None and match.at < first.at):
+            found[key] = match
+    return found
+
+
+def _intro_matches(session: Session) -> dict[tuple[int, int], _Match]:
     """(opportunity, broker) -> the earliest made introduction that earns the broker a credit."""
     role = exists().where(
         ContactRole.opportunity_id == Opportunity.id, ContactRole.person_id == Intro.person_id
@@ -75,6 +96,7 @@ def _matches(session: Session) -> dict[tuple[int, int], _Match]:
             Opportunity.amount,
             Opportunity.currency,
             Opportunity.status,
+            Intro.made_at,
         )
         .select_from(Intro)
         .join(Person, Person.id == Intro.person_id)
@@ -93,9 +115,49 @@ def _matches(session: Session) -> dict[tuple[int, int], _Match]:
         .order_by(Intro.made_at, Intro.id)
     )
     found: dict[tuple[int, int], _Match] = {}
-    for opp_id, broker_id, intro_id, amount, currency, deal in session.execute(q):
+    for opp_id, broker_id, intro_id, amount, currency, deal, at in session.execute(q):
         found.setdefault(
-            (opp_id, broker_id), _Match(opp_id, broker_id, intro_id, amount, currency, deal)
+            (opp_id, broker_id), _Match(opp_id, broker_id, intro_id, amount, currency, deal, at)
+        )
+    return found
+
+
+def _nomination_matches(session: Session) -> dict[tuple[int, int], _Match]:
+    """(opportunity, nominator) -> the earliest accepted nomination of a guest at the deal's org,
+    the deal created after the acceptance and owned by someone else."""
+    q = (
+        select(
+            Opportunity.id,
+            Nomination.nominator_id,
+            Nomination.id,
+            Opportunity.amount,
+            Opportunity.currency,
+            Opportunity.status,
+            Nomination.decided_at,
+        )
+        .select_from(Nomination)
+        .join(Relationship, Relationship.id == Nomination.relationship_id)
+        .join(Person, Person.id == Relationship.person_id)
+        .join(
+            Opportunity,
+            and_(
+                Opportunity.org_id == Person.org_id,
+                or_(
+                    Opportunity.owner_id.is_(None), Opportunity.owner_id != Nomination.nominator_id
+                ),
+                Opportunity.deleted_at.is_(None),
+                Opportunity.crm_created_at.is_not(None),
+                Opportunity.crm_created_at > Nomination.decided_at,
+            ),
+        )
+        .where(Nomination.status == "accepted", Nomination.decided_at.is_not(None))
+        .order_by(Nomination.decided_at, Nomination.id)
+    )
+    found: dict[tuple[int, int], _Match] = {}
+    for opp_id, nominator_id, nom_id, amount, currency, deal, at in session.execute(q):
+        found.setdefault(
+            (opp_id, nominator_id),
+            _Match(opp_id, nominator_id, None, amount, currency, deal, at, nom_id),
         )
     return found
 
@@ -104,9 +166,15 @@ def _amount(amount: float | None, percent: float) -> float | None:
     return None if amount is None else round(amount * percent / 100.0, 2)
 
 
-def derive_credits(session: Session, percent: float, now: datetime | None = None) -> CreditCounts:
-    """Bring referral_credit in line with the introductions and opportunities in the store.
-    A new credit takes `percent`; an existing one keeps the percent it was created with."""
+def derive_credits(
+    session: Session,
+    percent: float,
+    now: datetime | None = None,
+    campaign_percent: float | None = None,
+) -> CreditCounts:
+    """Bring referral_credit in line with the introductions, nominations and opportunities in the
+    store. A new credit takes `percent` (one from a nomination `campaign_percent`, default
+    `percent`); an existing one keeps the percent it was created with."""
     now = now or utcnow()
     counts = CreditCounts()
     wanted = _matches(session)
@@ -116,12 +184,16 @@ def derive_credits(session: Session, percent: float, now: datetime | None = None
     for key, match in wanted.items():
         credit = existing.get(key)
         if credit is None:
+            share = percent
+            if match.nomination_id is not None and campaign_percent is not None:
+                share = campaign_percent
             credit = ReferralCredit(
                 opportunity_id=match.opportunity_id,
                 referrer_id=match.referrer_id,
                 intro_id=match.intro_id,
-                percent=percent,
-                amount=_amount(match.amount, percent),
+                nomination_id=match.nomination_id,
+                percent=share,
+                amount=_amount(match.amount, share),
                 currency=match.currency,
                 status=STATUS_OF_DEAL[match.deal_status],
                 created_at=now,
@@ -146,7 +218,7 @@ def derive_credits(session: Session, percent: float, now: datetime | None = None
 
 def _link_intro(session: Session, match: _Match) -> None:
     """Fill the introduction's linked opportunity: the first deal that credited it."""
-    intro = session.get(Intro, match.intro_id)
+    intro = session.get(Intro, match.intro_id) if match.intro_id is not None else None
     if intro is not None and intro.opportunity_id is None:
         intro.opportunity_id = match.opportunity_id
 
@@ -159,6 +231,7 @@ def _update(
         "amount": _amount(match.amount, credit.percent),
         "currency": match.currency,
         "intro_id": match.intro_id,
+        "nomination_id": match.nomination_id,
     }
     changes = {k: [getattr(credit, k), v] for k, v in wanted.items() if getattr(credit, k) != v}
     if not changes:
@@ -182,6 +255,7 @@ def _audit(session: Session, credit: ReferralCredit, action: str, changes: dict[
             "opportunity_id": credit.opportunity_id,
             "referrer_id": credit.referrer_id,
             "intro_id": credit.intro_id,
+            "nomination_id": credit.nomination_id,
             "changes": changes,
         },
     )
@@ -242,6 +316,7 @@ def _credit_json(
             "status": opp.status,
         },
         "intro_id": c.intro_id,
+        "nomination_id": c.nomination_id,
         "created_at": c.created_at.isoformat(),
         "updated_at": c.updated_at.isoformat(),
     }

@@ -224,8 +224,7 @@ class Relationship(Base):
     exclusive: Mapped[bool] = mapped_column(default=False)
     notes: Mapped[str | None] = mapped_column(Text)
     last_interaction_at: Mapped[datetime | None]
-    # the grace period (docs/governance.md): when a sync found it (None: made by its holder, or
-    # before grace periods existed) and when its holder chose its shareability (None: not yet)
+    # grace period (docs/governance.md): found by a sync at / shareability chosen at (or None)
     discovered_at: Mapped[datetime | None]
     chosen_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -304,6 +303,9 @@ class ReferralCredit(Base):
         ForeignKey("member.id", ondelete="CASCADE"), index=True
     )
     intro_id: Mapped[int | None] = mapped_column(ForeignKey("intro.id", ondelete="SET NULL"))
+    nomination_id: Mapped[int | None] = mapped_column(  # a campaign guest's, not an intro's
+        ForeignKey("nomination.id", ondelete="SET NULL")
+    )
     percent: Mapped[float] = mapped_column(Float)
     amount: Mapped[float | None] = mapped_column(Float)
     currency: Mapped[str | None] = mapped_column(String(3))

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 
@@ -17,18 +18,23 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
 from connector.core.errors import UsageError
 from connector.store.app import App
-from connector.web import auth, pages, pages_admin, pages_manager, pages_plans
+from connector.web import auth, pages, pages_admin, pages_campaigns, pages_manager, pages_plans
 from connector.web.api import build_api, http_problem
+from connector.web.api_campaigns import campaign_routes
 from connector.web.context import HERE, WebContext
 from connector.web.security import RateLimit, security_headers
 from connector.web.signin import OidcSignIn
 from scheduler.metrics import StoreCollector
+
+FORM = "application/x-www-form-urlencoded"
+SERVE_CONFIG = "CARNET_SERVE_CONFIG"  # the config `carnet serve --workers N` hands its workers
 
 
 class Metrics:
@@ -62,6 +68,23 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
+NUL_REFUSED = "A NUL character is not allowed in a request (in its address or a form field)."
+
+
+async def _nul_refused(ctx: WebContext, request: Request) -> Response | None:
+    """One guard for every route: a NUL in the query string or a posted form, which PostgreSQL's
+    text cannot hold, is a 400 before any route sees it (JSON bodies: the API's schema, 422)."""
+    nul = "%00" in request.url.query or "\x00" in request.url.query
+    if not nul and request.headers.get("content-type", "").startswith(FORM):
+        body = await request.body()
+        nul = b"%00" in body or b"\x00" in body
+    if not nul:
+        return None
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": NUL_REFUSED}, status_code=400)
+    return auth.render(ctx, request, "error.html", 400, me=None, message=NUL_REFUSED)
+
+
 def create_app(carnet: App) -> FastAPI:
     """The app for `carnet`'s config; a UsageError when the config has no `web:` section."""
     web = carnet.config.web
@@ -73,11 +96,13 @@ def create_app(carnet: App) -> FastAPI:
     )
     metrics = Metrics()
     # the syncs, outbox backlog and API usage, read from the store at each scrape
-    metrics.registry.register(StoreCollector(carnet.engine, carnet.config.sources.enabled()))
+    store = StoreCollector(carnet.engine, carnet.config.sources.enabled())
+    metrics.registry.register(store)
     headers = security_headers(web)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.add_exception_handler(HTTPException, _refused)
     api = build_api()
+    campaign_routes(api)  # invitation campaigns (api_campaigns)
     app.state.ctx = api.state.ctx = ctx
 
     @app.middleware("http")
@@ -85,7 +110,7 @@ def create_app(carnet: App) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        resp = await call_next(request)
+        resp = await _nul_refused(ctx, request) or await call_next(request)
         route = _route_of(request)
         metrics.requests.labels(request.method, route, str(resp.status_code)).inc()
         metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
@@ -105,12 +130,23 @@ def create_app(carnet: App) -> FastAPI:
 
     @app.get("/metrics")
     def prometheus() -> Response:
-        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        registry = metrics.registry
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # several workers: every one's counts
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            registry.register(store)
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(auth.router)
     app.include_router(pages.router)
-    for more in (pages_plans, pages_manager, pages_admin):
+    for more in (pages_plans, pages_manager, pages_admin, pages_campaigns):
         app.include_router(more.router)
     app.mount("/api/v1", api)
     return app
+
+
+def from_environment() -> FastAPI:
+    """Each worker's app under `carnet serve --workers N`: the config the command was given,
+    passed in SERVE_CONFIG (uvicorn starts workers from an import string, not an object)."""
+    return create_app(App(os.environ[SERVE_CONFIG]))

@@ -1,9 +1,11 @@
 """`carnet push` (and the push step of `carnet sync`): derive credits, bring each CRM source's
-outbox to the overlay's desired state, then send what is due: fields first, then plan notes.
+outbox to the overlay's desired state, then send what is due: fields first, then plan notes, then
+invitation campaigns (their members read back first: connector/writeback/campaign_push.py).
 
-A source with nothing due opens no connection at all. Each chunk's results are committed as they
-come, so a push killed at any point loses no write: what was not recorded is sent again (field
-writes are idempotent; notes are found again by their marker). The run's state (counts, a budget
+A source with nothing due and no campaign to read back opens no connection at all. Each chunk's
+results are committed as they come, so a push killed at any point loses no write: what was not
+recorded is sent again (field writes are idempotent; notes and campaigns are found again by their
+marker; campaign members are read back before they are written). The run's state (counts, a budget
 stop) is kept in sync_state under the object name "(push)" for `carnet status`.
 """
 
@@ -24,7 +26,9 @@ from connector.core.errors import BudgetExhausted, CarnetError, UsageError
 from connector.core.protocols import Adapter
 from connector.governance.credits import derive_credits
 from connector.store.app import App
-from connector.store.models import SyncState
+from connector.store.models import Outbox, SyncState
+from connector.writeback.campaign_push import due_campaigns, push_campaign_step, to_read
+from connector.writeback.campaigns import desired_campaigns, preview_campaigns
 from connector.writeback.desired import FIELDS, desired_fields, web_address
 from connector.writeback.notes import PLAN, desired_notes, push_notes
 from connector.writeback.outbox import (
@@ -41,6 +45,19 @@ from mappings.schema import Mapping
 PUSH_STATE = "(push)"  # sync_state.object of a source's last push
 
 OpenAdapter = Callable[[str, SourceBase], Adapter]
+
+
+@dataclass
+class _Due:
+    """The rows a push sends, in its order."""
+
+    fields: list[Outbox]
+    notes: list[Outbox]
+    campaigns: list[Outbox]
+    members: list[Outbox]
+
+    def count(self) -> int:
+        return len(self.fields) + len(self.notes) + len(self.campaigns) + len(self.members)
 
 
 @dataclass
@@ -90,7 +107,8 @@ def run_push(
     enabled = app.config.sources.enabled()
     summary = PushSummary(dry_run=dry_run)
     with app.sessions() as session:
-        derive_credits(session, app.config.credits.percent)
+        credits = app.config.credits
+        derive_credits(session, credits.percent, campaign_percent=credits.campaign_percent)
         session.flush()
         for name, mapping in mappings.items():
             job = _SourcePush(session, app, name, enabled[name], mapping, open_adapter)
@@ -121,32 +139,38 @@ class _SourcePush:
         self.web_url = web_address(app.config.web)  # for the records' links to Carnet
         self.specs = field_specs(mapping)
 
-    def _refresh(self, now: datetime) -> tuple[list[Any], list[Any]]:
+    def _refresh(self, now: datetime) -> _Due:
         desired = chain(
             desired_fields(self.session, self.name, self.mapping, self.sharing, self.web_url),
             desired_notes(self.session, self.name, self.mapping, self.sharing),
+            desired_campaigns(self.session, self.name, self.mapping),
         )
         refresh(self.session, self.name, desired, self.specs, now)
-        return (
+        campaigns, members = due_campaigns(self.session, self.name, now)
+        return _Due(
             due_rows(self.session, self.name, now, FIELDS),
             due_rows(self.session, self.name, now, PLAN),
+            campaigns,
+            members,
         )
 
     def preview(self) -> PushRun:
-        fields, notes = self._refresh(_utcnow())
-        return PushRun(due=len(fields) + len(notes), changes=preview(fields + notes))
+        due = self._refresh(_utcnow())
+        changes = preview(due.fields + due.notes) + preview_campaigns(due.campaigns + due.members)
+        return PushRun(due=due.count(), changes=changes)
 
     def run(self) -> PushRun:
         started = _utcnow()
-        fields, notes = self._refresh(started)
+        due = self._refresh(started)
         self.session.commit()
-        run = PushRun(due=len(fields) + len(notes))
+        run = PushRun(due=due.count())
         usage: dict[str, Any] = {}
-        if run.due:
+        # campaigns the CRM holds are read back on every push: statuses set there come home
+        if run.due or to_read(self.session, self.name, started, due.members):
             adapter = self.open_adapter(self.name, self.settings)
             try:
                 calls = adapter.usage().calls
-                self._send(adapter, fields, notes, run, started)
+                self._send(adapter, due, run, started)
                 run.api_calls = adapter.usage().calls - calls
                 usage = asdict(adapter.usage())
             finally:
@@ -154,15 +178,18 @@ class _SourcePush:
         self._save(run, started, usage)
         return run
 
-    def _send(
-        self, adapter: Adapter, fields: list[Any], notes: list[Any], run: PushRun, now: datetime
-    ) -> None:
+    def _send(self, adapter: Adapter, due: _Due, run: PushRun, now: datetime) -> None:
+        session, settings = self.session, self.settings
         try:
-            push_fields(self.session, adapter, self.settings, fields, self.specs, run, now)
+            push_fields(session, adapter, settings, due.fields, self.specs, run, now)
             if not run.budget_stopped:
-                push_notes(self.session, adapter, self.settings, notes, run, now)
+                push_notes(session, adapter, settings, due.notes, run, now)
+            if not run.budget_stopped:
+                push_campaign_step(
+                    session, adapter, settings, self.name, self.mapping, due.campaigns, run, now
+                )
         except CarnetError as exc:  # the results recorded so far are committed
-            self.session.rollback()
+            session.rollback()
             run.stopped, run.budget_stopped = str(exc), isinstance(exc, BudgetExhausted)
 
     def _save(self, run: PushRun, started: datetime, usage: dict[str, Any]) -> None:

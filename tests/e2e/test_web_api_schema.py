@@ -29,6 +29,7 @@ from connector.web.tokens import issue_token
 from sandbox.runner import Sandbox
 from tests.conftest import fresh_db_url
 from tests.e2e.web_admin_support import AdminWorld, aimed_more, make_admin_world
+from tests.e2e.web_campaign_support import aimed_campaigns
 from tests.e2e.web_support import WebWorld, served
 
 CHECKS = [
@@ -135,7 +136,8 @@ def test_every_api_operation_answers_as_its_schema_says(
         }
         assert len(operations) >= 11, sorted(operations)
         answered: dict[str, set[int]] = {label: set() for label in operations}
-        for label, email, fixed in [*aimed(world), *aimed_more(admin_world)]:
+        campaigns = aimed_campaigns(world, carnet.config.database_url)  # A is a manager
+        for label, email, fixed in [*aimed(world), *aimed_more(admin_world), *campaigns]:
             fuzz(operations[label], tokens[email], MODES[0], http, answered[label], **fixed)
         act = "POST /intros/{intro_id}/{action}"  # on the introduction B just asked A for
         asked = {"intro_id": newest_intro(carnet)}

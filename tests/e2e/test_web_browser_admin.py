@@ -9,6 +9,7 @@ screenshot of every page, at laptop and phone widths.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def world(
 def test_the_plan_credits_network_quality_and_admin_pages(
     browser: Browser, world: AdminWorld, tmp_path: Path
 ) -> None:
-    shots = Shots(tmp_path / "screenshots")
+    shots = Shots(Path(os.environ.get("CARNET_SCREENSHOTS") or tmp_path / "screenshots"))
     base = world.web.base_url
     a = sign_in(browser, world.web, world.web.a)
     a.goto(base + "/plans")

@@ -4,12 +4,15 @@ re-derived (idempotent), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.governance.credits import derive_credits, list_credits
 from connector.store import models as m
+from connector.store.models_campaigns import Campaign, Nomination
 from tests import governance_world as w
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -164,3 +167,105 @@ def test_list_credits_totals(session: Session) -> None:
         {"referrer": "bob@us.example", "status": "pending", "currency": "EUR", "amount": 50.0},
     ]
     assert "person" not in doc["credits"][0]
+
+
+# -- campaign guests -----------------------------------------------------------------------------
+
+
+def _guest(
+    s: Session,
+    nominator: m.Member,
+    who: m.Person,
+    owner: m.Member,
+    status: str = "accepted",
+    at: datetime = T0,
+) -> Nomination:
+    """`nominator`'s nomination of `who` for a campaign `owner` runs, decided at `at`."""
+    campaign = Campaign(name="VIP box", capacity=10, owner_id=owner.id, state="closed")
+    s.add(campaign)
+    s.flush()
+    rel = w.rel(s, nominator, who, rating=4, share="private")
+    row = Nomination(
+        campaign_id=campaign.id,
+        relationship_id=rel.id,
+        nominator_id=nominator.id,
+        status=status,
+        decided_at=at if status in ("accepted", "declined") else None,
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _credit_rows(s: Session) -> list[tuple[Any, ...]]:
+    rows = s.execute(
+        select(
+            m.ReferralCredit.referrer_id,
+            m.ReferralCredit.status,
+            m.ReferralCredit.percent,
+            m.ReferralCredit.amount,
+            m.ReferralCredit.intro_id,
+            m.ReferralCredit.nomination_id,
+        ).order_by(m.ReferralCredit.id)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_an_accepted_guests_org_wins_a_deal_the_nominator_earns(session: Session) -> None:
+    ann, bob, acme, cfo = _world(session)
+    olga = w.member(session, "olga@us.example", "east")
+    guest = _guest(session, bob, cfo, owner=olga)
+    deal = _opp(session, ann, acme, T0 + timedelta(days=2), amount=1000.0, status="won")
+    assert derive_credits(session, 10.0, campaign_percent=5.0).created == 1
+    assert _credit_rows(session) == [(bob.id, "earned", 5.0, 50.0, None, guest.id)]
+    assert list_credits(session)["credits"][0]["nomination_id"] == guest.id
+    deal.status = "lost"
+    session.flush()
+    assert derive_credits(session, 10.0, campaign_percent=5.0).changed == 1
+    assert _credit_rows(session) == [(bob.id, "void", 5.0, 50.0, None, guest.id)]
+
+
+def test_what_earns_a_nominator_no_credit(session: Session) -> None:
+    ann, bob, acme, cfo = _world(session)
+    olga = w.member(session, "olga@us.example", "east")
+    other = w.org(session, "Other", ("other.example",))
+    _guest(session, bob, cfo, owner=olga)
+    _opp(session, bob, acme, T0 + timedelta(days=1), status="won")  # the nominator's own deal
+    _opp(session, ann, acme, T0 - timedelta(days=1), status="won")  # created before acceptance
+    _opp(session, ann, other, T0 + timedelta(days=1), status="won")  # another org
+    for status in ("nominated", "declined", "withdrawn"):  # never a guest, or no longer one
+        _guest(session, bob, w.person(session, f"{status}@other.example", other), olga, status)
+    assert derive_credits(session, 10.0).created == 0
+    assert _credit_rows(session) == []
+
+
+def test_a_declined_guest_voids_the_credit(session: Session) -> None:
+    ann, bob, acme, cfo = _world(session)
+    guest = _guest(session, bob, cfo, owner=ann)
+    _opp(session, ann, acme, T0 + timedelta(days=1))
+    derive_credits(session, 10.0)  # no campaign percent set: the introductions' percent
+    assert _credit_rows(session) == [(bob.id, "pending", 10.0, 5000.0, None, guest.id)]
+    guest.status = "declined"
+    session.flush()
+    assert derive_credits(session, 10.0).voided == 1
+
+
+@pytest.mark.parametrize("intro_first", [True, False])
+def test_an_intro_and_a_nomination_on_one_deal_give_one_credit_the_earliest(
+    session: Session, intro_first: bool
+) -> None:
+    ann, bob, acme, cfo = _world(session)
+    ceo = w.person(session, "ceo@acme.example", acme, title="CEO")
+    intro = _intro(session, requester=ann, broker=bob, who=cfo)  # made at T0
+    at = T0 + timedelta(hours=1) if intro_first else T0 - timedelta(hours=1)
+    guest = _guest(session, bob, ceo, owner=ann, at=at)
+    _opp(session, ann, acme, T0 + timedelta(days=1), amount=1000.0)
+    assert derive_credits(session, 10.0, campaign_percent=5.0).created == 1
+    expected = (
+        (bob.id, "pending", 10.0, 100.0, intro.id, None)
+        if intro_first
+        else (bob.id, "pending", 5.0, 50.0, None, guest.id)
+    )
+    assert _credit_rows(session) == [expected]
+    again = derive_credits(session, 10.0, campaign_percent=5.0)
+    assert (again.created, again.changed, again.unchanged) == (0, 0, 1)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from connector.store import models as m
 from connector.store.db import session_factory
+from connector.store.models_campaigns import Campaign, Nomination
 from connector.store.models_plans import AccountPlan, PlanAction, Stakeholder
 from connector.store.models_snapshot import NetworkSnapshot
 from connector.store.models_web import ApiToken, WebSession
@@ -119,12 +120,36 @@ def _graph(s: Session) -> dict[str, Any]:
         decided_at=T0 + timedelta(hours=1),
         opportunity_id=opp.id,
     )
-    s.add_all([role, intro])
+    campaign = Campaign(
+        name="Roland-Garros VIP box",
+        purpose="quarter-finals <4 June>",
+        starts_on=date(2026, 6, 4),
+        ends_on=date(2026, 6, 5),
+        capacity=12,
+        owner_id=member.id,
+        criteria={"orgs": ["globex.de"], "levels": ["vp"], "countries": ["DE"], "min_strength": 3},
+        state="closed",
+        opened_at=T0,
+        closed_at=T0 + timedelta(days=3),
+    )
+    s.add_all([role, intro, campaign])
+    s.flush()
+    nomination = Nomination(
+        campaign_id=campaign.id,
+        relationship_id=rel.id,
+        nominator_id=member.id,
+        status="accepted",
+        note="loves tennis — ünïcode",
+        decided_at=T0 + timedelta(days=1),
+        crm_status={"salesforce": "Attended"},
+    )
+    s.add(nomination)
     s.flush()
     credit = m.ReferralCredit(
         opportunity_id=opp.id,
         referrer_id=member.id,
         intro_id=intro.id,
+        nomination_id=nomination.id,
         percent=10.0,
         amount=12500.05,
         currency="EUR",

@@ -3,8 +3,10 @@ relationships, shareabilities, scope, pilot teams), every page and API answer th
 each member shows no relationship the visibility rule hides from that member: not its id, not its
 notes; an account plan (page, map, every export, API) names exactly the visible (person, member)
 pairs and no colleague whose only ties there are hidden; network quality counts exactly what the
-manager, and the team, may see. The app runs on uvicorn in a thread on a SQLite store; each member
-is signed in with a session opened in the store (with the roles drawn for them).
+manager, and the team, may see; a campaign's nominations (and their notes) show only to their
+nominator and, while it is open, to its owner (after that, as far as visibility allows). The app
+runs on uvicorn in a thread on a SQLite store; each member is signed in with a session opened in
+the store (with the roles drawn for them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from hypothesis import strategies as st
 from sqlalchemy import delete
 
 from connector.core.config import Sharing
+from connector.core.errors import UsageError
+from connector.governance import campaigns
 from connector.governance.visibility import Visibility, visibility
 from connector.plans.snapshot import TeamReader, take_snapshot
 from connector.store.db import make_engine, session_factory, upgrade
@@ -35,6 +39,7 @@ TEAMS = ("red", "blue", None)
 ROLES = (frozenset(), frozenset({"manager"}), frozenset({"admin"}), frozenset({"admin", "manager"}))
 PERSON_LEVELS = ("c_level", "director", "staff", "unknown")
 EXPORTS = ("md", "html", "svg", "json")
+CAMPAIGN_ENDS = ("open", "closed", "done")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class World:
     levels: tuple[str, ...]  # per person
     rels: tuple[tuple[int, int, str | None, bool, int | None], ...]
     sharing: Sharing
+    # a campaign: its owner, the state it ends in, the relationships nominated (and accepted?)
+    campaign: tuple[int, str, tuple[tuple[int, bool], ...]] = (0, "open", ())
 
 
 @st.composite
@@ -65,7 +72,10 @@ def worlds(draw: st.DrawFn) -> World:
         scope=draw(st.sampled_from(("team", "company"))),
         pilot_teams=draw(st.sampled_from(([], ["red"], ["red", "blue"]))),
     )
-    return World(teams, roles, orgs, levels, rels, sharing)
+    noms = draw(st.sets(st.integers(0, len(rels) - 1))) if rels else set()
+    campaign = (draw(st.integers(0, n_members - 1)), draw(st.sampled_from(CAMPAIGN_ENDS)),
+                tuple((i, draw(st.booleans())) for i in sorted(noms)))  # fmt: skip
+    return World(teams, roles, orgs, levels, rels, sharing, campaign)
 
 
 @dataclass
@@ -102,6 +112,8 @@ class Filled:
     people_org: dict[int, int | None]  # person id -> org id
     queries: list[str]
     cookies: dict[str, str]  # member email -> session cookie
+    campaign: int = 0
+    nominated: tuple[Any, ...] = ()  # the relationships nominated to it
 
 
 def fill(folder: Path, world: World) -> Filled:
@@ -127,12 +139,34 @@ def fill(folder: Path, world: World) -> Filled:
             cookies = {m.email: open_session(s, m, set(world.roles[i]), 1)
                        for i, m in enumerate(members)}  # fmt: skip
             take_snapshot(s, world.sharing)
+            campaign, nominated = make_campaign(s, world, members, rels)
             s.commit()
             queries = [*(f"p{i}@org.example" for i in range(len(people))), "Org0", "org1.example"]
-            return Filled(members, rels, [o.id for o in orgs],
-                          {p.id: p.org_id for p in people}, queries, cookies)  # fmt: skip
+            return Filled(members, rels, [o.id for o in orgs], {p.id: p.org_id for p in people},
+                          queries, cookies, campaign, nominated)  # fmt: skip
     finally:
         engine.dispose()
+
+
+def make_campaign(s: Any, world: World, members: list[Any], rels: list[Any]) -> tuple[int, Any]:
+    """The world's campaign, through the service: its owner opens it, the holders nominate the
+    drawn relationships (a note each), the owner accepts some, then moves it to the drawn state."""
+    owner_i, state, noms = world.campaign
+    owner, nominated = members[owner_i], []
+    cid = campaigns.create_campaign(s, owner, name="Gala", capacity=20)["id"]
+    campaigns.set_state(s, cid, owner, "open")
+    for i, accept in noms:
+        holder, email = members[world.rels[i][0]], f"p{world.rels[i][1]}@org.example"
+        try:
+            made = campaigns.nominate(s, cid, holder, email, world.sharing, f"plea{rels[i].id}qq")
+        except UsageError:  # a colleague the holder can see holds them exclusively
+            continue
+        nominated.append(rels[i])
+        if accept:
+            campaigns.decide(s, cid, made["id"], owner, True)
+    for target in CAMPAIGN_ENDS[1 : CAMPAIGN_ENDS.index(state) + 1]:
+        campaigns.set_state(s, cid, owner, target)
+    return cid, tuple(nominated)
 
 
 def answers(
@@ -151,6 +185,8 @@ def answers(
         *[f"{p}/plan.{f}" for p in plans for f in EXPORTS],
         "/credits",
         "/plans?q=Org1",
+        "/campaigns",
+        f"/campaigns/{filled.campaign}",
     ]
     gated = {
         "/team": "manager",
@@ -168,6 +204,8 @@ def answers(
         *[f"/api/v1{p}" for p in plans],
         "/api/v1/credits",
         *[f"/api/v1{p}/export/{f}" for p in plans for f in EXPORTS],
+        "/api/v1/campaigns",
+        f"/api/v1/campaigns/{filled.campaign}",
     ]
     api_gated = {"/api/v1/team/network": "manager", "/api/v1/admin/audit": "admin",
                  "/api/v1/admin/members": "admin", "/api/v1/admin/status": "admin"}  # fmt: skip
@@ -218,6 +256,9 @@ def test_no_page_or_api_answer_shows_a_hidden_relationship(app_folder: Served, w
             hidden = {r.id for r in rels
                       if visibility(by_id[r.member_id], r, viewer, world.sharing)
                       == Visibility.HIDDEN}  # fmt: skip
+            owner_i, state, _ = world.campaign
+            if viewer is members[owner_i] and state == "open":  # the campaign rule discloses
+                hidden -= {r.id for r in filled.nominated}
             html, docs = answers(app_folder.base_url, filled.cookies[viewer.email], filled,
                                  world.roles[i])  # fmt: skip
             shown = {
@@ -230,6 +271,9 @@ def test_no_page_or_api_answer_shows_a_hidden_relationship(app_folder: Served, w
             assert not shown & hidden, (viewer.email, shown & hidden)
             text = "\n".join(html.values()) + json.dumps(docs)
             assert not [r for r in hidden if f"note{r}zz" in text]
+            assert not [r.id for r in filled.nominated
+                        if f"plea{r.id}qq" in text and r.member_id != viewer.id
+                        and (viewer is not members[owner_i] or r.id in hidden)]  # fmt: skip
             mine = rel_ids_in(docs["/api/v1/network"])
             mine |= {int(i) for i in re.findall(r'data-rel="(\d+)"', html["/network"])}
             assert mine == {r.id for r in rels if r.member_id == viewer.id}
