@@ -6,7 +6,8 @@ the server's peak RSS (VmHWM).
 
 A user reads a page, then thinks CARNET_BENCH_WEB_THINK seconds on average (default 1.0; 0: every
 user asks again at once, a saturation test), for CARNET_BENCH_WEB_ROUNDS rounds of the three pages
-(default 20). CARNET_BENCH_WEB_USERS (default 20). Scale and keep the store as bench_who_knows does
+(default 20). CARNET_BENCH_WEB_USERS (default 20); CARNET_BENCH_WEB_WORKERS, the server's
+processes (default 2: this machine's cores). Scale and keep the store as bench_who_knows does
 (CARNET_BENCH_RELATIONSHIPS, CARNET_BENCH_DB).
 """
 
@@ -89,12 +90,21 @@ def open_sessions(db: Path, users: int, seed: int = 3) -> list[str]:
 
 
 @contextmanager
-def served(config: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """`carnet serve` on `port` until the block ends; waits for /healthz."""
+def served(config: Path, port: int, workers: int = 1) -> Iterator[subprocess.Popen[bytes]]:
+    """`carnet serve --workers N` on `port` until the block ends; waits for /healthz."""
     carnet = Path(sys.executable).parent / "carnet"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARNET_")}
     proc = subprocess.Popen(
-        [str(carnet), "serve", "--config", str(config), "--port", str(port)],
+        [
+            str(carnet),
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
     )
@@ -120,10 +130,21 @@ def served(config: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The peak RSS of the process and its children (the workers) together, in MB."""
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids = (task / "children").read_text().split()
+        found += [int(k) for k in kids]
+    return found + [g for k in found for g in _children(k)]
 
 
 async def user(
@@ -178,7 +199,7 @@ def report(result: dict[str, Any], users: int, think: float, verdicts: bool = Tr
 
 
 def run(db: Path, build: bool) -> None:
-    users = int(_setting("USERS", 20))
+    users, workers = int(_setting("USERS", 20)), int(_setting("WORKERS", 2))
     rounds, think = int(_setting("ROUNDS", 20)), _setting("THINK", 1.0)
     if build:
         started = time.perf_counter()
@@ -190,14 +211,16 @@ def run(db: Path, build: bool) -> None:
         config = write_config(Path(tmp), db, port)
         cookies = open_sessions(db, users)
         base = f"http://127.0.0.1:{port}"
-        with served(config, port) as proc:
+        print(f"carnet serve --workers {workers}", flush=True)
+        with served(config, port, workers) as proc:
             asyncio.run(load(base, cookies, 1, 0))  # warm-up: each user reads each page once
             # what one page costs when nobody waits for anybody: the floor under the figures
             alone = asyncio.run(load(base, cookies[:1], 10, 0))
             print("\n".join(report(alone, 1, 0, verdicts=False)), flush=True)
             result = asyncio.run(load(base, cookies, rounds, think))
             print("\n".join(report(result, users, think)), flush=True)
-            print(f"server peak RSS (VmHWM): {peak_rss_mb(proc.pid):.0f} MB", flush=True)
+            rss = peak_rss_mb(proc.pid)
+            print(f"server peak RSS (VmHWM, all its processes): {rss:.0f} MB", flush=True)
 
 
 def main() -> None:

@@ -245,37 +245,48 @@ def visible_relationships(
     sharing: Sharing,
     person_ids: Iterable[int] | Any | None = None,
     now: datetime | None = None,
+    holder_id: int | None = None,
 ) -> list[VisibleRel]:
-    """Every relationship `viewer` may see (of the given people: ids or a subquery of ids), redacted
-    to its level, strongest first. SQL filters with `visibility_sql`; each row is then checked and
-    redacted with `visibility()`, so the two forms of the rule guard each other."""
+    """Every relationship `viewer` may see (of the given people: ids or a subquery of ids; of one
+    holder's, with `holder_id`), redacted to its level, strongest first. SQL filters with
+    `visibility_sql`; each row is then checked and redacted with `visibility()`, so the two forms
+    of the rule guard each other."""
     now = now or datetime.now(UTC)
-    rows = session.connection().execute(_visible_query(viewer, sharing, person_ids, now)).all()
+    q = _visible_query(viewer, sharing, person_ids, now)
+    if holder_id is not None:
+        q = q.where(Relationship.member_id == holder_id)
+    rows = session.connection().execute(q).all()
     # both forms of the rule must agree (the property tests show they do); should they ever
-    # not, the stricter one wins
+    # not, the stricter one wins. The rule looks at a row only through (is the viewer the holder,
+    # the holder's team, shareability, waiting, SQL's level): memoised on those, it runs once for
+    # each combination rather than once per row.
     cutoff = grace_cutoff(sharing, now)
-    levels = [
-        min(
-            _level(r[2], r[9], r[3], waiting(r[11], r[12], cutoff), viewer, sharing),
-            _LEVELS[r[10]],
-        )
-        for r in rows
-    ]
+    viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
+    rule: dict[tuple[Any, ...], Visibility] = {}
+    levels = []
+    for r in rows:
+        key = (r[2] == viewer_id, r[9], r[3], waiting(r[11], r[12], cutoff), r[10])
+        lv = rule.get(key)
+        if lv is None:
+            lv = rule[key] = min(_level(r[2], r[9], r[3], key[3], viewer, sharing), _LEVELS[r[10]])
+        levels.append(lv)
     # notes and the last interaction are read only where they will be shown in full
     extra = _full_details(session, [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL])
-    viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
+    strengths: dict[tuple[Any, Any], Any] = {}
     out: list[VisibleRel] = []
     for (rid, pid, mid, share, rating, score, excl, name, email, team, *_), lv in zip(
         rows, levels, strict=True
     ):
         if lv == HIDDEN:
             continue
-        s = strength(rating, score)
+        s = strengths.get((rating, score))
+        if s is None:
+            s = strengths[(rating, score)] = strength(rating, score)
         last, notes = extra.get(rid, (None, None)) if lv == FULL else (None, None)
-        share = effective_shareability(share, sharing)
         out.append(
             VisibleRel(rid, pid, mid, name, email, team, lv, mid == viewer_id, s.effective,
-                       s.rating, s.score, s.disagreement, share, excl, last, notes)
+                       s.rating, s.score, s.disagreement, share or sharing.default, excl, last,
+                       notes)
         )  # fmt: skip
     out.sort(key=sort_key)
     return out

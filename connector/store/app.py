@@ -13,7 +13,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.core.config import Config, load_config
-from connector.store.db import make_engine, require_current, session_factory
+from connector.store.db import (
+    make_engine,
+    read_only_sessions,
+    require_current,
+    session_factory,
+)
 
 
 class App:
@@ -35,6 +40,12 @@ class App:
         """Sessions on a store that is initialised and at the code's migration."""
         require_current(self.engine)
         return session_factory(self.engine)
+
+    @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        """Sessions that write nothing: on SQLite they take no write lock (see db.py)."""
+        require_current(self.engine)
+        return read_only_sessions(self.engine)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -85,10 +85,13 @@ def http_problem(request: Request, exc: Exception) -> JSONResponse:
 
 
 def call(request: Request, work: Work, admin: bool = False) -> Any:
+    """One API request as the signed-in member (or the token's): a GET reads (no write lock, its
+    audit events written when it ends, see WebContext.read_tx); any other method writes."""
     ctx = context(request)
     member_id = None
+    tx = ctx.read_tx if request.method in ("GET", "HEAD") else ctx.tx
     try:
-        with ctx.tx() as session:
+        with tx() as session:
             found = ctx.viewer(request, session)
             if found is None:
                 return _problem(401, "sign in, or send an API token as Authorization: Bearer")
@@ -99,7 +102,8 @@ def call(request: Request, work: Work, admin: bool = False) -> Any:
                 return _problem(403, "missing or wrong X-CSRF-Token header")
             if admin and not signed.admin:
                 raise Forbidden("this is for Carnet's admins")
-            return work(session, signed, me)
+            answer = work(session, signed, me)
+        return answer
     except Forbidden as exc:
         assert member_id is not None
         ctx.refuse(member_id, f"{request.method} {request.url.path}", "api", {"why": str(exc)})

@@ -66,6 +66,8 @@ class NetworkPerson(_Out):
 
 class NetworkRow(Relationship):
     person: NetworkPerson
+    waiting: bool  # in its grace period: shown to nobody else until the holder chooses
+    published_at: str | None  # when a waiting one takes the default shareability
 
 
 class Rated(_Out):

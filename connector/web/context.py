@@ -12,14 +12,15 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
 from connector.core.web_config import Web
-from connector.governance.audit import record
+from connector.governance.audit import DEFERRED, record
 from connector.store.app import App
 from connector.store.db import transaction
-from connector.store.models import Member
+from connector.store.models import AuditEvent, Member
 from connector.web.security import RateLimit
 from connector.web.signin import OidcSignIn
 from connector.web.tokens import Signed, find_session, find_token
@@ -51,6 +52,22 @@ class WebContext:
         with transaction(self.carnet.sessions) as session:
             yield session
 
+    @contextmanager
+    def read_tx(self) -> Iterator[Session]:
+        """A page's transaction: it takes no write lock (on SQLite, pages wait neither for each
+        other nor for a sync) and writes nothing but audit events, which are kept aside and
+        written right after it in a short transaction of their own, before the page is
+        answered: nothing is shown that is not audited."""
+        events: list[AuditEvent] = []
+        with self.carnet.read_sessions() as session:
+            session.info[DEFERRED] = events
+            event.listen(session, "before_flush", _reads_only)
+            with session.begin():
+                yield session
+        if events:
+            with self.tx() as session:
+                session.add_all(events)
+
     def signed(self, request: Request, session: Session) -> Signed | None:
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
@@ -71,6 +88,11 @@ class WebContext:
         """Audit a refused attempt, in a transaction of its own (the request's rolls back)."""
         with self.tx() as session:
             record(session, member_id, "web.forbidden", subject, None, {"tried": action, **details})
+
+
+def _reads_only(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a page tried to write: pages read, forms (POST) write")
 
 
 def context(request: Request) -> WebContext:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,14 @@ from connector.store.models import Member
 from connector.web.auth import render
 from connector.web.context import WebContext, context
 from connector.web.security import csrf_ok
-from connector.web.services import Forbidden, act_on_intro, my_network, person_query, rate_mine
+from connector.web.services import (
+    Forbidden,
+    act_on_intro,
+    my_network,
+    network_page,
+    person_query,
+    rate_mine,
+)
 from connector.web.tokens import Signed
 
 router = APIRouter()
@@ -42,13 +49,13 @@ def _sign_in_first(request: Request) -> Response:
 
 
 def page(request: Request, view: View, admin: bool = False) -> Response:
-    """A page for the signed-in member; `admin`: for admins only. A view may raise Forbidden (a
-    role it needs): 403, audited after the page's transaction (on SQLite a second one inside it
-    would wait for the first)."""
+    """A page for the signed-in member; `admin`: for admins only. The view reads (ctx.read_tx: no
+    write lock; its audit events are written when it ends, before the answer). It may raise
+    Forbidden (a role it needs): 403, audited in a transaction of its own."""
     ctx = context(request)
     member_id = None
     try:
-        with ctx.tx() as session:
+        with ctx.read_tx() as session:
             found = ctx.viewer(request, session)
             if found is None:
                 return _sign_in_first(request)
@@ -56,7 +63,8 @@ def page(request: Request, view: View, admin: bool = False) -> Response:
             member_id = me.id
             if admin and not signed.admin:
                 raise Forbidden("This page is for Carnet's admins.")
-            return view(ctx, session, signed, me)
+            answer = view(ctx, session, signed, me)
+        return answer
     except Forbidden as exc:
         assert member_id is not None
         ctx.refuse(member_id, request.url.path, "page", {"why": str(exc)})
@@ -95,7 +103,7 @@ def _lines(exc: CarnetError) -> list[str]:
 
 
 def _message(ctx: WebContext, request: Request, status: int, message: str) -> Response:
-    with ctx.tx() as session:
+    with ctx.read_tx() as session:
         found = ctx.viewer(request, session)
         me, signed = (found[1], found[0]) if found else (None, None)
         return render(ctx, request, "error.html", status, me=me, signed=signed, message=message)
@@ -111,10 +119,11 @@ def home() -> Response:
 
 
 @router.get("/network")
-def network_page(request: Request) -> Response:
+def network(request: Request, q: str = "", page_no: str = Query("1", alias="page")) -> Response:
     def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
-        rows = my_network(s, me, ctx.sharing)
-        return render(ctx, request, "network.html", me=me, signed=signed, rows=rows,
+        number = int(page_no) if page_no.strip().isdigit() else 1
+        shown = network_page(my_network(s, me, ctx.sharing), q, number)
+        return render(ctx, request, "network.html", me=me, signed=signed, q=q, **shown,
                       note=_note(request), nav="network")  # fmt: skip
 
     return page(request, view)

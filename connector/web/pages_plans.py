@@ -48,17 +48,32 @@ def plans_search(request: Request, q: str = "") -> Response:
     return page(request, view)
 
 
-def by_level(doc: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """The stakeholders grouped by level, C-level first; most influential, then by name."""
+SHOWN_PER_LEVEL = 20  # stakeholders drawn per level at first; "show all" draws the rest
+
+
+def by_level(
+    doc: dict[str, Any], full: str | None = None, focus: int | None = None
+) -> list[tuple[str, str, list[dict[str, Any]], int]]:
+    """The stakeholders grouped by level, C-level first; key, then most influential, then by
+    name: (label, level, the ones drawn, how many there are). A level is drawn in full when it is
+    `full`; otherwise its first SHOWN_PER_LEVEL, and `focus` (the one just edited) among them."""
     groups: dict[str, list[dict[str, Any]]] = {lv: [] for lv in LEVELS}
     for s in doc["stakeholders"]:
         groups[s["level"]].append(s)
-    order = lambda s: (-(s["influence"] or 0), str(s["name"]), s["id"])  # noqa: E731
-    return [(LEVEL_NAMES[lv], sorted(g, key=order)) for lv, g in groups.items() if g]
+    order = lambda s: (not s["key"], -(s["influence"] or 0), str(s["name"]), s["id"])  # noqa: E731
+    out = []
+    for lv, group in groups.items():
+        if not group:
+            continue
+        group.sort(key=order)
+        shown = group if lv == full else group[:SHOWN_PER_LEVEL]
+        shown += [s for s in group[SHOWN_PER_LEVEL:] if s["id"] == focus and lv != full]
+        out.append((LEVEL_NAMES[lv], lv, shown, len(group)))
+    return out
 
 
 @router.get("/plans/{org_id}")
-def plan_page(request: Request, org_id: int) -> Response:
+def plan_page(request: Request, org_id: int, level: str = "", person: int = 0) -> Response:
     def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
         try:
             doc = plan_view(s, org_id, me, ctx.sharing)
@@ -67,11 +82,11 @@ def plan_page(request: Request, org_id: int) -> Response:
                           message="; ".join(exc.lines()))  # fmt: skip
         if doc["org"]["id"] != org_id:  # merged into another account
             return RedirectResponse(f"/plans/{doc['org']['id']}", status_code=303)
-        names = {p["id"]: p["name"] for p in doc["stakeholders"]}
+        people = {p["id"]: p for p in doc["stakeholders"]}
         return render(
-            ctx, request, "plan.html", me=me, signed=signed, doc=doc, levels=by_level(doc),
-            names=names, svg=RENDERERS["svg"](doc), stances=STANCES, level_names=LEVEL_NAMES,
-            nav="plans",
+            ctx, request, "plan.html", me=me, signed=signed, doc=doc, people=people,
+            levels=by_level(doc, level if level in LEVELS else None, person or None),
+            svg=RENDERERS["svg"](doc), stances=STANCES, level_names=LEVEL_NAMES, nav="plans",
             note=NOTES.get(request.query_params.get("done", "")),
         )  # fmt: skip
 
@@ -118,7 +133,9 @@ def plan_stakeholder(
         inf = (person_id, level) if level is not None else None
         return edit_plan(s, org_id, me, stance=(person_id, stance), influence=inf)
 
-    return act(request, csrf, work, f"/plans/{org_id}?done=stakeholder#p{person_id}")
+    return act(
+        request, csrf, work, f"/plans/{org_id}?done=stakeholder&person={person_id}#p{person_id}"
+    )
 
 
 @router.post("/plans/{org_id}/actions")

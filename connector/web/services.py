@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.governance.intros import TRANSITIONS, transition
 from connector.governance.relationships import rate
+from connector.governance.review import waiting_for
 from connector.governance.visibility import visible_relationships
 from connector.store.models import Intro, Member, Org, Person, PersonEmail, Relationship
 
@@ -22,11 +23,30 @@ class Forbidden(Exception):
 
 
 def my_network(session: Session, member: Member, sharing: Sharing) -> list[dict[str, Any]]:
-    """The member's own relationships, strongest first, read through the visibility rule."""
-    mine = select(Relationship.person_id).where(Relationship.member_id == member.id)
-    rels = [v for v in visible_relationships(session, member, sharing, mine) if v.yours]
-    ids = [v.person_id for v in rels]
-    people: dict[int, Any] = {}
+    """The member's own relationships, read through the visibility rule: the ones waiting for
+    their choice (grace period) first, the soonest published first; then the strongest."""
+    rels = visible_relationships(session, member, sharing, holder_id=member.id)
+    waiting = {
+        w["relationship_id"]: w["published_at"]
+        for w in waiting_for(session, member, sharing)["waiting"]
+    }
+    rels.sort(key=lambda v: (v.id not in waiting, waiting.get(v.id, "")))  # stable: strength kept
+    people, emails = _people(session, [v.person_id for v in rels])
+    return [
+        {
+            **v.to_json(),
+            "person": {**people[v.person_id], "email": emails.get(v.person_id)},
+            "waiting": v.id in waiting,
+            "published_at": waiting.get(v.id),
+        }
+        for v in rels
+        if v.person_id in people
+    ]
+
+
+def _people(session: Session, ids: list[int]) -> tuple[dict[int, dict[str, Any]], dict[int, str]]:
+    """Name, title and org of each person, and the first of their emails."""
+    people: dict[int, dict[str, Any]] = {}
     emails: dict[int, str] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
@@ -35,26 +55,38 @@ def my_network(session: Session, member: Member, sharing: Sharing) -> list[dict[
             .outerjoin(Org, Org.id == Person.org_id)
             .where(Person.id.in_(chunk))
         )
-        people.update({r.id: r for r in session.execute(q)})
+        people.update({r.id: {"id": r.id, "name": r.name, "title": r.title, "org": r.org}
+                       for r in session.execute(q)})  # fmt: skip
         q2 = select(PersonEmail.person_id, PersonEmail.email).where(
             PersonEmail.person_id.in_(chunk)
         )
         for pid, email in session.execute(q2.order_by(PersonEmail.email.desc())):
             emails[pid] = email
-    return [
-        {
-            **v.to_json(),
-            "person": {
-                "id": v.person_id,
-                "name": people[v.person_id].name,
-                "title": people[v.person_id].title,
-                "org": people[v.person_id].org,
-                "email": emails.get(v.person_id),
-            },
-        }
-        for v in rels
-        if v.person_id in people
-    ]
+    return people, emails
+
+
+PER_PAGE = 50  # relationships on one page of My network
+
+
+def network_page(rows: list[dict[str, Any]], q: str, page: int) -> dict[str, Any]:
+    """One page of My network: the rows whose person (name, title, org or email) holds `q`,
+    PER_PAGE at a time; `page` counts from 1 and is brought into range."""
+    needle = q.strip().casefold()
+    if needle:
+        rows = [r for r in rows if needle in _haystack(r["person"])]
+    pages = max(1, -(-len(rows) // PER_PAGE))
+    page = min(max(page, 1), pages)
+    return {
+        "rows": rows[(page - 1) * PER_PAGE : page * PER_PAGE],
+        "matching": len(rows),
+        "waiting": sum(r["waiting"] for r in rows),
+        "page": page,
+        "pages": pages,
+    }
+
+
+def _haystack(person: dict[str, Any]) -> str:
+    return " ".join(str(person.get(k) or "") for k in ("name", "title", "org", "email")).casefold()
 
 
 def rate_mine(
