@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the suite on both cores, a test file per worker at a time (its module fixtures stay together)
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: test demo bench lint venv clean screenshots
 

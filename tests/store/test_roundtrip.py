@@ -246,7 +246,9 @@ def _row(obj: Any) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in inspect(obj).mapper.column_attrs}
 
 
-TABLES = [mapper.class_ for mapper in m.Base.registry.mappers]
+TABLES = sorted(
+    (mapper.class_ for mapper in m.Base.registry.mappers), key=lambda c: c.__tablename__
+)
 
 
 @pytest.mark.parametrize("model", TABLES, ids=lambda t: t.__tablename__)
