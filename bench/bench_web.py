@@ -132,19 +132,20 @@ def served(config: Path, port: int, workers: int = 1) -> Iterator[subprocess.Pop
 def peak_rss_mb(pid: int) -> float:
     """The peak RSS of the process and its children (the workers) together, in MB."""
     total = 0.0
-    for p in [pid, *_children(pid)]:
+    for p in [pid, *descendants(pid)]:
         for line in Path(f"/proc/{p}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 total += int(line.split()[1]) / 1024
     return total
 
 
-def _children(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """Every process under `pid` (uvicorn's workers and their helpers)."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         kids = (task / "children").read_text().split()
         found += [int(k) for k in kids]
-    return found + [g for k in found for g in _children(k)]
+    return found + [g for k in found for g in descendants(k)]
 
 
 async def user(

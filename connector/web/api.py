@@ -22,7 +22,7 @@ from connector.governance.audit import list_events
 from connector.governance.whoknows import who_knows
 from connector.store.models import Member
 from connector.web import api_models as out
-from connector.web.api_models import Problem
+from connector.web.api_models import NO_NUL, Problem
 from connector.web.api_more import more_routes
 from connector.web.context import context
 from connector.web.security import STATE_CHANGING, csrf_ok
@@ -32,7 +32,6 @@ from connector.web.tokens import Signed, issue_token, list_tokens, revoke_token
 Work = Callable[[Session, Signed, Member], Any]
 # a row's id in a URL: what the store's integer columns hold (PostgreSQL's are 32-bit)
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-NO_NUL = r"^[^\x00]*$"  # text the store can hold (PostgreSQL refuses NUL characters)
 
 
 class RateBody(BaseModel):

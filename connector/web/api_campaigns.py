@@ -17,11 +17,11 @@ from connector.store.models import LEVELS, Member
 from connector.web import api_campaign_models as out
 from connector.web import services_campaigns as camp
 from connector.web.api import call
+from connector.web.api_models import NO_NUL
 from connector.web.context import context
 from connector.web.tokens import Signed
 
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-NO_NUL = r"^[^\x00]*$"  # text the store can hold (PostgreSQL refuses NUL characters)
 Email = Annotated[str, Field(min_length=3, max_length=320, pattern=NO_NUL)]
 OrgName = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
 Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]

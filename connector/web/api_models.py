@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 Visibility = Literal["hidden", "discoverable", "full"]
 
 
+NO_NUL = r"^[^\x00]*$"  # text the store can hold (PostgreSQL refuses NUL characters)
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

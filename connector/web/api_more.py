@@ -20,7 +20,7 @@ from connector.status import store_status
 from connector.store.models import Member
 from connector.store.models_plans import STANCES
 from connector.web import api_more_models as out
-from connector.web.api_models import Audit
+from connector.web.api_models import NO_NUL, Audit
 from connector.web.context import context
 from connector.web.services_admin import (
     check_mapping,
@@ -43,7 +43,6 @@ from connector.web.tokens import Signed
 
 Call = Callable[..., Any]
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-NO_NUL = r"^[^\x00]*$"
 Source = Literal["salesforce", "hubspot", "exchange"]
 GRANTED = object()  # what a gate's work hands back when the request may go on
 EXPORT_CONTENT: dict[int | str, dict[str, Any]] = {

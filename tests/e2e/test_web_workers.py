@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.bench_web import descendants
 from sandbox.runner import Sandbox
 from tests.conftest import fresh_db_url, run_carnet
 from tests.e2e.test_web_metrics import samples, value
@@ -57,20 +58,13 @@ def serving(config: Path, port: int, workers: int) -> Iterator[subprocess.Popen[
             proc.wait()
 
 
-def worker_pids(pid: int) -> set[int]:
-    kids: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        kids |= {int(k) for k in (task / "children").read_text().split()}
-    return kids
-
-
 def test_two_workers_share_sessions_and_metrics(
     fresh_sandbox: Sandbox, db_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
     world = make_world(tmp_path, fresh_sandbox, db_url, port=port)
     with serving(world.config, port, workers=2) as proc:
-        assert len(worker_pids(proc.pid)) >= 2  # uvicorn's workers (and its own helpers)
+        assert len(descendants(proc.pid)) >= 2  # uvicorn's workers (and its own helpers)
         client = Client(world.base_url)
         assert sign_in(client, fresh_sandbox, world.a).status_code == 303
         # new connections each time, so the kernel spreads them over both workers
