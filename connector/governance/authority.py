@@ -63,7 +63,10 @@ def judge(
     seen: dict[str, Any], agreed: dict[str, Any], refused: dict[str, Any], by_holder: bool
 ) -> Judgement:
     """Field by field: a value equal to the agreed one is no edit; a value the holder set (and
-    not one refused before, still sitting there) is the holder's act; anything else is refused."""
+    not one refused before, still sitting there) is the holder's act; anything else is refused.
+    A value the holder set that Carnet cannot take is an error, not a refusal (nobody else acted),
+    but it is kept with the refused ones so that the next push writes the agreed value back: left
+    in the record, it would be judged again as whoever next saves the record, Carnet included."""
     now_agreed, now_refused = dict(agreed), {}
     accepted: dict[str, Any] = {}
     fresh: dict[str, Any] = {}
@@ -79,6 +82,7 @@ def judge(
                 accepted[name] = now_agreed[name] = value
             else:
                 errors.append(problem)
+                now_refused[name] = value
             continue
         now_refused[name] = value
         if not still:
