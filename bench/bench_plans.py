@@ -25,7 +25,8 @@ from connector.governance.relationships import member_by_email
 from connector.plans.network import network_report
 from connector.plans.plan import show_plan
 from connector.plans.render import RENDERERS
-from connector.store.db import make_engine, session_factory, transaction, upgrade
+from connector.store.db import make_engine, session_factory, transaction
+from connector.store.migrate import upgrade
 
 TARGET_NAME, TARGET_DOMAIN, TARGET_RELS_PER_PERSON = "Globex", "globex.com", 8
 LEVEL_BY_DEPTH = ("c_level", "vp", "director", "manager", "staff")

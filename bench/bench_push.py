@@ -21,7 +21,7 @@ from sqlalchemy import Engine, insert, update
 
 from connector.store import models as m
 from connector.store.app import App
-from connector.store.db import upgrade
+from connector.store.migrate import upgrade
 from connector.writeback.install import run_install
 from connector.writeback.push import run_push
 from sandbox.runner import Sandbox, start

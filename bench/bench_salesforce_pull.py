@@ -97,7 +97,8 @@ def end_to_end(config: str, folder: Path) -> tuple[list[Row], float] | None:
     if importlib.util.find_spec("connector.sync") is None:
         return None
     from connector.store.app import App
-    from connector.store.db import make_engine, upgrade
+    from connector.store.db import make_engine
+    from connector.store.migrate import upgrade
     from connector.sync import run_sync
 
     os.environ["CARNET_DATABASE_URL"] = f"sqlite:///{folder / 'bench.db'}"

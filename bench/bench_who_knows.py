@@ -23,7 +23,8 @@ from connector.core.config import Sharing
 from connector.core.normalise import org_name_key
 from connector.governance.relationships import member_by_email
 from connector.governance.whoknows import DEFAULT_LIMIT, who_knows
-from connector.store.db import make_engine, session_factory, transaction, upgrade
+from connector.store.db import make_engine, session_factory, transaction
+from connector.store.migrate import upgrade
 from connector.store.models import AuditEvent
 
 TARGET_DOMAIN = "globex.com"

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from connector.store.db import make_engine, session_factory, upgrade
+from connector.store.db import make_engine, session_factory
+from connector.store.migrate import upgrade
 from connector.store.models import Base
 
 pytest_plugins = ["tests.sandbox_fixture"]

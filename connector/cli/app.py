@@ -13,17 +13,19 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
 from connector.core.errors import CarnetError, NotAvailable, UsageError
 from connector.core.text import json_safe, terminal_safe
-from connector.store.app import App
+
+if TYPE_CHECKING:  # in annotations only: the ORM and the config load when a command needs them
+    from sqlalchemy.orm import Session
+
+    from connector.store.app import App
 
 EXAMPLE_CONFIG = Path(__file__).parents[1] / "config.example.yaml"
 
@@ -78,6 +80,8 @@ def config_given(config: Path | None) -> Path | None:
 
 
 def make_app(config: Path | None) -> App:
+    from connector.store.app import App  # lazy: start-up
+
     return App(config_given(config))
 
 
@@ -176,6 +180,8 @@ def governed(config: Path | None, fn: Callable[[App, Session], Any]) -> Any:
 def sandbox_entry(name: str) -> Callable[..., Any]:
     """The stand-ins' `serve` or `start`, found through the `carnet.sandbox` entry points (the
     product imports no sandbox module); UsageError when the `sandbox` extra is not installed."""
+    from importlib.metadata import entry_points  # lazy: start-up
+
     found = entry_points(group="carnet.sandbox", name=name)
     try:
         return next(iter(found)).load()

@@ -12,16 +12,19 @@ import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from connector.cli.app import AsOpt, ConfigOpt, JsonOpt, campaign_app, emit, fail, governed, run
 from connector.core.errors import UsageError
-from connector.core.web_config import Web
-from connector.store.app import App
-from connector.store.models import Member
+
+if TYPE_CHECKING:  # in annotations only: the ORM, the models and the config load when used
+    from sqlalchemy.orm import Session
+
+    from connector.core.web_config import Web
+    from connector.store.app import App
+    from connector.store.models import Member
 
 CampaignArg = Annotated[int, typer.Argument(help="the campaign's number (carnet campaign list)")]
 PersonArg = Annotated[str, typer.Argument(help="the person's email")]

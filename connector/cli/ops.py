@@ -10,7 +10,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -34,14 +34,24 @@ from connector.cli.app import (
     sandbox_entry,
     stopping_on_signals,
 )
-from connector.core.config_secrets import require_secrets
 from connector.core.errors import UsageError
 from connector.core.text import terminal_safe
-from connector.store.app import App
+
+if TYPE_CHECKING:  # in annotations only: the config loads when a command needs it
+    from connector.core.config import Config
+
+
+def require_secrets(config: Config, source: str | None = None) -> None:
+    """connector.core.config_secrets' check, loaded only by the commands that call it."""
+    from connector.core.config_secrets import require_secrets as check  # lazy: start-up
+
+    check(config, source)
 
 
 def _init(config: Path | None) -> dict[str, Any]:
-    from connector.store.db import current_revision, upgrade  # lazy: start-up
+    from connector.store.app import App  # lazy: start-up
+    from connector.store.db import current_revision  # lazy: start-up
+    from connector.store.migrate import upgrade  # lazy: start-up
 
     path = config_given(config) or Path("config.yaml")
     wrote = False

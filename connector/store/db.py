@@ -2,7 +2,10 @@
 
 SQLite runs with WAL, foreign keys on, a busy timeout and BEGIN IMMEDIATE, in a file made mode
 0600 (its -wal and -shm files take the same mode); PostgreSQL through psycopg 3. Alembic
-migrations ship inside the package, so `carnet init` works from an installed wheel.
+migrations ship inside the package, so `carnet init` works from an installed wheel; running them
+is connector.store.migrate's (the only module that imports Alembic). Here, the cheap check every
+command makes at start: the store's `alembic_version` read with a plain query, against the head
+revision read from the migration files' `revision =` / `down_revision =` lines.
 
 A store that cannot be used as it is becomes one line naming it and what to do, in one place
 (`_store_problem`, on every engine): a full disk (StoreFull), a file that is not a database
@@ -12,6 +15,7 @@ A store that cannot be used as it is becomes one line naming it and what to do, 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -19,11 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -168,25 +168,43 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def _alembic_config(engine: Engine) -> AlembicConfig:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["engine"] = engine
-    return cfg
+VERSIONS = MIGRATIONS / "versions"
+VERSION_TABLE = "alembic_version"  # Alembic's own table and column
 
 
-def head_revision() -> str:
-    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+# a migration file's `revision = "0007"` and `down_revision = "0006"` (or None, or a tuple)
+_ASSIGNED = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$", re.M)
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
 
 
 @cache
+def _migrations() -> dict[str, tuple[str, ...]]:
+    """Every migration this Carnet ships: its revision and the ones it revises, read from the
+    files' `revision =` and `down_revision =` lines (without importing Alembic or the files)."""
+    graph: dict[str, tuple[str, ...]] = {}
+    for path in sorted(VERSIONS.glob("[!_]*.py")):
+        source = path.read_text(encoding="utf-8")
+        found: dict[str, str] = {m[1]: m[2] for m in _ASSIGNED.finditer(source)}  # the last wins
+        revision = _QUOTED.fullmatch(found.get("revision", ""))
+        if revision is None:
+            raise FatalError(f'{path}: no `revision = "..."` line: not a Carnet migration')
+        graph[revision[1]] = tuple(_QUOTED.findall(found.get("down_revision", "")))
+    return graph
+
+
+def head_revision() -> str:
+    """The newest migration: the one no other revises (exactly one; the files are checked)."""
+    graph = _migrations()
+    revised = {down for downs in graph.values() for down in downs}
+    heads = sorted(set(graph) - revised)
+    if len(heads) != 1:
+        raise FatalError(f"the migrations shipped in {VERSIONS} have heads {heads}, not one")
+    return heads[0]
+
+
 def known_revisions() -> frozenset[str]:
     """Every migration this Carnet ships."""
-    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
-    return frozenset(rev.revision for rev in script.walk_revisions())
+    return frozenset(_migrations())
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -194,7 +212,7 @@ def current_revision(engine: Engine) -> str | None:
     it: this one must not read it, nor try to migrate it."""
     try:
         with engine.connect() as conn:
-            rev = MigrationContext.configure(conn).get_current_revision()
+            rev = _stored_revision(conn)
     except OperationalError as exc:
         raise FatalError(f"cannot reach the store: {exc.orig}") from None
     if rev is not None and rev not in known_revisions():
@@ -206,13 +224,15 @@ def current_revision(engine: Engine) -> str | None:
     return rev
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    current_revision(engine)  # a store from a newer Carnet is refused before Alembic sees it
-    command.upgrade(_alembic_config(engine), revision)
-
-
-def downgrade(engine: Engine, revision: str = "base") -> None:
-    command.downgrade(_alembic_config(engine), revision)
+def _stored_revision(conn: Connection) -> str | None:
+    """What Alembic's MigrationContext.get_current_revision answers, by a plain query: None without
+    the version table or with it empty; an error when it holds several heads (Carnet has one)."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return None
+    rows = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) > 1:
+        raise FatalError(f"the store has several migration heads ({', '.join(sorted(rows))})")
+    return rows[0] if rows else None
 
 
 def require_current(engine: Engine) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from connector.governance.credits import derive_credits
-from connector.store.db import make_engine, session_factory, upgrade
+from connector.store.db import make_engine, session_factory
+from connector.store.migrate import upgrade
 from tests import governance_world as w
 from tests.conftest import run_carnet
 from tests.store.test_plans import SHARING, add_credited_deal, build_world

@@ -21,7 +21,8 @@ from ruamel.yaml import YAML
 from sqlalchemy.orm import Session
 
 from connector.store.app import App
-from connector.store.db import make_engine, session_factory, upgrade
+from connector.store.db import make_engine, session_factory
+from connector.store.migrate import upgrade
 from connector.web.app import create_app
 from sandbox.runner import Sandbox
 from tests import governance_world as w

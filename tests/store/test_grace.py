@@ -24,7 +24,8 @@ from connector.governance.visibility import (
     visible_relationships,
 )
 from connector.store import models as m
-from connector.store.db import make_engine, upgrade
+from connector.store.db import make_engine
+from connector.store.migrate import upgrade
 from tests.conftest import fresh_db_url
 from tests.store.ingest_support import NOW, Store, base, contact
 

@@ -10,7 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from connector.store.db import current_revision, downgrade, head_revision, make_engine, upgrade
+from connector.store.db import current_revision, head_revision, make_engine
+from connector.store.migrate import downgrade, upgrade
 from connector.store.models import Base
 from tests.conftest import fresh_db_url
 

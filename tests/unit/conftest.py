@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from connector.store.app import App
-from connector.store.db import upgrade
+from connector.store.migrate import upgrade
 from tests.unit.test_sync_fake import write_config
 
 

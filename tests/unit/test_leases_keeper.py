@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from connector.store.db import make_engine, upgrade
+from connector.store.db import make_engine
+from connector.store.migrate import upgrade
 from connector.store.models import Lease
 from scheduler.leases import Keeper, acquire, release
 

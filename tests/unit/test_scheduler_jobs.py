@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from connector.core.config import Config, HubSpotSource, Scheduler, Sources
 from connector.store.app import App
-from connector.store.db import make_engine, upgrade
+from connector.store.db import make_engine
+from connector.store.migrate import upgrade
 from scheduler.jobs import (
     JobSpec,
     covered_slots,

@@ -16,7 +16,7 @@ from connector.core.records import ObjectSpec, Page
 from connector.store import models as m
 from connector.store.app import App
 from connector.store.bulk import among
-from connector.store.db import upgrade
+from connector.store.migrate import upgrade
 from connector.sync import run_sync
 from connector.writeback.push import PUSH_STATE
 from tests.unit.test_sync_fake import FakeSalesforce, world

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from connector.store import models as m
 from connector.store.app import App
-from connector.store.db import upgrade
+from connector.store.migrate import upgrade
 from connector.sync import run_sync
 from tests.unit.test_sync_fake import FakeSalesforce, snapshot, world, write_config
 

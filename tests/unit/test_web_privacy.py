@@ -28,7 +28,8 @@ from connector.core.errors import UsageError
 from connector.governance import campaigns
 from connector.governance.visibility import Visibility, visibility
 from connector.plans.snapshot import TeamReader, take_snapshot
-from connector.store.db import make_engine, session_factory, upgrade
+from connector.store.db import make_engine, session_factory
+from connector.store.migrate import upgrade
 from connector.store.models import Base
 from connector.web.tokens import open_session
 from tests import governance_world as w
