@@ -110,7 +110,8 @@ def accounts_report(
         for pid, stance in session.execute(
             select(Stakeholder.person_id, Stakeholder.stance)
             .join(AccountPlan)
-            .where(AccountPlan.org_id.in_(org_ids))
+            .join(Person, Person.id == Stakeholder.person_id)  # the plan of the person's org
+            .where(AccountPlan.org_id.in_(org_ids), Person.org_id == AccountPlan.org_id)
         )
     }
     if rels is None:

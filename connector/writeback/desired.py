@@ -21,6 +21,7 @@ from connector.core.web_config import Web
 from connector.governance.authority import OWNED
 from connector.governance.visibility import CRM_AUDIENCE, VisibleRel, visible_relationships
 from connector.plans.network import accounts_report
+from connector.store.bulk import among
 from connector.store.models import Member, Org, ReferralCredit, Relationship, SourceLink
 from mappings.schema import Mapping, OutField, ValueRule
 from mappings.vocabulary import OUTBOUND_VALUES
@@ -30,6 +31,7 @@ TEXT_MAX = {"salesforce": 255, "hubspot": 65_536}
 DEFAULT_SCALE = 2
 LINK = "carnet_link"  # the outbound value of a record's link to its page in Carnet
 LINK_PATHS = {"person": "people", "org": "orgs"}  # the web app's permalinks (connector.web.pages)
+WANTED_IN_SQL = 20_000  # more records than this are picked from all the links, not in the query
 
 
 @dataclass(frozen=True)
@@ -62,18 +64,23 @@ def live_links(source: str, obj: str, kind: str) -> Any:
 
 
 def desired_fields(
-    session: Session, source: str, mapping: Mapping, sharing: Sharing, web_url: str | None = None
+    session: Session,
+    source: str,
+    mapping: Mapping,
+    sharing: Sharing,
+    web_url: str | None = None,
+    only: dict[str, set[str]] | None = None,
 ) -> Iterator[Desired]:
     """Every linked record's outbound fields, object by object of the outbound mapping; with
     them, on a record where a CRM user's edit of its owner's own fields was refused, those
     fields' agreed values (the edit is undone). `web_url`: the web app's address, for the link
-    fields (None: they are left alone)."""
+    fields (None: they are left alone). `only`: just these records (object -> external ids)."""
     for obj in written_objects(mapping):
         fields = {
             n: f for n, f in mapping.outbound_fields(obj).items() if web_url or f.value != LINK
         }
         kind = mapping.objects[obj].kind
-        links = list(session.execute(live_links(source, obj, kind).order_by(SourceLink.id)))
+        links = _links(session, source, obj, kind, None if only is None else only.get(obj, set()))
         ids = [int(eid) for eid, _ in links]
         overlay = VALUES[kind](session, sharing, ids) if fields else {}
         reverts = refused_edits(session, source, mapping, obj)
@@ -89,6 +96,20 @@ def desired_fields(
                     yield Desired(obj, external_id, FIELDS, values)
                 continue
             yield Desired(obj, external_id, FIELDS, values | undo[0], undo[1], undo[2])
+
+
+def _links(
+    session: Session, source: str, obj: str, kind: str, wanted: set[str] | None
+) -> list[Any]:
+    """(entity id, external id) of the live links of `obj` (of the `wanted` records)."""
+    q = live_links(source, obj, kind).order_by(SourceLink.id)
+    if wanted is None:
+        return list(session.execute(q))
+    if not wanted:
+        return []
+    if len(wanted) <= WANTED_IN_SQL:
+        return list(session.execute(q.where(among(session, SourceLink.external_id, wanted))))
+    return [link for link in session.execute(q) if link[1] in wanted]
 
 
 def web_address(web: Web | None) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from connector.core.config import SourceBase
 from connector.core.http import budget_spent
 from connector.core.protocols import Metered, Writer
 from connector.core.records import Outcome, Write, WriteResult
+from connector.store.bulk import among
 from connector.store.models import Outbox, SourceLink
 from connector.writeback.desired import (
     FIELDS,
@@ -42,8 +43,27 @@ CHUNK = 1000  # writes handed to the adapter at once (5 Salesforce / 10 HubSpot 
 BACKOFF = timedelta(minutes=1)  # after the first retriable failure; doubled each time
 BACKOFF_MAX = timedelta(hours=6)
 SHOWN_FAILURES = 20
+SCOPE_CHUNK = 5000  # external ids looked up at once
 
 Specs = dict[str, dict[str, tuple[str, OutField]]]  # object -> field -> (sort, spec)
+
+
+@dataclass
+class Tally:
+    """What a refresh did: desired rows derived (records whose inputs changed), and outbox rows
+    made, changed or removed by them."""
+
+    derived: int = 0
+    refreshed: int = 0
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The rows an incremental refresh brings to its desired state: the field rows of these
+    records (object -> external ids), and every row of the other field sets (notes, campaigns:
+    derived whole each time)."""
+
+    fields: dict[str, set[str]]
 
 
 @dataclass
@@ -59,9 +79,12 @@ class PushRun:
     budget_stopped: bool = False
     changes: list[dict[str, Any]] = field(default_factory=list)  # dry run: what would be written
     failures: list[dict[str, Any]] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)  # what the refresh before it did
 
     def as_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
+            "derived": self.tally.derived,
+            "refreshed": self.tally.refreshed,
             "due": self.due,
             "written": self.written,
             "failed": self.failed,
@@ -105,12 +128,15 @@ def changed(values: dict[str, Any], base: dict[str, Any] | None) -> dict[str, An
 # -- desired state -> rows ------------------------------------------------------------------------
 
 
-def seen_values(session: Session, source: str, specs: Specs) -> dict[tuple[str, str], Any]:
-    """(object, external id) -> (what the last pull saw of the outbound fields, canonical; when)."""
+def seen_values(
+    session: Session, source: str, specs: Specs, scope: Scope | None = None
+) -> dict[tuple[str, str], Any]:
+    """(object, external id) -> (what the last pull saw of the outbound fields, canonical; when),
+    of the records in `scope` (None: all)."""
     out = {}
     q = select(SourceLink.object, SourceLink.external_id, SourceLink.seen, SourceLink.seen_at)
     q = q.where(SourceLink.source == source, SourceLink.object.in_(list(specs)))
-    for obj, ext, seen, seen_at in session.execute(q):
+    for obj, ext, seen, seen_at in _scoped(session, q, SourceLink, scope, list(specs)):
         if not seen:
             continue
         fields = specs[obj]
@@ -123,17 +149,50 @@ def seen_values(session: Session, source: str, specs: Specs) -> dict[tuple[str, 
     return out
 
 
+def _scoped(
+    session: Session, q: Any, model: Any, scope: Scope | None, objects: list[str]
+) -> Iterator[Any]:
+    """The rows of `q` (over `model`'s object and external_id) of the records in `scope`."""
+    if scope is None:
+        yield from session.execute(q)
+        return
+    for obj in objects:
+        keys = sorted(scope.fields.get(obj, ()))
+        for start in range(0, len(keys), SCOPE_CHUNK):
+            chunk = keys[start : start + SCOPE_CHUNK]
+            yield from session.execute(
+                q.where(model.object == obj, among(session, model.external_id, chunk))
+            )
+
+
+def _outbox_rows(session: Session, source: str, scope: Scope | None) -> dict[Any, Outbox]:
+    q = select(Outbox).where(Outbox.source == source)
+    if scope is None:
+        found = list(session.scalars(q))
+    else:
+        found = list(session.scalars(q.where(Outbox.field_set != FIELDS)))
+        fields = q.where(Outbox.field_set == FIELDS)
+        found += [r for (r,) in _scoped(session, fields, Outbox, scope, sorted(scope.fields))]
+    return {(r.object, r.external_id, r.field_set): r for r in found}
+
+
 def refresh(
-    session: Session, source: str, desired: Iterable[Desired], specs: Specs, now: datetime
+    session: Session,
+    source: str,
+    desired: Iterable[Desired],
+    specs: Specs,
+    now: datetime,
+    scope: Scope | None = None,
+    tally: Tally | None = None,
 ) -> int:
     """Bring the outbox rows of `source` to `desired`; rows of records no longer wanted (deleted,
-    unlinked) go. Returns how many rows are now due."""
-    rows = {
-        (r.object, r.external_id, r.field_set): r
-        for r in session.scalars(select(Outbox).where(Outbox.source == source))
-    }
-    seen = seen_values(session, source, specs)
+    unlinked) go. With a `scope`, only its rows (`desired` holds what they want: the records whose
+    inputs changed). Counts what it did in `tally`. Returns how many rows are now due."""
+    tally = tally if tally is not None else Tally()
+    rows = _outbox_rows(session, source, scope)
+    seen = seen_values(session, source, specs, scope)
     for d in desired:
+        tally.derived += 1
         row = rows.pop((d.object, d.external_id, d.field_set), None)
         known, seen_at = seen.get((d.object, d.external_id), (None, None))
         if d.crm_seen:  # a refused edit a pull saw: the row is due again, whatever its digest
@@ -142,11 +201,14 @@ def refresh(
         if row is None:
             row = _new_row(source, d, known)
             session.add(row)
-        else:
-            _update_row(row, d, known, seen_at)
-        if d.crm_seen:  # once written, the record's link forgets the refusal (`_undone`)
+            tally.refreshed += 1
+        elif _update_row(row, d, known, seen_at):
+            tally.refreshed += 1
+        if d.crm_seen and row.desired.get("undo") != sorted(d.crm_seen):
+            # once written, the record's link forgets the refusal (`_undone`)
             row.desired = {**row.desired, "undo": sorted(d.crm_seen)}
     stale = [r.id for r in rows.values()]
+    tally.refreshed += len(stale)
     for start in range(0, len(stale), 500):
         session.execute(delete(Outbox).where(Outbox.id.in_(stale[start : start + 500])))
     session.flush()
@@ -170,7 +232,8 @@ def _new_row(source: str, d: Desired, known: dict[str, Any] | None) -> Outbox:
 
 def _update_row(
     row: Outbox, d: Desired, known: dict[str, Any] | None, seen_at: datetime | None
-) -> None:
+) -> bool:
+    """Bring a row to `d`; whether it changed."""
     doc = row.desired or {}
     h = digest(d.values)
     fresh = known is not None and seen_at is not None and seen_at > row.updated_at
@@ -181,12 +244,13 @@ def _update_row(
     elif row.status == "done" and fresh and not matches(d.values, latest):
         base = latest  # a CRM user changed a field Carnet owns: write it back
     else:
-        return
+        return False
     done = matches(d.values, base)
     row.desired = {"values": d.values, "base": base, "ref": doc.get("ref")}
     row.desired_hash, row.written_hash = h, h if done else None
     row.status = "done" if done else "pending"
     row.attempts, row.last_error, row.next_attempt_at = 0, None, None
+    return True
 
 
 def due_rows(

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.core import sources
-from connector.core.config import SourceBase
+from connector.core.config import Sharing, SourceBase
 from connector.core.errors import BudgetExhausted, CarnetError, UsageError
 from connector.core.protocols import Adapter
 from connector.governance.credits import derive_credits
@@ -29,10 +29,22 @@ from connector.store.app import App
 from connector.store.models import Outbox, SyncState
 from connector.writeback.campaign_push import due_campaigns, push_campaign_step, to_read
 from connector.writeback.campaigns import desired_campaigns, preview_campaigns
+from connector.writeback.changes import (
+    PUSH_STATE,
+    changed_since,
+    inputs_key,
+    last_mark,
+    remember,
+    save_mark,
+    scope_of,
+)
 from connector.writeback.desired import FIELDS, desired_fields, web_address
 from connector.writeback.notes import PLAN, desired_notes, push_notes
 from connector.writeback.outbox import (
     PushRun,
+    Scope,
+    Specs,
+    Tally,
     due_rows,
     field_specs,
     preview,
@@ -41,8 +53,6 @@ from connector.writeback.outbox import (
 )
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import Mapping
-
-PUSH_STATE = "(push)"  # sync_state.object of a source's last push
 
 OpenAdapter = Callable[[str, SourceBase], Adapter]
 
@@ -55,6 +65,7 @@ class _Due:
     notes: list[Outbox]
     campaigns: list[Outbox]
     members: list[Outbox]
+    tally: Tally  # what the refresh did
 
     def count(self) -> int:
         return len(self.fields) + len(self.notes) + len(self.campaigns) + len(self.members)
@@ -100,7 +111,10 @@ def run_push(
     source: str | None = None,
     dry_run: bool = False,
     open_adapter: OpenAdapter | None = None,
+    full: bool = False,
 ) -> PushSummary:
+    """Push every writing source (or `source`). The outbox is refreshed for what changed since
+    each source's last refresh; `full` (a --full sync) derives every record again."""
     if open_adapter is None:
         open_adapter = sources.open_adapter
     mappings = writing_sources(app, source)
@@ -112,6 +126,7 @@ def run_push(
         session.flush()
         for name, mapping in mappings.items():
             job = _SourcePush(session, app, name, enabled[name], mapping, open_adapter)
+            job.full = full
             try:
                 summary.sources[name] = job.preview() if dry_run else job.run()
             except UsageError:  # a credential the config names was refused: exit 2
@@ -122,6 +137,35 @@ def run_push(
         if dry_run:
             session.rollback()
     return summary
+
+
+def refresh_outbox(
+    session: Session,
+    source: str,
+    mapping: Mapping,
+    sharing: Sharing,
+    web_url: str | None,
+    specs: Specs,
+    now: datetime,
+    full: bool = False,
+) -> Tally:
+    """Bring the source's outbox to the overlay at `now` (taken before anything is read): the
+    field rows of what changed since the last refresh's mark (every one without a mark that
+    holds, or when `full`); plan notes and campaigns whole. Keeps the new mark."""
+    key = inputs_key(mapping, sharing, web_url)
+    since = None if full else last_mark(session, source, key)
+    changed = None if since is None else changed_since(session, source, since, now, sharing)
+    only = None if changed is None else scope_of(session, source, mapping, changed)
+    desired = chain(
+        desired_fields(session, source, mapping, sharing, web_url, only),
+        desired_notes(session, source, mapping, sharing),
+        desired_campaigns(session, source, mapping),
+    )
+    tally, scope = Tally(), None if only is None else Scope(only)
+    refresh(session, source, desired, specs, now, scope, tally)
+    remember(session, source, changed)
+    save_mark(session, source, key, now)
+    return tally
 
 
 class _SourcePush:
@@ -138,32 +182,31 @@ class _SourcePush:
         self.sharing, self.open_adapter = app.config.sharing, open_adapter
         self.web_url = web_address(app.config.web)  # for the records' links to Carnet
         self.specs = field_specs(mapping)
+        self.full = False
 
     def _refresh(self, now: datetime) -> _Due:
-        desired = chain(
-            desired_fields(self.session, self.name, self.mapping, self.sharing, self.web_url),
-            desired_notes(self.session, self.name, self.mapping, self.sharing),
-            desired_campaigns(self.session, self.name, self.mapping),
-        )
-        refresh(self.session, self.name, desired, self.specs, now)
-        campaigns, members = due_campaigns(self.session, self.name, now)
+        session, name = self.session, self.name
+        args = (self.mapping, self.sharing, self.web_url, self.specs)
+        tally = refresh_outbox(session, name, *args, now, self.full)
+        campaigns, members = due_campaigns(session, name, now)
         return _Due(
-            due_rows(self.session, self.name, now, FIELDS),
-            due_rows(self.session, self.name, now, PLAN),
+            due_rows(session, name, now, FIELDS),
+            due_rows(session, name, now, PLAN),
             campaigns,
             members,
+            tally,
         )
 
     def preview(self) -> PushRun:
         due = self._refresh(_utcnow())
         changes = preview(due.fields + due.notes) + preview_campaigns(due.campaigns + due.members)
-        return PushRun(due=due.count(), changes=changes)
+        return PushRun(due=due.count(), changes=changes, tally=due.tally)
 
     def run(self) -> PushRun:
         started = _utcnow()
         due = self._refresh(started)
         self.session.commit()
-        run = PushRun(due=due.count())
+        run = PushRun(due=due.count(), tally=due.tally)
         usage: dict[str, Any] = {}
         # campaigns the CRM holds are read back on every push: statuses set there come home
         if run.due or to_read(self.session, self.name, started, due.members):

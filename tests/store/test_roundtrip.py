@@ -14,6 +14,7 @@ from connector.store import models as m
 from connector.store.db import session_factory
 from connector.store.models_campaigns import Campaign, Nomination
 from connector.store.models_plans import AccountPlan, PlanAction, Stakeholder
+from connector.store.models_refresh import RefreshPerson, RefreshRel
 from connector.store.models_snapshot import NetworkSnapshot
 from connector.store.models_web import ApiToken, WebSession
 
@@ -236,6 +237,8 @@ def _graph(s: Session) -> dict[str, Any]:
                 strength={"4": 1, "none": 1},
                 taken_at=T0,
             ),
+            RefreshRel(source="salesforce", id=rel.id, person_id=person.id, sig="1|shared|4"),
+            RefreshPerson(source="salesforce", id=person.id, org_id=org.id, sig="vp|~|~"),
         ]
     )
     s.flush()

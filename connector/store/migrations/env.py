@@ -7,6 +7,7 @@ from alembic import context
 import connector.store.models_plans  # noqa: F401  (registers the plan tables on Base.metadata)
 from connector.store import (
     models_campaigns,  # noqa: F401  (registers campaign and nomination)
+    models_refresh,  # noqa: F401  (registers the write-back refresh marks)
     models_snapshot,  # noqa: F401  (registers network_snapshot)
     models_web,  # noqa: F401  (registers the web tables on Base.metadata)
 )
