@@ -36,12 +36,13 @@ def _iso(value: Any) -> Any:
 
 
 PUSH_STATE = "(push)"  # sync_state.object of a source's last push (connector.writeback.push)
+DESCRIBE_STATE = "(describes)"  # and of its describe cache (connector.sync_describes)
 
 
 def _sync(session: Session) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(m.SyncState)
-        .where(m.SyncState.object != PUSH_STATE)
+        .where(m.SyncState.object.not_in([PUSH_STATE, DESCRIBE_STATE]))
         .order_by(m.SyncState.source, m.SyncState.object)
     )
     return [

@@ -42,6 +42,7 @@ from connector.ingest.feed import (
 from connector.ingest.pages import Counts, finish_full_pass, ingest_page, resolve_pending
 from connector.store.app import App
 from connector.store.models import Relationship, SyncState
+from connector.sync_describes import prepare as prepare_describes
 from connector.writeback.push import run_push
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import Mapping
@@ -150,7 +151,7 @@ def run_sync(
     mappings = {n: load_mapping(mapping_path(n, s.mapping), n) for n, s in enabled.items()}
 
     def feed(name: str, wants: list[Want]) -> Feed:
-        settings = enabled[name]
+        settings = prepared.get(name) or enabled[name]
         if open_adapter is None and PULL_IN_CHILD:
             return ProcessFeed(name, settings, wants, full)
         opener = open_adapter or sources.open_adapter
@@ -158,10 +159,15 @@ def run_sync(
 
     summary = Summary(dry_run=dry_run)
     progress = progress or NoProgress()
+    prepared: dict[str, SourceBase] = {}
     with app.sessions() as session, bulk_gc():
         _wal_autocheckpoint(session, dry_run, SYNC_CHECKPOINT_PAGES)
         try:
             for name in names:
+                opener = open_adapter or sources.open_adapter  # describes cached in the store:
+                prepared[name] = prepare_describes(  # read again when stale, handed to the pull
+                    session, name, enabled[name], mappings[name], opener, _utcnow(), full, dry_run
+                )
                 job = _SourceSync(session, name, mappings[name], full, dry_run, app.config.scoring)
                 job.stop = stop
                 summary.sources[name] = job.run(feed, progress)
@@ -175,7 +181,7 @@ def run_sync(
             if dry_run:
                 session.rollback()
     if push and not dry_run and (stop is None or not stop.is_set()):  # pull -> derive -> push
-        summary.push = run_push(app, source, open_adapter=open_adapter)
+        summary.push = run_push(app, source, open_adapter=open_adapter, full=full)
     return summary
 
 

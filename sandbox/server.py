@@ -7,6 +7,7 @@ from __future__ import annotations
 import ssl
 import threading
 from dataclasses import dataclass
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +22,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header: the stand-in's own clock, as a real service's is its own."""
+        when = self.standin.clock.now().timestamp() if timestamp is None else timestamp
+        return formatdate(when, usegmt=True)
 
     def _handle(self) -> None:
         url = urlsplit(self.path)

@@ -9,6 +9,8 @@ CRM object is read and written through the client's generic `crm.objects` APIs (
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
@@ -17,7 +19,14 @@ from typing import Any
 from adapters.hubspot import writeback
 from adapters.hubspot.api import BATCH_LIMIT, HubSpotApi, HubSpotRefused
 from adapters.hubspot.lists import ListsMixin
-from adapters.hubspot.pull import Puller, as_datetime, epoch_ms, mark_last
+from adapters.hubspot.pull import (
+    Puller,
+    as_datetime,
+    epoch_ms,
+    mark_last,
+    split_cursor,
+    with_summary,
+)
 from connector.core.errors import (
     BudgetExhausted,
     CredentialsRefused,
@@ -26,7 +35,7 @@ from connector.core.errors import (
     RetriableError,
 )
 from connector.core.http import check_pagination
-from connector.core.protocols import FieldGroup
+from connector.core.protocols import FieldGroup, known_describes
 from connector.core.records import (
     ApiUsage,
     FieldInfo,
@@ -71,39 +80,53 @@ class HubSpotAdapter(ListsMixin):
         self.api = HubSpotApi(settings, secret, sleep)
         overlap_ms = int(getattr(settings, "overlap_seconds", OVERLAP_S)) * 1000
         self.puller = Puller(self.api, overlap_ms, lambda: int(time.time() * 1000))
+        self._describes = known_describes(settings)
 
     # -- pull ----------------------------------------------------------------------------------
 
     def pull(self, spec: ObjectSpec, cursor: str | None, full: bool) -> Iterator[Page]:
         if spec.name == "owners":
-            yield from self._owners()
+            yield from self._owners(None if full else cursor)
         elif spec.name in OBJECTS:
             yield from self.puller.pull(spec, cursor, full)
         else:
             raise FatalError(f"the HubSpot adapter does not read {spec.name!r}")
 
-    def _owners(self) -> Iterator[Page]:
-        """Owners have no search and no change filter: every pull lists them all (500 a call),
-        then the archived (deactivated) ones as tombstones; each pull is a full pass."""
+    def _owners(self, cursor: str | None) -> Iterator[Page]:
+        """Owners have no search and no change filter: a pull lists the active ones (500 a call)
+        and, unless they are exactly those its cursor summarises (`owners_digest`, when one page
+        holds them), goes on with the archived (deactivated) ones as tombstones: a full pass. An
+        owner archived leaves the active listing, so the digest changes then too."""
         newest = [0]
+        _, known = split_cursor(cursor)
+        first = self.api.owners_page(None, False) or {}
+        if known is not None and _last_page(first) and owners_digest(first) == known:
+            yield Page([], None, done=True)  # nothing changed since the last pass: cursor kept
+            return
 
         def pages() -> Iterator[Page]:
             for archived in (False, True):
                 after: str | None = None
                 tokens: set[Any] = set()
                 while True:
-                    data = self.api.owners_page(after, archived) or {}
+                    if not archived and after is None:
+                        data = first  # the listing read above
+                    else:
+                        data = self.api.owners_page(after, archived) or {}
                     records = [_owner(row, archived) for row in data.get("results") or []]
                     for rec in records:
                         stamp = rec.modstamp.timestamp() if rec.modstamp else 0
                         newest[0] = max(newest[0], int(stamp * 1000))
                     yield Page(records, None, full=True)
-                    after = ((data.get("paging") or {}).get("next") or {}).get("after")
+                    after = _next_after(data)
                     if after is None:
                         break
                     check_pagination(tokens, after)
 
-        yield from mark_last(pages(), lambda: str(newest[0]))
+        def final() -> str | None:  # a summary only of one page (what one call finds again)
+            return with_summary(str(newest[0]), owners_digest(first) if _last_page(first) else None)
+
+        yield from mark_last(pages(), final)
 
     # -- push ----------------------------------------------------------------------------------
 
@@ -162,6 +185,8 @@ class HubSpotAdapter(ListsMixin):
         """Field name -> FieldInfo from the properties API (owners: their fixed fields)."""
         if object_name == "owners":
             return dict(OWNER_FIELDS)
+        if object_name in self._describes:  # what the sync knows already (its cache)
+            return dict(self._describes[object_name])
         data = self.api.properties(object_name) or {}
         out = {}
         for prop in data.get("results") or []:
@@ -200,6 +225,21 @@ class HubSpotAdapter(ListsMixin):
 
     def close(self) -> None:
         self.api.close()
+
+
+def owners_digest(data: dict[str, Any]) -> str:
+    """A digest of one listing of owners, every field of every owner."""
+    rows = data.get("results") or []
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _last_page(data: dict[str, Any]) -> bool:
+    return _next_after(data) is None
+
+
+def _next_after(data: dict[str, Any]) -> str | None:
+    after = ((data.get("paging") or {}).get("next") or {}).get("after")
+    return None if after is None else str(after)
 
 
 def _owner(row: dict[str, Any], archived: bool) -> RawRecord:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Iterable
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -101,6 +102,7 @@ class HubSpotApi:
         self._apis: dict[str, Any] = {}
         self._client = self._build()
         self._reread_token = False  # a 401 was answered by reading the token again
+        self.server_ms: int | None = None  # the Date of the last answer (epoch ms): HubSpot's now
 
     def _build(self) -> HubSpot:
         options: dict[str, Any] = {
@@ -169,6 +171,7 @@ class HubSpotApi:
         finally:
             resp.release_conn()
         self._note_limits(resp.headers)
+        self.server_ms = date_ms(resp.headers.get("Date")) or self.server_ms
         if not data and rows is None:
             return None
         body = answer.object(answer.json(data), *([rows] if rows else []))
@@ -294,6 +297,16 @@ class HubSpotApi:
         spent = budget_spent(self.usage, self.settings.api_budget_share)
         if spent:
             raise BudgetExhausted(f"HubSpot {spent}; carrying on at the next run")
+
+
+def date_ms(header: str | None) -> int | None:
+    """An HTTP Date header as epoch ms (None when absent or unreadable)."""
+    if not header:
+        return None
+    try:
+        return int(parsedate_to_datetime(header).timestamp() * 1000)
+    except (TypeError, ValueError):
+        return None
 
 
 def retry_after_s(headers: Any) -> float:

@@ -10,10 +10,19 @@ Cursor: the modified date (epoch ms, as a string) up to which every change has b
 - Incremental: archived records whose archivedAt is past the cursor (search never returns them:
   one listing of archived records per object per run), then a search for
   `<modified> GTE cursor - overlap`, sorted ascending, 200 a page, each page with its own cursor.
+- Nothing changed: every pull begins with one search, newest first (the probe): how many live
+  records there are and the newest modified date (with, while that is within the overlap of
+  HubSpot's time, the ids and dates of the records within the overlap of it). The cursor a pass
+  ends with carries that summary ("<ms>~<summary>", read before the pass); when the next probe
+  finds the same, nothing was created, changed, archived, merged or restored since (an archive
+  lowers the count, anything else moves a modified date), and the pull ends there, one call
+  made. No summary is taken when more than a page of records share a recent overlap (the pull
+  then goes on as above).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +38,7 @@ MERGEABLE = frozenset({"contacts", "companies", "deals"})
 STAGE_STATUS = "_stage_status"  # the pseudo-field the mapping reads a deal's open/won/lost from
 MAX_CURSOR_AGE_MS = 80 * 86_400_000  # HubSpot keeps archived records 90 days
 Row = dict[str, Any]
+SUMMARY_SEP = "~"  # between the cursor's modified date and the probe's summary
 
 
 def modified_prop(obj: str) -> str:
@@ -56,6 +66,48 @@ def epoch_ms(value: Any) -> int | None:
     except ValueError:
         return None
     return int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def split_cursor(cursor: str | None) -> tuple[int | None, str | None]:
+    """(modified date in epoch ms, the probe's summary) of a cursor; a bare date (the cursor
+    before summaries) has none."""
+    if not cursor:
+        return None, None
+    stamp, _, summary = cursor.partition(SUMMARY_SEP)
+    return epoch_ms(stamp), summary or None
+
+
+def with_summary(cursor: str | None, summary: str | None) -> str | None:
+    return f"{cursor}{SUMMARY_SEP}{summary}" if cursor is not None and summary else cursor
+
+
+def summarise(
+    data: Row, mod: str, overlap_ms: int, server_ms: int | None
+) -> tuple[int | None, str | None]:
+    """(newest modified date, summary) of a probe's answer (newest first, a page of them). The
+    summary is the live count and the newest date once that is older than the overlap at
+    HubSpot's time `server_ms` (every change up to it is in the index by then); while it is
+    more recent, the live count and a digest of the ids and dates within the overlap of the
+    newest, or no summary when the page does not reach past that overlap."""
+    rows = data.get("results") or []
+    total = data.get("total")
+    if not isinstance(total, int):
+        return None, None
+    if not rows:
+        return None, (f"{total}.empty" if total == 0 else None)
+    stamps = [(str(r.get("id")), _key(r, mod)) for r in rows]
+    newest = stamps[0][1]
+    if newest is None:
+        return None, None
+    floor = newest - overlap_ms
+    if server_ms is not None and newest < server_ms - overlap_ms:
+        return newest, f"{total}.{newest}"
+    window = sorted((i, k) for i, k in stamps if k is not None and k >= floor)
+    last = stamps[-1][1]
+    if len(rows) < total and (last is None or last >= floor):
+        return newest, None  # the overlap runs past this page
+    digest = hashlib.sha256(repr(window).encode()).hexdigest()[:32]
+    return newest, f"{total}.{newest}.{digest}"
 
 
 def as_datetime(ms: int | None) -> datetime | None:
@@ -121,18 +173,29 @@ class Puller:
         self._stages: dict[Any, str] | None = None
 
     def pull(self, spec: ObjectSpec, cursor: str | None, full: bool) -> Iterator[Page]:
-        since = epoch_ms(cursor) if cursor else None
+        since, summary = split_cursor(cursor)
         self._stages = None  # pipelines are read once per pull of deals
         if full or since is None or since < self.now_ms() - MAX_CURSOR_AGE_MS:
             yield from self._full(spec)
-        else:
-            yield from mark_last(self._incremental(spec, since - self.overlap_ms), None)
+            return
+        _, now = self._probe(spec.name)
+        if summary is not None and now == summary:
+            yield Page([], None, done=True)  # nothing changed since the last pass: cursor kept
+            return
+        last: dict[str, str | None] = {"cursor": None}
+
+        def pages() -> Iterator[Page]:
+            for page in self._incremental(spec, since - self.overlap_ms):
+                last["cursor"] = page.cursor or last["cursor"]
+                yield page
+
+        yield from mark_last(pages(), lambda: with_summary(last["cursor"] or str(since), now))
 
     # -- full pass -------------------------------------------------------------------------------
 
     def _full(self, spec: ObjectSpec) -> Iterator[Page]:
         props = wanted_props(spec)
-        high = self._high_water(spec.name)
+        high, summary = self._probe(spec.name)
         seen = {"max": 0}
 
         def pages() -> Iterator[Page]:
@@ -145,15 +208,18 @@ class Puller:
                             seen["max"] = max(seen["max"], ms)
                     yield Page(records, None, full=True)
 
-        yield from mark_last(pages(), lambda: str(high if high is not None else seen["max"]))
+        def final() -> str | None:
+            return with_summary(str(high if high is not None else seen["max"]), summary)
 
-    def _high_water(self, obj: str) -> int | None:
-        """The newest modified date now (one search, newest first): the full pass's cursor."""
+        yield from mark_last(pages(), final)
+
+    def _probe(self, obj: str) -> tuple[int | None, str | None]:
+        """One search, newest first: the newest modified date now (the full pass's cursor) and
+        the summary a pull with nothing changed finds again (`summarise`)."""
         mod = modified_prop(obj)
         flt = [{"property_name": mod, "operator": "HAS_PROPERTY"}]
-        data = self.api.search(obj, flt, mod, None, [mod], descending=True, limit=1) or {}
-        rows = data.get("results") or []
-        return epoch_ms((rows[0].get("properties") or {}).get(mod)) if rows else None
+        data = self.api.search(obj, flt, mod, None, [mod], descending=True) or {}
+        return summarise(data, mod, self.overlap_ms, self.api.server_ms)
 
     def _listing(
         self, obj: str, props: list[str], archived: bool, assocs: Iterable[str]

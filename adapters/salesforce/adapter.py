@@ -33,9 +33,11 @@ from adapters.salesforce.records import (
     select_fields,
     since_cursor,
     soql,
+    stamp_of,
+    window_cursor,
 )
 from connector.core.http import check_pagination
-from connector.core.protocols import FieldGroup
+from connector.core.protocols import FieldGroup, known_describes
 from connector.core.records import (
     ApiUsage,
     FieldInfo,
@@ -63,7 +65,7 @@ class SalesforceAdapter(CampaignsMixin):
         self.client = Client(settings, secret)
         self.batch_size = REST_PAGE  # 200..2000, sent as Sforce-Query-Options when smaller
         self.bulk_chunk = BULK_CHUNK
-        self._describes: dict[str, dict[str, FieldInfo]] = {}
+        self._describes = known_describes(settings)  # what the sync knows (its cache)
         self.access = Access(self.client)  # the permission set that grants Carnet's fields
 
     # -- pull -------------------------------------------------------------------------------------
@@ -77,11 +79,17 @@ class SalesforceAdapter(CampaignsMixin):
         dedupe = Deduper()
         bodies = self._bodies(spec.name, soql(spec.name, fields, since))
         first = next(bodies)
+        asked = self.client.server_time
         rows = int(first.get("totalSize") or 0)
         if full and not first.get("done", True) and rows >= self.settings.bulk_threshold:
             yield from self._bulk_pull(spec.name, fields, first, bodies, dedupe)
-        else:
-            yield from self._rest_pages([first], bodies, dedupe, full)
+            return
+        newest = [None if full else stamp_of(cursor)]
+        for page in self._rest_pages([first], bodies, dedupe, full):
+            newest[0] = page.cursor or newest[0]
+            if page.done and newest[0] is not None:
+                page.cursor = window_cursor(newest[0], asked, self.settings.overlap_seconds)
+            yield page
 
     def _bodies(self, obj: str, query: str) -> Generator[Body, None, None]:
         """queryAll's pages: the query, then nextRecordsUrl after nextRecordsUrl."""

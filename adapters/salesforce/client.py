@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -65,6 +67,7 @@ class Client:
         self.sleep: Callable[[float], None] = time.sleep
         self.user_id: str | None = None  # the user Carnet's sessions run as, once logged in
         self._sf: Salesforce | None = None
+        self.server_time: datetime | None = None  # the Date of the last answer: Salesforce's now
 
     # -- what every response tells --------------------------------------------------------------
     def _observe(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -77,6 +80,7 @@ class Client:
         if usage is not None:
             self.used, self.limit = usage.used, usage.total
         self.retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        self.server_time = server_time(resp.headers.get("Date")) or self.server_time
 
     def usage(self) -> ApiUsage:
         return ApiUsage(used=self.used, limit=self.limit, calls=self.calls)
@@ -161,6 +165,17 @@ class Client:
 
     def close(self) -> None:
         self.http.close()
+
+
+def server_time(header: str | None) -> datetime | None:
+    """An HTTP Date header as an aware datetime (None when absent or unreadable)."""
+    if not header:
+        return None
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def first_error(content: Any) -> tuple[str, str]:

@@ -21,6 +21,7 @@ MERGEABLE = {"Account", "Contact", "Lead"}  # the objects whose merge losers car
 SYSTEM_FIELDS = ("Id", "SystemModstamp", "IsDeleted")
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
 NUMBER_TYPES = {"double", "currency", "percent"}
+WINDOW_SEP = "~"  # in a cursor, between the newest SystemModstamp and the next pull's start
 
 
 # -- SOQL -----------------------------------------------------------------------------------------
@@ -59,14 +60,32 @@ def parse_stamp(value: str) -> datetime:
 
 
 def since_cursor(cursor: str, overlap_seconds: int) -> datetime:
-    """Where an incremental pull starts: the cursor less the overlap window."""
+    """Where an incremental pull starts: the window its cursor names ("<stamp>~<window>", what a
+    finished pull leaves), else the cursor less the overlap window."""
+    text, _, window = cursor.partition(WINDOW_SEP)
     try:
-        stamp = parse_stamp(cursor)
+        stamp = parse_stamp(window or text)
     except ValueError:
         raise FatalError(f"Salesforce cursor {cursor!r} is not a SystemModstamp") from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
-    return stamp - timedelta(seconds=overlap_seconds)
+    return stamp if window else stamp - timedelta(seconds=overlap_seconds)
+
+
+def stamp_of(cursor: str | None) -> str | None:
+    """The newest SystemModstamp a cursor names (without its window)."""
+    return cursor.partition(WINDOW_SEP)[0] or None if cursor else None
+
+
+def window_cursor(newest: str, asked: datetime | None, overlap_seconds: int) -> str:
+    """The cursor a finished pull leaves: its newest SystemModstamp, and where the next pull
+    starts: the overlap back from the later of that stamp and Salesforce's time when the query
+    was answered (what was committed before then, the query saw). Records changed long ago are
+    then not read again by every pull until something newer changes."""
+    stamp = parse_stamp(newest)
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    start = max(stamp, asked or stamp) - timedelta(seconds=overlap_seconds)
+    return f"{newest}{WINDOW_SEP}{start.astimezone(UTC).isoformat()}"
 
 
 # -- answers --------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ notes a `NoteWriter`, `carnet install` an `Installer`); `Adapter` is all of them
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from connector.core.records import (
     ApiUsage,
@@ -21,6 +21,22 @@ from connector.core.records import (
     WriteResult,
 )
 from connector.core.records_campaigns import CampaignRecord, MemberState, MemberWrite
+
+Describes = dict[str, dict[str, FieldInfo]]  # object -> its fields, as `Adapter.describe` answers
+
+
+def with_describes(settings: Any, describes: Describes) -> Any:
+    """A copy of a source's settings (a pydantic model) carrying `describes`: what a sync already
+    knows of the source's objects (its describe cache, connector/sync_describes.py). The adapter
+    is built from the settings, in this process or in the pull process (they travel together),
+    and its `describe` answers from them without a call (`known_describes`)."""
+    return settings.model_copy(update={"describes": describes})
+
+
+def known_describes(settings: Any) -> Describes:
+    """The describes a sync handed the adapter on its settings (none: an empty dict)."""
+    found = getattr(settings, "describes", None)
+    return {obj: dict(fields) for obj, fields in (found or {}).items()}
 
 
 class FieldGroup(Protocol):

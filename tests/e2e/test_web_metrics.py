@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ruamel.yaml import YAML
 from sqlalchemy import func, select
 
+from connector.status import DESCRIBE_STATE
 from connector.store import models as m
 from connector.store.db import make_engine, session_factory
 from sandbox.runner import Sandbox
@@ -74,7 +75,10 @@ def store_facts(db_url: str) -> dict[str, Any]:
                     )
                 )
             }
-            states = list(s.scalars(select(m.SyncState)))
+            # the describe cache's row is not a sync of an object (status and metrics skip it)
+            states = list(
+                s.scalars(select(m.SyncState).where(m.SyncState.object != DESCRIBE_STATE))
+            )
             return {
                 "outbox": outbox,
                 "finished": {(r.source, r.object): r.last_finished_at for r in states},

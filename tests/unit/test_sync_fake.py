@@ -186,7 +186,8 @@ def snapshot(engine: Engine) -> dict[str, Any]:
                              k.merged_into, repr(k.pending))
                             for k in c.execute(select(m.SourceLink))),
             "cursors": _sorted((s.source, s.object, s.cursor)
-                              for s in c.execute(select(m.SyncState))),
+                              for s in c.execute(select(m.SyncState))
+                              if s.object != "(describes)"),  # a cache, dated when it was read
         }  # fmt: skip
 
 
