@@ -28,7 +28,12 @@ screenshots: $(STAMP)
 		tests/e2e/test_web_browser.py tests/e2e/test_web_browser_admin.py \
 		tests/e2e/test_web_browser_campaigns.py -k sqlite
 
-bench: $(STAMP)
+# the benchmarks' extra (the peer loader, dlt) on top of the dev install
+$(VENV)/.installed-bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
