@@ -6,18 +6,16 @@ goes through `visibility()` or its SQL twin `visibility_sql()`; see docs/governa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
     ColumnElement,
-    Numeric,
     Select,
     and_,
     case,
-    cast,
     false,
     func,
     literal,
@@ -29,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
 from connector.governance.scoring import strength
-from connector.store.models import Member, Person, Relationship
+from connector.store.models import Member, Relationship
 
 
 class Visibility(IntEnum):
@@ -252,24 +250,12 @@ def visible_relationships(
     `visibility_sql`; each row is then checked and redacted with `visibility()`, so the two forms
     of the rule guard each other."""
     now = now or datetime.now(UTC)
-    q = _visible_query(viewer, sharing, person_ids, now)
+    q = visible_query(viewer, sharing, person_ids, now)
     if holder_id is not None:
         q = q.where(Relationship.member_id == holder_id)
     rows = session.connection().execute(q).all()
-    # both forms of the rule must agree (the property tests show they do); should they ever
-    # not, the stricter one wins. The rule looks at a row only through (is the viewer the holder,
-    # the holder's team, shareability, waiting, SQL's level): memoised on those, it runs once for
-    # each combination rather than once per row.
-    cutoff = grace_cutoff(sharing, now)
+    levels = judged(rows, viewer, sharing, now)
     viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
-    rule: dict[tuple[Any, ...], Visibility] = {}
-    levels = []
-    for r in rows:
-        key = (r[2] == viewer_id, r[9], r[3], waiting(r[11], r[12], cutoff), r[10])
-        lv = rule.get(key)
-        if lv is None:
-            lv = rule[key] = min(_level(r[2], r[9], r[3], key[3], viewer, sharing), _LEVELS[r[10]])
-        levels.append(lv)
     # notes and the last interaction are read only where they will be shown in full
     extra = _full_details(session, [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL])
     strengths: dict[tuple[Any, Any], Any] = {}
@@ -288,11 +274,31 @@ def visible_relationships(
                        s.rating, s.score, s.disagreement, share or sharing.default, excl, last,
                        notes)
         )  # fmt: skip
-    out.sort(key=sort_key)
+    _sort(out)
     return out
 
 
-def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime) -> Any:
+def judged(
+    rows: Sequence[Any], viewer: Viewer, sharing: Sharing, now: datetime
+) -> list[Visibility]:
+    """The level of each of `visible_query`'s rows. Both forms of the rule must agree (the
+    property tests show they do); should they ever not, the stricter one wins. The rule looks at
+    a row only through (is the viewer the holder, the holder's team, shareability, waiting, SQL's
+    level): memoised on those, it runs once for each combination rather than once per row."""
+    cutoff = grace_cutoff(sharing, now)
+    viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
+    rule: dict[tuple[Any, ...], Visibility] = {}
+    levels = []
+    for r in rows:
+        key = (r[2] == viewer_id, r[9], r[3], waiting(r[11], r[12], cutoff), r[10])
+        lv = rule.get(key)
+        if lv is None:
+            lv = rule[key] = min(_level(r[2], r[9], r[3], key[3], viewer, sharing), _LEVELS[r[10]])
+        levels.append(lv)
+    return levels
+
+
+def visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime) -> Any:
     """The relationships (of the people, if given) at a level above HIDDEN, with their level;
     only the columns of ix_relationship_who_knows, so the rows come from the index alone."""
     level = visibility_sql(viewer, sharing, now=now)
@@ -314,7 +320,7 @@ def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datet
         )
         .join(Member, Member.id == Relationship.member_id)
         .where(level > int(HIDDEN))
-        .where(or_(Member.active, _is_viewer(viewer)))
+        .where(or_(Member.active, is_viewer_sql(viewer)))
     )
     if person_ids is not None:
         ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
@@ -322,34 +328,7 @@ def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datet
     return q
 
 
-def ranked_people(
-    session: Session,
-    viewer: Viewer,
-    sharing: Sharing,
-    person_ids: Iterable[int] | Any,
-    now: datetime | None = None,
-) -> list[int]:
-    """The people (of `person_ids`) with at least one relationship `viewer` may see, strongest
-    first (then by name): the same SQL rule, aggregated in the store. Only ids leave it; what is
-    shown of each person is read again through `visible_relationships`."""
-    level = visibility_sql(viewer, sharing, now=now)
-    strength_sql = func.coalesce(
-        Relationship.rating, func.round(cast(Relationship.score, Numeric)), 0
-    )
-    ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
-    q = (
-        select(Relationship.person_id)
-        .join(Member, Member.id == Relationship.member_id)
-        .join(Person, Person.id == Relationship.person_id)
-        .where(Relationship.person_id.in_(ids), level > int(HIDDEN))
-        .where(or_(Member.active, _is_viewer(viewer)))
-        .group_by(Relationship.person_id, Person.name)
-        .order_by(func.max(strength_sql).desc(), Person.name, Relationship.person_id)
-    )
-    return list(session.connection().execute(q).scalars())
-
-
-def _is_viewer(viewer: Viewer) -> ColumnElement[bool]:
+def is_viewer_sql(viewer: Viewer) -> ColumnElement[bool]:
     return false() if isinstance(viewer, CrmAudience) else Member.id == viewer.id
 
 
@@ -365,7 +344,13 @@ def _full_details(
     return out
 
 
-def sort_key(v: VisibleRel) -> tuple[int, float, int]:
-    """Strongest first, then the most recent interaction, then the oldest relationship."""
-    at = v.last_interaction_at.timestamp() if v.last_interaction_at else 0.0
-    return (-(v.strength or 0), -at, v.id)
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _sort(rels: list[VisibleRel]) -> None:
+    """In place: strongest first, then the most recent interaction (none: last), then the oldest
+    relationship. Three stable sorts on plain fields, least significant first (cheaper than a
+    key building a tuple per row, on thousands of rows)."""
+    rels.sort(key=lambda v: v.id)
+    rels.sort(key=lambda v: v.last_interaction_at or _NEVER, reverse=True)
+    rels.sort(key=lambda v: v.strength or 0, reverse=True)

@@ -15,11 +15,11 @@ from connector.core.config import Sharing
 from connector.core.errors import UsageError
 from connector.core.normalise import org_name_key
 from connector.governance.audit import record_shown
+from connector.governance.reach import ranked_people
 from connector.governance.relationships import require_person
 from connector.governance.visibility import (
     Visibility,
     VisibleRel,
-    ranked_people,
     visible_relationships,
 )
 from connector.store.models import Member, Org, OrgDomain, Person, PersonEmail

@@ -23,8 +23,7 @@ from connector.web.security import csrf_ok
 from connector.web.services import (
     Forbidden,
     act_on_intro,
-    my_network,
-    network_page,
+    network_view,
     person_query,
     rate_mine,
 )
@@ -122,7 +121,7 @@ def home() -> Response:
 def network(request: Request, q: str = "", page_no: str = Query("1", alias="page")) -> Response:
     def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
         number = int(page_no) if page_no.strip().isdigit() else 1
-        shown = network_page(my_network(s, me, ctx.sharing), q, number)
+        shown = network_view(s, me, ctx.sharing, q, number)
         return render(ctx, request, "network.html", me=me, signed=signed, q=q, **shown,
                       note=_note(request), nav="network")  # fmt: skip
 
