@@ -244,11 +244,13 @@ def visible_relationships(
     person_ids: Iterable[int] | Any | None = None,
     now: datetime | None = None,
     holder_id: int | None = None,
+    notes: bool = True,
 ) -> list[VisibleRel]:
     """Every relationship `viewer` may see (of the given people: ids or a subquery of ids; of one
     holder's, with `holder_id`), redacted to its level, strongest first. SQL filters with
     `visibility_sql`; each row is then checked and redacted with `visibility()`, so the two forms
-    of the rule guard each other."""
+    of the rule guard each other. `notes=False`: for a reader that does not show them (left
+    None, and not read)."""
     now = now or datetime.now(UTC)
     q = visible_query(viewer, sharing, person_ids, now)
     if holder_id is not None:
@@ -256,11 +258,13 @@ def visible_relationships(
     rows = session.connection().execute(q).all()
     levels = judged(rows, viewer, sharing, now)
     viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
-    # notes and the last interaction are read only where they will be shown in full
-    extra = _full_details(session, [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL])
+    # notes are read only where they will be shown in full; the last interaction, shown (and
+    # sorted on) only there too, comes with the row
+    full = [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL] if notes else []
+    extra = _notes(session, full)
     strengths: dict[tuple[Any, Any], Any] = {}
     out: list[VisibleRel] = []
-    for (rid, pid, mid, share, rating, score, excl, name, email, team, *_), lv in zip(
+    for (rid, pid, mid, share, rating, score, excl, name, email, team, *_, at), lv in zip(
         rows, levels, strict=True
     ):
         if lv == HIDDEN:
@@ -268,11 +272,11 @@ def visible_relationships(
         s = strengths.get((rating, score))
         if s is None:
             s = strengths[(rating, score)] = strength(rating, score)
-        last, notes = extra.get(rid, (None, None)) if lv == FULL else (None, None)
+        last, note = (at, extra.get(rid)) if lv == FULL else (None, None)
         out.append(
             VisibleRel(rid, pid, mid, name, email, team, lv, mid == viewer_id, s.effective,
                        s.rating, s.score, s.disagreement, share or sharing.default, excl, last,
-                       notes)
+                       note)
         )  # fmt: skip
     _sort(out)
     return out
@@ -317,6 +321,7 @@ def visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: dateti
             level,
             Relationship.discovered_at,
             Relationship.chosen_at,
+            Relationship.last_interaction_at,
         )
         .join(Member, Member.id == Relationship.member_id)
         .where(level > int(HIDDEN))
@@ -332,15 +337,13 @@ def is_viewer_sql(viewer: Viewer) -> ColumnElement[bool]:
     return false() if isinstance(viewer, CrmAudience) else Member.id == viewer.id
 
 
-def _full_details(
-    session: Session, ids: list[int]
-) -> dict[int, tuple[datetime | None, str | None]]:
-    out: dict[int, tuple[datetime | None, str | None]] = {}
+def _notes(session: Session, ids: list[int]) -> dict[int, str | None]:
+    out: dict[int, str | None] = {}
     for i in range(0, len(ids), 500):
-        q = select(Relationship.id, Relationship.last_interaction_at, Relationship.notes).where(
-            Relationship.id.in_(ids[i : i + 500])
+        q = select(Relationship.id, Relationship.notes).where(
+            Relationship.id.in_(ids[i : i + 500]), Relationship.notes.is_not(None)
         )
-        out.update({rid: (last, notes) for rid, last, notes in session.connection().execute(q)})
+        out.update(dict(session.connection().execute(q).all()))
     return out
 
 

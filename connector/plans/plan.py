@@ -60,7 +60,7 @@ def org_people(session: Session, org_id: int) -> list[PersonRow]:
     q = select(
         Person.id, Person.name, Person.title, Person.level, Person.country, Person.reports_to_id
     ).where(Person.org_id == org_id, Person.deleted_at.is_(None), Person.merged_into_id.is_(None))
-    return [PersonRow(*r) for r in session.execute(q.order_by(Person.id))]
+    return [PersonRow(*r) for r in session.connection().execute(q.order_by(Person.id))]
 
 
 def stakeholder_rows(session: Session, org_id: int) -> dict[int, Stakeholder]:
@@ -118,6 +118,7 @@ def build_plan(
     """The plan and the relationships it shows. Coverage, strength and single-threaded risk
     count every stakeholder; with `detail`, who knows a stakeholder is read only for the ones
     it picks (a page drawing a few of a large account's people), the others are counted."""
+    session.flush()  # what this session changed is read below through its connection
     people = org_people(session, org.id)
     ids = [p.id for p in people]
     marks = stakeholder_rows(session, org.id)
@@ -302,6 +303,7 @@ def crm_activities(
             )
             .join(Member, Member.id == Relationship.member_id)
             .where(Relationship.id.in_(full[i : i + 500]))
+            .where(Relationship.signals["activities"].as_string().is_not(None))
         )
         for rid, signals, pid, mid, name, email in session.execute(q):
             for a in (signals or {}).get("activities") or []:

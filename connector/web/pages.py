@@ -153,8 +153,11 @@ def who_knows_page(request: Request, q: str = "") -> Response:
                 doc = who_knows(s, me, q, ctx.sharing)
             except UsageError as exc:
                 error = "; ".join(exc.lines())
+        # whom I may ask about: someone other than me knows them
+        people = doc["people"] if doc else []
+        askable = {p["id"] for p in people if any(not k["yours"] for k in p["known_by"])}
         return render(ctx, request, "whoknows.html", me=me, signed=signed, q=q, doc=doc,
-                      error=error, nav="who")  # fmt: skip
+                      error=error, askable=askable, nav="who")  # fmt: skip
 
     return page(request, view)
 
