@@ -6,7 +6,7 @@ counts coverage and risk over every stakeholder and reads in detail only those i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -24,7 +24,7 @@ from connector.governance.visibility import (
     visibility_sql,
     visible_query,
 )
-from connector.store.models import Member, Person, Relationship
+from connector.store.models import Member, Relationship
 
 
 def ranked_people(
@@ -32,26 +32,29 @@ def ranked_people(
     viewer: Viewer,
     sharing: Sharing,
     person_ids: Iterable[int] | Any,
+    names: Mapping[int, str],
     now: datetime | None = None,
 ) -> list[int]:
-    """The people (of `person_ids`) with at least one relationship `viewer` may see, strongest
-    first (then by name): the same SQL rule, aggregated in the store. Only ids leave it; what is
-    shown of each person is read again through `visible_relationships`."""
+    """The people (of `person_ids`, whose `names` the caller has) with at least one relationship
+    `viewer` may see, strongest first, then by name: the same SQL rule, aggregated in the store.
+    Only ids leave it; what is shown of each person is read again through
+    `visible_relationships`."""
     level = visibility_sql(viewer, sharing, now=now)
     strength_sql = func.coalesce(
         Relationship.rating, func.round(cast(Relationship.score, Numeric)), 0
     )
     ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
     q = (
-        select(Relationship.person_id)
+        select(Relationship.person_id, func.max(strength_sql))
         .join(Member, Member.id == Relationship.member_id)
-        .join(Person, Person.id == Relationship.person_id)
         .where(Relationship.person_id.in_(ids), level > int(HIDDEN))
         .where(or_(Member.active, is_viewer_sql(viewer)))
-        .group_by(Relationship.person_id, Person.name)
-        .order_by(func.max(strength_sql).desc(), Person.name, Relationship.person_id)
+        .group_by(Relationship.person_id)
     )
-    return list(session.connection().execute(q).scalars())
+    best = sorted(
+        session.connection().execute(q), key=lambda r: (-int(r[1] or 0), names.get(r[0], ""), r[0])
+    )
+    return [pid for pid, _ in best]
 
 
 class Reach(NamedTuple):
@@ -73,7 +76,8 @@ def visible_reach(
     how strong, which in full — the rows `visible_relationships` would give, judged by the same
     two forms of the rule, counted rather than read in detail (coverage, risk, what to draw)."""
     now = now or datetime.now(UTC)
-    rows = session.connection().execute(visible_query(viewer, sharing, person_ids, now)).all()
+    q = visible_query(viewer, sharing, person_ids, now, last=False)
+    rows = session.connection().execute(q).all()
     members: dict[int, set[int]] = {}
     best: dict[int, int] = {}
     full: dict[int, list[int]] = {}

@@ -302,9 +302,12 @@ def judged(
     return levels
 
 
-def visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime) -> Any:
-    """The relationships (of the people, if given) at a level above HIDDEN, with their level;
-    only the columns of ix_relationship_who_knows, so the rows come from the index alone."""
+def visible_query(
+    viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime, last: bool = True
+) -> Any:
+    """The relationships (of the people, if given) at a level above HIDDEN, with their level
+    (and, with `last`, their last interaction); only the columns of ix_relationship_who_knows,
+    so the rows come from the index alone."""
     level = visibility_sql(viewer, sharing, now=now)
     q = (
         select(
@@ -321,7 +324,7 @@ def visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: dateti
             level,
             Relationship.discovered_at,
             Relationship.chosen_at,
-            Relationship.last_interaction_at,
+            *([Relationship.last_interaction_at] if last else []),
         )
         .join(Member, Member.id == Relationship.member_id)
         .where(level > int(HIDDEN))

@@ -90,7 +90,8 @@ def _answer(
         rels = visible_relationships(session, viewer, sharing, scope.ids) if people else []
         known = listed = list(dict.fromkeys(v.person_id for v in rels))
     else:  # the strongest `limit` people, ranked in the store, then read in full
-        known = ranked_people(session, viewer, sharing, scope.ids) if people else []
+        names = {pid: row.name for pid, row in people.items()}
+        known = ranked_people(session, viewer, sharing, scope.ids, names) if people else []
         listed = known[:limit]
         rels = visible_relationships(session, viewer, sharing, listed) if listed else []
     by_person: dict[int, list[VisibleRel]] = defaultdict(list)

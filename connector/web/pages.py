@@ -144,20 +144,29 @@ def network_rate(
     return act(request, csrf, work, "/network?done=rated")
 
 
+WHO_KNOWS_SHOWN = 20  # people of an org shown at first, the strongest known; "show more" adds
+
+
 @router.get("/who-knows")
-def who_knows_page(request: Request, q: str = "") -> Response:
+def who_knows_page(request: Request, q: str = "", shown: str = "") -> Response:
+    limit = min(int(shown), 1000) if shown.strip().isdigit() and int(shown) > 0 else 0
+    limit = limit or WHO_KNOWS_SHOWN
+
     def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
-        doc, error = None, None
+        doc, error, more = None, None, None
         if q.strip():
             try:
-                doc = who_knows(s, me, q, ctx.sharing)
+                doc = who_knows(s, me, q, ctx.sharing, limit=limit)
             except UsageError as exc:
                 error = "; ".join(exc.lines())
+        if doc and doc["known_people"] > len(doc["people"]):
+            url = f"/who-knows?q={quote(q, safe='@')}&shown={limit + WHO_KNOWS_SHOWN}"
+            more = (url, min(doc["known_people"] - len(doc["people"]), WHO_KNOWS_SHOWN))
         # whom I may ask about: someone other than me knows them
         people = doc["people"] if doc else []
         askable = {p["id"] for p in people if any(not k["yours"] for k in p["known_by"])}
         return render(ctx, request, "whoknows.html", me=me, signed=signed, q=q, doc=doc,
-                      error=error, askable=askable, nav="who")  # fmt: skip
+                      error=error, askable=askable, more=more, nav="who")  # fmt: skip
 
     return page(request, view)
 
