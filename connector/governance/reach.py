@@ -81,7 +81,7 @@ def visible_reach(
     members: dict[int, set[int]] = {}
     best: dict[int, int] = {}
     full: dict[int, list[int]] = {}
-    for r, lv in zip(rows, judged(rows, viewer, sharing, now), strict=True):
+    for r, lv in zip(rows, judged(rows, viewer, sharing), strict=True):
         if lv == HIDDEN:
             continue
         pid = r[1]

@@ -256,7 +256,7 @@ def visible_relationships(
     if holder_id is not None:
         q = q.where(Relationship.member_id == holder_id)
     rows = session.connection().execute(q).all()
-    levels = judged(rows, viewer, sharing, now)
+    levels = judged(rows, viewer, sharing)
     viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
     # notes are read only where they will be shown in full; the last interaction, shown (and
     # sorted on) only there too, comes with the row
@@ -282,19 +282,17 @@ def visible_relationships(
     return out
 
 
-def judged(
-    rows: Sequence[Any], viewer: Viewer, sharing: Sharing, now: datetime
-) -> list[Visibility]:
+def judged(rows: Sequence[Any], viewer: Viewer, sharing: Sharing) -> list[Visibility]:
     """The level of each of `visible_query`'s rows. Both forms of the rule must agree (the
     property tests show they do); should they ever not, the stricter one wins. The rule looks at
     a row only through (is the viewer the holder, the holder's team, shareability, waiting, SQL's
-    level): memoised on those, it runs once for each combination rather than once per row."""
-    cutoff = grace_cutoff(sharing, now)
+    level): memoised on those, it runs once for each combination rather than once per row.
+    Whether the row waits (`waiting`) is read with it, by `waiting_sql`."""
     viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
     rule: dict[tuple[Any, ...], Visibility] = {}
     levels = []
     for r in rows:
-        key = (r[2] == viewer_id, r[9], r[3], waiting(r[11], r[12], cutoff), r[10])
+        key = (r[2] == viewer_id, r[9], r[3], bool(r[11]), r[10])
         lv = rule.get(key)
         if lv is None:
             lv = rule[key] = min(_level(r[2], r[9], r[3], key[3], viewer, sharing), _LEVELS[r[10]])
@@ -322,8 +320,9 @@ def visible_query(
             Member.email,
             Member.team,
             level,
-            Relationship.discovered_at,
-            Relationship.chosen_at,
+            # whether it waits for its holder's choice: a fact of the row, read in the store
+            # (no dates to parse); the rule's two forms each judge with it
+            waiting_sql(Relationship, grace_cutoff(sharing, now)),
             *([Relationship.last_interaction_at] if last else []),
         )
         .join(Member, Member.id == Relationship.member_id)
