@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -22,7 +22,6 @@ from connector.governance.visibility import (
     CRM_AUDIENCE,
     Viewer,
     Visibility,
-    VisibleRel,
     visibility,
 )
 from connector.store.models import AuditEvent, Intro, Member, Person, Relationship, utcnow
@@ -62,8 +61,19 @@ def record(
     return event
 
 
+class ShownRel(Protocol):
+    """A relationship an answer showed: a `VisibleRel`, or as little as its id, level, owner."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def level(self) -> Visibility: ...
+    @property
+    def yours(self) -> bool: ...
+
+
 def record_shown(
-    session: Session, viewer: Member, command: str, query: str, shown: Iterable[VisibleRel]
+    session: Session, viewer: Member, command: str, query: str, shown: Iterable[ShownRel]
 ) -> AuditEvent | None:
     """One event per answer that showed others' relationships to `viewer` (who saw what, when)."""
     others = sorted({v.id: v.level for v in shown if not v.yours}.items())

@@ -32,16 +32,20 @@ def waiting_for(
     }
 
 
-def _rows(session: Session, member_id: int, cutoff: datetime) -> list[Any]:
-    email = (
-        select(func.min(PersonEmail.email))
-        .where(PersonEmail.person_id == Person.id)
-        .scalar_subquery()
-    )
-    q = (
-        select(Relationship, Person.name, Person.title, Org.name, email)
-        .join(Person, Person.id == Relationship.person_id)
-        .outerjoin(Org, Org.id == Person.org_id)
+def publishing(
+    session: Session, member: Member, sharing: Sharing, now: datetime | None = None
+) -> dict[int, str]:
+    """`waiting_for` in brief: relationship id -> when it is published, the soonest first."""
+    cutoff = grace_cutoff(sharing, now or datetime.now(UTC))
+    if cutoff is None:
+        return {}
+    q = _waiting(select(Relationship.id, Relationship.discovered_at), member.id, cutoff)
+    return {rid: publish_at(at, sharing).isoformat() for rid, at in session.connection().execute(q)}
+
+
+def _waiting(q: Any, member_id: int, cutoff: datetime) -> Any:
+    return (
+        q.join(Person, Person.id == Relationship.person_id)
         .where(
             Relationship.member_id == member_id,
             waiting_sql(Relationship, cutoff),
@@ -50,6 +54,16 @@ def _rows(session: Session, member_id: int, cutoff: datetime) -> list[Any]:
         )
         .order_by(Relationship.discovered_at, Relationship.id)
     )
+
+
+def _rows(session: Session, member_id: int, cutoff: datetime) -> list[Any]:
+    email = (
+        select(func.min(PersonEmail.email))
+        .where(PersonEmail.person_id == Person.id)
+        .scalar_subquery()
+    )
+    q = select(Relationship, Person.name, Person.title, Org.name, email)
+    q = _waiting(q, member_id, cutoff).outerjoin(Org, Org.id == Person.org_id)
     return list(session.execute(q).all())
 
 

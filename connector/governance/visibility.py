@@ -6,18 +6,16 @@ goes through `visibility()` or its SQL twin `visibility_sql()`; see docs/governa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
     ColumnElement,
-    Numeric,
     Select,
     and_,
     case,
-    cast,
     false,
     func,
     literal,
@@ -29,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
 from connector.governance.scoring import strength
-from connector.store.models import Member, Person, Relationship
+from connector.store.models import Member, Relationship
 
 
 class Visibility(IntEnum):
@@ -246,35 +244,27 @@ def visible_relationships(
     person_ids: Iterable[int] | Any | None = None,
     now: datetime | None = None,
     holder_id: int | None = None,
+    notes: bool = True,
 ) -> list[VisibleRel]:
     """Every relationship `viewer` may see (of the given people: ids or a subquery of ids; of one
     holder's, with `holder_id`), redacted to its level, strongest first. SQL filters with
     `visibility_sql`; each row is then checked and redacted with `visibility()`, so the two forms
-    of the rule guard each other."""
+    of the rule guard each other. `notes=False`: for a reader that does not show them (left
+    None, and not read)."""
     now = now or datetime.now(UTC)
-    q = _visible_query(viewer, sharing, person_ids, now)
+    q = visible_query(viewer, sharing, person_ids, now)
     if holder_id is not None:
         q = q.where(Relationship.member_id == holder_id)
     rows = session.connection().execute(q).all()
-    # both forms of the rule must agree (the property tests show they do); should they ever
-    # not, the stricter one wins. The rule looks at a row only through (is the viewer the holder,
-    # the holder's team, shareability, waiting, SQL's level): memoised on those, it runs once for
-    # each combination rather than once per row.
-    cutoff = grace_cutoff(sharing, now)
+    levels = judged(rows, viewer, sharing)
     viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
-    rule: dict[tuple[Any, ...], Visibility] = {}
-    levels = []
-    for r in rows:
-        key = (r[2] == viewer_id, r[9], r[3], waiting(r[11], r[12], cutoff), r[10])
-        lv = rule.get(key)
-        if lv is None:
-            lv = rule[key] = min(_level(r[2], r[9], r[3], key[3], viewer, sharing), _LEVELS[r[10]])
-        levels.append(lv)
-    # notes and the last interaction are read only where they will be shown in full
-    extra = _full_details(session, [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL])
+    # notes are read only where they will be shown in full; the last interaction, shown (and
+    # sorted on) only there too, comes with the row
+    full = [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL] if notes else []
+    extra = _notes(session, full)
     strengths: dict[tuple[Any, Any], Any] = {}
     out: list[VisibleRel] = []
-    for (rid, pid, mid, share, rating, score, excl, name, email, team, *_), lv in zip(
+    for (rid, pid, mid, share, rating, score, excl, name, email, team, *_, at), lv in zip(
         rows, levels, strict=True
     ):
         if lv == HIDDEN:
@@ -282,19 +272,40 @@ def visible_relationships(
         s = strengths.get((rating, score))
         if s is None:
             s = strengths[(rating, score)] = strength(rating, score)
-        last, notes = extra.get(rid, (None, None)) if lv == FULL else (None, None)
+        last, note = (at, extra.get(rid)) if lv == FULL else (None, None)
         out.append(
             VisibleRel(rid, pid, mid, name, email, team, lv, mid == viewer_id, s.effective,
                        s.rating, s.score, s.disagreement, share or sharing.default, excl, last,
-                       notes)
+                       note)
         )  # fmt: skip
-    out.sort(key=sort_key)
+    _sort(out)
     return out
 
 
-def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime) -> Any:
-    """The relationships (of the people, if given) at a level above HIDDEN, with their level;
-    only the columns of ix_relationship_who_knows, so the rows come from the index alone."""
+def judged(rows: Sequence[Any], viewer: Viewer, sharing: Sharing) -> list[Visibility]:
+    """The level of each of `visible_query`'s rows. Both forms of the rule must agree (the
+    property tests show they do); should they ever not, the stricter one wins. The rule looks at
+    a row only through (is the viewer the holder, the holder's team, shareability, waiting, SQL's
+    level): memoised on those, it runs once for each combination rather than once per row.
+    Whether the row waits (`waiting`) is read with it, by `waiting_sql`."""
+    viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
+    rule: dict[tuple[Any, ...], Visibility] = {}
+    levels = []
+    for r in rows:
+        key = (r[2] == viewer_id, r[9], r[3], bool(r[11]), r[10])
+        lv = rule.get(key)
+        if lv is None:
+            lv = rule[key] = min(_level(r[2], r[9], r[3], key[3], viewer, sharing), _LEVELS[r[10]])
+        levels.append(lv)
+    return levels
+
+
+def visible_query(
+    viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime, last: bool = True
+) -> Any:
+    """The relationships (of the people, if given) at a level above HIDDEN, with their level
+    (and, with `last`, their last interaction); only the columns of ix_relationship_who_knows,
+    so the rows come from the index alone."""
     level = visibility_sql(viewer, sharing, now=now)
     q = (
         select(
@@ -309,12 +320,14 @@ def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datet
             Member.email,
             Member.team,
             level,
-            Relationship.discovered_at,
-            Relationship.chosen_at,
+            # whether it waits for its holder's choice: a fact of the row, read in the store
+            # (no dates to parse); the rule's two forms each judge with it
+            waiting_sql(Relationship, grace_cutoff(sharing, now)),
+            *([Relationship.last_interaction_at] if last else []),
         )
         .join(Member, Member.id == Relationship.member_id)
         .where(level > int(HIDDEN))
-        .where(or_(Member.active, _is_viewer(viewer)))
+        .where(or_(Member.active, is_viewer_sql(viewer)))
     )
     if person_ids is not None:
         ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
@@ -322,50 +335,27 @@ def _visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datet
     return q
 
 
-def ranked_people(
-    session: Session,
-    viewer: Viewer,
-    sharing: Sharing,
-    person_ids: Iterable[int] | Any,
-    now: datetime | None = None,
-) -> list[int]:
-    """The people (of `person_ids`) with at least one relationship `viewer` may see, strongest
-    first (then by name): the same SQL rule, aggregated in the store. Only ids leave it; what is
-    shown of each person is read again through `visible_relationships`."""
-    level = visibility_sql(viewer, sharing, now=now)
-    strength_sql = func.coalesce(
-        Relationship.rating, func.round(cast(Relationship.score, Numeric)), 0
-    )
-    ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
-    q = (
-        select(Relationship.person_id)
-        .join(Member, Member.id == Relationship.member_id)
-        .join(Person, Person.id == Relationship.person_id)
-        .where(Relationship.person_id.in_(ids), level > int(HIDDEN))
-        .where(or_(Member.active, _is_viewer(viewer)))
-        .group_by(Relationship.person_id, Person.name)
-        .order_by(func.max(strength_sql).desc(), Person.name, Relationship.person_id)
-    )
-    return list(session.connection().execute(q).scalars())
-
-
-def _is_viewer(viewer: Viewer) -> ColumnElement[bool]:
+def is_viewer_sql(viewer: Viewer) -> ColumnElement[bool]:
     return false() if isinstance(viewer, CrmAudience) else Member.id == viewer.id
 
 
-def _full_details(
-    session: Session, ids: list[int]
-) -> dict[int, tuple[datetime | None, str | None]]:
-    out: dict[int, tuple[datetime | None, str | None]] = {}
+def _notes(session: Session, ids: list[int]) -> dict[int, str | None]:
+    out: dict[int, str | None] = {}
     for i in range(0, len(ids), 500):
-        q = select(Relationship.id, Relationship.last_interaction_at, Relationship.notes).where(
-            Relationship.id.in_(ids[i : i + 500])
+        q = select(Relationship.id, Relationship.notes).where(
+            Relationship.id.in_(ids[i : i + 500]), Relationship.notes.is_not(None)
         )
-        out.update({rid: (last, notes) for rid, last, notes in session.connection().execute(q)})
+        out.update(dict(session.connection().execute(q).all()))
     return out
 
 
-def sort_key(v: VisibleRel) -> tuple[int, float, int]:
-    """Strongest first, then the most recent interaction, then the oldest relationship."""
-    at = v.last_interaction_at.timestamp() if v.last_interaction_at else 0.0
-    return (-(v.strength or 0), -at, v.id)
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _sort(rels: list[VisibleRel]) -> None:
+    """In place: strongest first, then the most recent interaction (none: last), then the oldest
+    relationship. Three stable sorts on plain fields, least significant first (cheaper than a
+    key building a tuple per row, on thousands of rows)."""
+    rels.sort(key=lambda v: v.id)
+    rels.sort(key=lambda v: v.last_interaction_at or _NEVER, reverse=True)
+    rels.sort(key=lambda v: v.strength or 0, reverse=True)

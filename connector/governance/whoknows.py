@@ -15,11 +15,11 @@ from connector.core.config import Sharing
 from connector.core.errors import UsageError
 from connector.core.normalise import org_name_key
 from connector.governance.audit import record_shown
+from connector.governance.reach import ranked_people
 from connector.governance.relationships import require_person
 from connector.governance.visibility import (
     Visibility,
     VisibleRel,
-    ranked_people,
     visible_relationships,
 )
 from connector.store.models import Member, Org, OrgDomain, Person, PersonEmail
@@ -90,7 +90,8 @@ def _answer(
         rels = visible_relationships(session, viewer, sharing, scope.ids) if people else []
         known = listed = list(dict.fromkeys(v.person_id for v in rels))
     else:  # the strongest `limit` people, ranked in the store, then read in full
-        known = ranked_people(session, viewer, sharing, scope.ids) if people else []
+        names = {pid: row.name for pid, row in people.items()}
+        known = ranked_people(session, viewer, sharing, scope.ids, names) if people else []
         listed = known[:limit]
         rels = visible_relationships(session, viewer, sharing, listed) if listed else []
     by_person: dict[int, list[VisibleRel]] = defaultdict(list)

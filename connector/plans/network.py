@@ -138,6 +138,7 @@ def _account(
                 "level": p.level,
                 "country": p.country,
                 "key": key,
+                "known": len({v.member_id for v in rels}),
                 "known_by": rels,
                 "strength": max((v.strength or 0 for v in rels), default=0) or None,
                 "single_threaded": key and len({v.member_id for v in rels}) == 1,

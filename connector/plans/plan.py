@@ -8,14 +8,15 @@ Without a viewer it is the CRM audience's view: what may be written into a CRM n
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
-from connector.governance.audit import record_shown
+from connector.governance.audit import ShownRel, record_shown
+from connector.governance.reach import Reach, visible_reach
 from connector.governance.visibility import (
     CRM_AUDIENCE,
     Viewer,
@@ -59,7 +60,7 @@ def org_people(session: Session, org_id: int) -> list[PersonRow]:
     q = select(
         Person.id, Person.name, Person.title, Person.level, Person.country, Person.reports_to_id
     ).where(Person.org_id == org_id, Person.deleted_at.is_(None), Person.merged_into_id.is_(None))
-    return [PersonRow(*r) for r in session.execute(q.order_by(Person.id))]
+    return [PersonRow(*r) for r in session.connection().execute(q.order_by(Person.id))]
 
 
 def stakeholder_rows(session: Session, org_id: int) -> dict[int, Stakeholder]:
@@ -78,13 +79,19 @@ def known_by_person(rels: Iterable[VisibleRel]) -> dict[int, list[VisibleRel]]:
 
 
 def show_plan(
-    session: Session, query: str | Org, viewer: Member | None, sharing: Sharing, audit: bool = True
+    session: Session,
+    query: str | Org,
+    viewer: Member | None,
+    sharing: Sharing,
+    audit: bool = True,
+    detail: Detail | None = None,
 ) -> dict[str, Any]:
     """`carnet plan show ORG [--as EMAIL]`: the plan as `viewer` (None: the CRM audience) may see
     it (ORG: a query, or the org itself, as the web names it). A member's view is audited like a
-    who-knows answer."""
+    who-knows answer. With `detail`, only the stakeholders it picks carry who knows them (see
+    `build_plan`)."""
     org = query if isinstance(query, Org) else resolve_org(session, query)
-    doc, shown = build_plan(session, org, viewer or CRM_AUDIENCE, sharing)
+    doc, shown = build_plan(session, org, viewer or CRM_AUDIENCE, sharing, detail)
     if audit and viewer is not None:
         record_shown(
             session, viewer, "plan show", query if isinstance(query, str) else org.name, shown
@@ -93,20 +100,49 @@ def show_plan(
     return doc
 
 
+# which stakeholders a reader draws in detail, given them all (known_by still empty)
+Detail = Callable[[list[dict[str, Any]]], Iterable[int]]
+
+
+class _Seen(NamedTuple):
+    """A relationship the plan showed only through its CRM activities."""
+
+    id: int
+    level: Visibility
+    yours: bool
+
+
 def build_plan(
-    session: Session, org: Org, viewer: Viewer, sharing: Sharing
-) -> tuple[dict[str, Any], list[VisibleRel]]:
+    session: Session, org: Org, viewer: Viewer, sharing: Sharing, detail: Detail | None = None
+) -> tuple[dict[str, Any], list[ShownRel]]:
+    """The plan and the relationships it shows. Coverage, strength and single-threaded risk
+    count every stakeholder; with `detail`, who knows a stakeholder is read only for the ones
+    it picks (a page drawing a few of a large account's people), the others are counted."""
+    session.flush()  # what this session changed is read below through its connection
     people = org_people(session, org.id)
     ids = [p.id for p in people]
-    rels = visible_relationships(session, viewer, sharing, ids) if ids else []
-    by_person = known_by_person(rels)
     marks = stakeholder_rows(session, org.id)
     roles = _deal_roles(session, org.id)
     in_org = set(ids)
+    if detail is None:
+        rels = visible_relationships(session, viewer, sharing, ids) if ids else []
+        by_person = known_by_person(rels)
+        reach = {pid: _reach(rs) for pid, rs in by_person.items()}
+    else:
+        reach = visible_reach(session, viewer, sharing, ids) if ids else {}
+        by_person = {}
     stakeholders = [
-        _stakeholder(p, marks.get(p.id), roles.get(p.id, []), by_person.get(p.id, []), in_org)
+        _stakeholder(p, marks.get(p.id), roles.get(p.id, []), reach.get(p.id), in_org)
         for p in people
     ]
+    if detail is not None:
+        wanted = sorted(set(detail(stakeholders)) & set(reach))
+        rels = visible_relationships(session, viewer, sharing, wanted) if wanted else []
+        by_person = known_by_person(rels)
+    for s in stakeholders:
+        s["known_by"] = [_known(v) for v in by_person.get(s["id"], [])]
+    full = sorted(rid for r in reach.values() for rid in r.full)
+    activities, seen = crm_activities(session, full, {p.id: p.name for p in people}, viewer)
     plan = session.scalar(select(AccountPlan).where(AccountPlan.org_id == org.id))
     doc = {
         "org": _org_json(session, org),
@@ -118,12 +154,18 @@ def build_plan(
         "roots": [s["id"] for s in stakeholders if s["reports_to_id"] is None],
         "coverage": coverage(stakeholders),
         "single_threaded": [s["id"] for s in stakeholders if s["single_threaded"]],
-        "actions": _merge_actions(
-            _actions(session, plan) if plan else [],
-            crm_activities(session, rels, {p.id: p.name for p in people}),
-        ),
+        "actions": _merge_actions(_actions(session, plan) if plan else [], activities),
     }
-    return doc, rels
+    shown_ids = {v.id for v in rels}
+    return doc, [*rels, *(v for v in seen if v.id not in shown_ids)]
+
+
+def _reach(rels: list[VisibleRel]) -> Reach:
+    return Reach(
+        len({v.member_id for v in rels}),
+        max((v.strength or 0 for v in rels), default=0) or None,
+        tuple(sorted(v.id for v in rels if v.level == Visibility.FULL)),
+    )
 
 
 def _org_json(session: Session, org: Org) -> dict[str, Any]:
@@ -151,11 +193,10 @@ def _stakeholder(
     p: PersonRow,
     mark: Stakeholder | None,
     deal_roles: list[str],
-    rels: list[VisibleRel],
+    reach: Reach | None,
     in_org: set[int],
 ) -> dict[str, Any]:
     stance = mark.stance if mark else "unknown"
-    members = {v.member_id for v in rels}
     key = is_key(p.level, stance)
     return {
         "id": p.id,
@@ -168,17 +209,19 @@ def _stakeholder(
         "influence": mark.influence if mark else None,
         "role": (mark.role if mark and mark.role else None) or ", ".join(deal_roles) or None,
         "key": key,
-        "strength": max((v.strength or 0 for v in rels), default=0) or None,
-        "single_threaded": key and len(members) == 1,
-        "known_by": [
-            {
-                "member": {"name": v.member_name, "email": v.member_email, "team": v.member_team},
-                "yours": v.yours,
-                "visibility": v.level.name.lower(),
-                "strength": v.strength,
-            }
-            for v in rels
-        ],
+        "known": reach.members if reach else 0,  # colleagues the reader may see knowing them
+        "strength": reach.strength if reach else None,
+        "single_threaded": key and reach is not None and reach.members == 1,
+        "known_by": [],
+    }
+
+
+def _known(v: VisibleRel) -> dict[str, Any]:
+    return {
+        "member": {"name": v.member_name, "email": v.member_email, "team": v.member_team},
+        "yours": v.yours,
+        "visibility": v.level.name.lower(),
+        "strength": v.strength,
     }
 
 
@@ -192,7 +235,7 @@ def coverage(stakeholders: list[dict[str, Any]]) -> dict[str, Any]:
     by_level: dict[str, list[int]] = {}
     by_country: dict[str | None, list[int]] = {}
     for s in stakeholders:
-        known = 1 if s["known_by"] else 0
+        known = 1 if s["known"] else 0
         for table, k in ((by_level, s["level"]), (by_country, s["country"])):
             cell = table.setdefault(k, [0, 0])
             cell[0] += 1
@@ -201,7 +244,7 @@ def coverage(stakeholders: list[dict[str, Any]]) -> dict[str, Any]:
     strong = [s for s in key if (s["strength"] or 0) >= STRONG]
     return {
         "people": len(stakeholders),
-        "known": sum(1 for s in stakeholders if s["known_by"]),
+        "known": sum(1 for s in stakeholders if s["known"]),
         "by_level": [
             {"level": lv, "people": n, "known": k, "share": _share(k, n)}
             for lv in LEVELS
@@ -213,7 +256,7 @@ def coverage(stakeholders: list[dict[str, Any]]) -> dict[str, Any]:
             for c, (n, k) in sorted(by_country.items(), key=lambda i: (i[0] is None, i[0] or ""))
         ],
         "key": len(key),
-        "key_known": sum(1 for s in key if s["known_by"]),
+        "key_known": sum(1 for s in key if s["known"]),
         "key_known_strong": len(strong),
         "key_strong_share": _share(len(strong), len(key)),
     }
@@ -239,20 +282,30 @@ def _actions(session: Session, plan: AccountPlan) -> list[dict[str, Any]]:
 
 
 def crm_activities(
-    session: Session, rels: list[VisibleRel], names: dict[int, str]
-) -> list[dict[str, Any]]:
+    session: Session, full: list[int], names: dict[int, str], viewer: Viewer
+) -> tuple[list[dict[str, Any]], list[_Seen]]:
     """CRM activities (calls, meetings, emails, tasks ingest keeps in a relationship's signals) with
-    the account's people, as actions: only from relationships the viewer sees in FULL (activity
-    details are not part of a discoverable relationship). One action per CRM activity."""
-    full = {v.id: v for v in rels if v.level == Visibility.FULL}
+    the account's people, as actions: only from the relationships the viewer sees in FULL (`full`:
+    activity details are not part of a discoverable relationship). One action per CRM activity;
+    and the relationships they came from, for the audit."""
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
-    ids = sorted(full)
-    for i in range(0, len(ids), 500):
-        q = select(Relationship.id, Relationship.signals).where(
-            Relationship.id.in_(ids[i : i + 500])
+    seen: dict[int, _Seen] = {}
+    me = getattr(viewer, "id", None)
+    for i in range(0, len(full), 500):
+        q = (
+            select(
+                Relationship.id,
+                Relationship.signals,
+                Relationship.person_id,
+                Relationship.member_id,
+                Member.name,
+                Member.email,
+            )
+            .join(Member, Member.id == Relationship.member_id)
+            .where(Relationship.id.in_(full[i : i + 500]))
+            .where(Relationship.signals["activities"].as_string().is_not(None))
         )
-        for rid, signals in session.execute(q):
-            v = full[rid]
+        for rid, signals, pid, mid, name, email in session.execute(q):
             for a in (signals or {}).get("activities") or []:
                 if not isinstance(a, dict) or not a.get("at") or not a.get("id"):
                     continue
@@ -263,11 +316,12 @@ def crm_activities(
                         "kind": a.get("kind") or "task",
                         "at": str(a["at"]),
                         "people": set(),
-                        "by": {"name": v.member_name, "email": v.member_email},
+                        "by": {"name": name, "email": email},
                     },
                 )
-                g["people"].add(names.get(v.person_id, "?"))
-    return [
+                g["people"].add(names.get(pid, "?"))
+                seen[rid] = _Seen(rid, Visibility.FULL, mid == me)
+    actions = [
         {
             "text": f"{g['kind']} with {', '.join(sorted(g['people']))}",
             "at": g["at"],
@@ -276,6 +330,7 @@ def crm_activities(
         }
         for (source, _), g in grouped.items()
     ]
+    return actions, list(seen.values())
 
 
 def _merge_actions(*lists: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ def drawn(doc: dict[str, Any], limit: int = MAX_DRAWN) -> tuple[dict[str, Any], 
     by_id = {p["id"]: p for p in people}
     keep: set[int] = set()
     for p in sorted(people, key=lambda p: (not p["key"], -(p["strength"] or 0), p["id"])):
-        if not (p["key"] or p["known_by"]) or len(keep) >= limit:
+        if not (p["key"] or p["known"]) or len(keep) >= limit:
             continue
         chain: list[int] = []
         cur: dict[str, Any] | None = p

@@ -43,6 +43,7 @@ class Stakeholder(_Out):
     influence: int | None
     role: str | None
     key: bool
+    known: int = Field(description="colleagues you may see knowing them")
     strength: int | None
     single_threaded: bool
     known_by: list[PlanKnownBy]

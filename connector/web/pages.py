@@ -23,8 +23,7 @@ from connector.web.security import csrf_ok
 from connector.web.services import (
     Forbidden,
     act_on_intro,
-    my_network,
-    network_page,
+    network_view,
     person_query,
     rate_mine,
 )
@@ -122,7 +121,7 @@ def home() -> Response:
 def network(request: Request, q: str = "", page_no: str = Query("1", alias="page")) -> Response:
     def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
         number = int(page_no) if page_no.strip().isdigit() else 1
-        shown = network_page(my_network(s, me, ctx.sharing), q, number)
+        shown = network_view(s, me, ctx.sharing, q, number)
         return render(ctx, request, "network.html", me=me, signed=signed, q=q, **shown,
                       note=_note(request), nav="network")  # fmt: skip
 
@@ -145,17 +144,29 @@ def network_rate(
     return act(request, csrf, work, "/network?done=rated")
 
 
+WHO_KNOWS_SHOWN = 20  # people of an org shown at first, the strongest known; "show more" adds
+
+
 @router.get("/who-knows")
-def who_knows_page(request: Request, q: str = "") -> Response:
+def who_knows_page(request: Request, q: str = "", shown: str = "") -> Response:
+    limit = min(int(shown), 1000) if shown.strip().isdigit() and int(shown) > 0 else 0
+    limit = limit or WHO_KNOWS_SHOWN
+
     def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
-        doc, error = None, None
+        doc, error, more = None, None, None
         if q.strip():
             try:
-                doc = who_knows(s, me, q, ctx.sharing)
+                doc = who_knows(s, me, q, ctx.sharing, limit=limit)
             except UsageError as exc:
                 error = "; ".join(exc.lines())
+        if doc and doc["known_people"] > len(doc["people"]):
+            url = f"/who-knows?q={quote(q, safe='@')}&shown={limit + WHO_KNOWS_SHOWN}"
+            more = (url, min(doc["known_people"] - len(doc["people"]), WHO_KNOWS_SHOWN))
+        # whom I may ask about: someone other than me knows them
+        people = doc["people"] if doc else []
+        askable = {p["id"] for p in people if any(not k["yours"] for k in p["known_by"])}
         return render(ctx, request, "whoknows.html", me=me, signed=signed, q=q, doc=doc,
-                      error=error, nav="who")  # fmt: skip
+                      error=error, askable=askable, more=more, nav="who")  # fmt: skip
 
     return page(request, view)
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.governance.intros import TRANSITIONS, transition
 from connector.governance.relationships import rate
-from connector.governance.review import waiting_for
-from connector.governance.visibility import visible_relationships
+from connector.governance.review import publishing
+from connector.governance.visibility import VisibleRel, visible_relationships
 from connector.store.models import Intro, Member, Org, Person, PersonEmail, Relationship
 
 
@@ -25,12 +25,34 @@ class Forbidden(Exception):
 def my_network(session: Session, member: Member, sharing: Sharing) -> list[dict[str, Any]]:
     """The member's own relationships, read through the visibility rule: the ones waiting for
     their choice (grace period) first, the soonest published first; then the strongest."""
-    rels = visible_relationships(session, member, sharing, holder_id=member.id)
-    waiting = {
-        w["relationship_id"]: w["published_at"]
-        for w in waiting_for(session, member, sharing)["waiting"]
-    }
+    rels, waiting = _mine(session, member, sharing, notes=True)
+    return _rows(session, rels, waiting)
+
+
+def network_view(
+    session: Session, member: Member, sharing: Sharing, q: str, page: int
+) -> dict[str, Any]:
+    """One page of My network (see `network_page`). Without a search, the people are read only
+    for the rows on the page (and notes, which it does not show, not at all)."""
+    rels, waiting = _mine(session, member, sharing, notes=False)
+    if q.strip():
+        return network_page(_rows(session, rels, waiting), q, page)
+    shown = network_page([{"rel": v, "waiting": v.id in waiting} for v in rels], "", page)
+    return {**shown, "rows": _rows(session, [r["rel"] for r in shown["rows"]], waiting)}
+
+
+def _mine(
+    session: Session, member: Member, sharing: Sharing, notes: bool
+) -> tuple[list[VisibleRel], dict[int, str]]:
+    rels = visible_relationships(session, member, sharing, holder_id=member.id, notes=notes)
+    waiting = publishing(session, member, sharing)
     rels.sort(key=lambda v: (v.id not in waiting, waiting.get(v.id, "")))  # stable: strength kept
+    return rels, waiting
+
+
+def _rows(
+    session: Session, rels: list[VisibleRel], waiting: dict[int, str]
+) -> list[dict[str, Any]]:
     people, emails = _people(session, [v.person_id for v in rels])
     return [
         {

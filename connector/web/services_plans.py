@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.core.errors import UsageError
 from connector.governance.credits import list_credits
-from connector.plans.plan import show_plan
+from connector.plans.plan import Detail, show_plan
 from connector.plans.plan_edit import set_plan
 from connector.plans.render import RENDERERS
 from connector.plans.snapshot import team_quality
@@ -44,9 +44,12 @@ def live_org(session: Session, org_id: int) -> Org:
     return org
 
 
-def plan_view(session: Session, org_id: int, me: Member, sharing: Sharing) -> dict[str, Any]:
-    """`carnet plan show ORG --as ME`: audited as a view of the relationships it shows."""
-    return show_plan(session, live_org(session, org_id), me, sharing)
+def plan_view(
+    session: Session, org_id: int, me: Member, sharing: Sharing, detail: Detail | None = None
+) -> dict[str, Any]:
+    """`carnet plan show ORG --as ME`: audited as a view of the relationships it shows (with
+    `detail`, who knows whom only for the stakeholders a page draws)."""
+    return show_plan(session, live_org(session, org_id), me, sharing, detail=detail)
 
 
 def edit_plan(

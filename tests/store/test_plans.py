@@ -289,3 +289,44 @@ def test_crm_activities_are_actions_where_the_relationship_is_seen_in_full(
     mine = show_plan(session, "Globex", bob, SHARING, audit=False)["actions"]
     assert ("call with Clara Chef", "hubspot") in [(a["text"], a["source"]) for a in mine]
     assert mine[1]["by"]["email"] == "bob@us.example"
+
+
+@pytest.mark.parametrize("viewer", [None, "ann", "cat"])
+def test_a_page_drawing_a_few_counts_every_stakeholder(
+    session: Session, viewer: str | None
+) -> None:
+    """The web draws a large account in part: with `detail`, coverage, strength and risk are
+    those of the whole plan; who knows whom is there for the picked stakeholders only, and as in
+    the whole plan; the audit lists what was shown in detail (and through activities)."""
+    world = build_world(session)
+    me = world["members"][viewer] if viewer else None
+    whole = show_plan(session, "Globex", me, SHARING, audit=False)
+    picked = {world["people"][n].id for n in ("Vera Vente", "Sam Staff", "Ned Staff")}
+    part = show_plan(session, "Globex", me, SHARING, detail=lambda people: picked)
+    for key in ("coverage", "single_threaded", "roots", "actions"):
+        assert part[key] == whole[key]
+    for a, b in zip(part["stakeholders"], whole["stakeholders"], strict=True):
+        assert {k: v for k, v in a.items() if k != "known_by"} == {
+            k: v for k, v in b.items() if k != "known_by"
+        }
+        assert a["known_by"] == (b["known_by"] if a["id"] in picked else [])
+        assert a["known"] == len(b["known_by"])
+    if me is not None:
+        event = session.scalars(
+            select(m.AuditEvent).where(m.AuditEvent.action == "relationship.shown")
+        ).one()
+        others = {
+            r.id: r.shareability
+            for r in session.scalars(select(m.Relationship))
+            if r.member_id != me.id
+        }
+        picked_rels = session.scalars(
+            select(m.Relationship.id).where(
+                m.Relationship.person_id.in_(picked), m.Relationship.member_id != me.id
+            )
+        ).all()
+        shown = set(event.details["relationships"])
+        assert shown <= set(others)
+        visible = {k["member"]["email"] for s in part["stakeholders"] for k in s["known_by"]}
+        assert "cat@us.example" not in visible or viewer == "cat"
+        assert shown >= {r for r in picked_rels if others[r] != "private"}

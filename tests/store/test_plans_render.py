@@ -185,6 +185,7 @@ def _big_doc(n: int) -> dict[str, Any]:
                 "influence": None,
                 "role": None,
                 "key": level != "staff",
+                "known": len(known),
                 "strength": 3 if known else None,
                 "single_threaded": False,
                 "known_by": known,
