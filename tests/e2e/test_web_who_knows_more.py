@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 
 from connector.core.config import Sharing
-from connector.store.db import make_engine, session_factory, upgrade
+from connector.store.db import make_engine, session_factory
+from connector.store.migrate import upgrade
 from connector.web.pages import WHO_KNOWS_SHOWN
 from connector.web.tokens import open_session
 from tests import governance_world as w
