@@ -149,6 +149,19 @@ def hubspot_checks(made: dict[str, int], runs: dict[str, Any]) -> list[str]:
     ]
 
 
+def refreshed(config: Path, source: str) -> str:
+    """The verdict on the last push's refresh, as `carnet status` reports it: no outbox row."""
+    status, _ = carnet(config, "status", "--json")
+    counts = status.get("push", {}).get(source, {}).get("counts", {})
+    n = counts.get("refreshed")
+    return verdict(
+        f"{source} outbox rows refreshed",
+        n == 0,
+        f"{n} (derived {counts.get('derived')})",
+        "0",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_nochange")
     parser.add_argument("--scale", type=float, default=1.0)
@@ -173,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             for route, n in sorted(made.items()):
                 print(f"  {n:>4}  {route}")
             print("  per object: " + ", ".join(f"{o} {r['api_calls']}" for o, r in runs.items()))
+            checks.append(refreshed(config, source))  # by the push of the sync just made
             if source == "salesforce":
                 walls = [wall] + [nochange(sandbox, source)[2] for _ in range(args.runs - 1)]
                 checks += salesforce_checks(made, runs, walls)
