@@ -97,11 +97,24 @@ def verdict(name: str, ok: bool, measured: str, target: str) -> str:
     return f"{'PASS' if ok else 'FAIL'}  {name}: {measured} (target {target})"
 
 
+def per_object_and_writes(crm_name: str, made: dict[str, int], runs: dict[str, Any]) -> list[str]:
+    """The two verdicts every CRM gets: at most one call per object, and nothing written."""
+    crm, overlay = writes(made, runs)
+    per_object = {o: int(r.get("api_calls") or 0) for o, r in runs.items()}
+    return [
+        verdict(
+            f"{crm_name} calls per object",
+            all(n <= 1 for n in per_object.values()),
+            ", ".join(f"{o} {n}" for o, n in per_object.items()),
+            "<= 1",
+        ),
+        verdict(f"{crm_name} writes", crm + overlay == 0, f"{crm} CRM, {overlay} overlay", "0"),
+    ]
+
+
 def salesforce_checks(made: dict[str, int], runs: dict[str, Any], walls: list[float]) -> list[str]:
     objects = list(load_mapping(default_path("salesforce"), "salesforce").objects)
     others = {r: n for r, n in made.items() if r not in (TOKEN, QUERY)}
-    crm, overlay = writes(made, runs)
-    per_object = {o: int(r.get("api_calls") or 0) for o, r in runs.items()}
     wall = statistics.median(walls)
     return [
         verdict("Salesforce token calls", made.get(TOKEN, 0) <= 1, str(made.get(TOKEN, 0)), "<= 1"),
@@ -111,13 +124,7 @@ def salesforce_checks(made: dict[str, int], runs: dict[str, Any], walls: list[fl
             f"{made.get(QUERY, 0)} for {len(objects)} objects, other calls {others or 0}",
             "<= 1 per object, nothing else",
         ),
-        verdict(
-            "Salesforce calls per object",
-            all(n <= 1 for n in per_object.values()),
-            ", ".join(f"{o} {n}" for o, n in per_object.items()),
-            "<= 1",
-        ),
-        verdict("Salesforce writes", crm + overlay == 0, f"{crm} CRM, {overlay} overlay", "0"),
+        *per_object_and_writes("Salesforce", made, runs),
         verdict(
             "Salesforce wall (carnet sync, start-up included)",
             wall <= TARGET_WALL_S,
@@ -129,8 +136,6 @@ def salesforce_checks(made: dict[str, int], runs: dict[str, Any], walls: list[fl
 
 def hubspot_checks(made: dict[str, int], runs: dict[str, Any]) -> list[str]:
     objects = list(load_mapping(default_path("hubspot"), "hubspot").objects)
-    crm, overlay = writes(made, runs)
-    per_object = {o: int(r.get("api_calls") or 0) for o, r in runs.items()}
     total = sum(made.values())
     return [
         verdict(
@@ -139,13 +144,7 @@ def hubspot_checks(made: dict[str, int], runs: dict[str, Any]) -> list[str]:
             f"{total} for {len(objects)} objects",
             "<= 1 per object",
         ),
-        verdict(
-            "HubSpot calls per object",
-            all(n <= 1 for n in per_object.values()),
-            ", ".join(f"{o} {n}" for o, n in per_object.items()),
-            "<= 1",
-        ),
-        verdict("HubSpot writes", crm + overlay == 0, f"{crm} CRM, {overlay} overlay", "0"),
+        *per_object_and_writes("HubSpot", made, runs),
     ]
 
 

@@ -15,6 +15,7 @@ from connector.store import models as m
 from connector.store.app import App
 from connector.store.db import current_revision, head_revision, read_only_sessions
 from connector.store.models_plans import AccountPlan
+from connector.sync_describes import DESCRIBE_STATE
 from scheduler.jobs import last_runs, next_runs
 from scheduler.leases import lease_rows
 
@@ -36,7 +37,6 @@ def _iso(value: Any) -> Any:
 
 
 PUSH_STATE = "(push)"  # sync_state.object of a source's last push (connector.writeback.push)
-DESCRIBE_STATE = "(describes)"  # and of its describe cache (connector.sync_describes)
 
 
 def _sync(session: Session) -> list[dict[str, Any]]:

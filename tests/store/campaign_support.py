@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connector.core.errors import RecordError
 from connector.core.records import ApiUsage, Outcome, Write, WriteResult
 from connector.core.records_campaigns import CampaignRecord, MemberState, MemberWrite
 from connector.store import models as m
+from connector.store.app import App
 from connector.store.models_campaigns import Campaign, Nomination
 from connector.writeback.campaign_push import due_campaigns, push_campaign_step
 from connector.writeback.campaigns import desired_campaigns
@@ -184,3 +186,24 @@ def set_state(s: Session, world: CampaignWorld, state: str, when: datetime = T0)
     if state == "done":
         world.campaign.done_at = when
     s.commit()
+
+
+def app_on(engine: Engine, folder: Path, sharing: str = "") -> App:
+    """`carnet push` on the test's store (either backend), Salesforce its one source; `sharing`:
+    the config's `sharing:` lines, if any."""
+    (folder / "sf.secret").write_text("s3cret\n", encoding="utf-8")
+    config = folder / "config.yaml"
+    config.write_text(
+        "version: 1\n"
+        f"database_url: sqlite:///{folder / 'unused.db'}\n"
+        f"{sharing}"
+        "sources:\n"
+        "  salesforce:\n"
+        "    login_url: https://login.example.com\n"
+        "    client_id: test\n"
+        "    client_secret_file: sf.secret\n",
+        encoding="utf-8",
+    )
+    app = App(config)
+    app.__dict__["engine"] = engine  # the test's store, on either backend
+    return app

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from connector.core.config import SourceBase
 from connector.core.records_campaigns import MemberState
-from connector.store.app import App
 from connector.writeback.campaigns import desired_campaigns
 from connector.writeback.push import run_push
 from tests.store.campaign_support import (
@@ -24,6 +23,7 @@ from tests.store.campaign_support import (
     T0,
     Died,
     FakeCrm,
+    app_on,
     campaign_world,
     member_rows,
     push,
@@ -212,24 +212,6 @@ def test_a_hubspot_list_holds_membership_only(session: Session) -> None:
 
 
 # -- through `carnet push`: the read-back opens the CRM only when a campaign is there -------------
-
-
-def app_on(engine: Engine, folder: Path) -> App:
-    (folder / "sf.secret").write_text("s3cret\n", encoding="utf-8")
-    config = folder / "config.yaml"
-    config.write_text(
-        "version: 1\n"
-        f"database_url: sqlite:///{folder / 'unused.db'}\n"
-        "sources:\n"
-        "  salesforce:\n"
-        "    login_url: https://login.example.com\n"
-        "    client_id: test\n"
-        "    client_secret_file: sf.secret\n",
-        encoding="utf-8",
-    )
-    app = App(config)
-    app.__dict__["engine"] = engine  # the test's store, on either backend
-    return app
 
 
 def test_a_push_opens_the_crm_for_campaigns_only_when_one_is_held(

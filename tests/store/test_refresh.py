@@ -18,31 +18,10 @@ from connector.store.app import App
 from connector.writeback.changes import PUSH_STATE
 from connector.writeback.push import PushSummary, run_push
 from tests import governance_world as w
-from tests.store.campaign_support import FakeCrm
+from tests.store.campaign_support import FakeCrm, app_on
 
 SF = "salesforce"
-
-
-def app_on(engine: Engine, folder: Path) -> App:
-    """`carnet push` on the test's store (either backend), its CRM audience under company scope."""
-    (folder / "sf.secret").write_text("s3cret\n", encoding="utf-8")
-    config = folder / "config.yaml"
-    config.write_text(
-        "version: 1\n"
-        f"database_url: sqlite:///{folder / 'unused.db'}\n"
-        "sharing:\n"
-        "  default: discoverable\n"
-        "  scope: company\n"
-        "sources:\n"
-        "  salesforce:\n"
-        "    login_url: https://login.example.com\n"
-        "    client_id: test\n"
-        "    client_secret_file: sf.secret\n",
-        encoding="utf-8",
-    )
-    app = App(config)
-    app.__dict__["engine"] = engine
-    return app
+COMPANY = "sharing:\n  default: discoverable\n  scope: company\n"  # the CRM audience sees
 
 
 def world(s: Session) -> dict[str, int]:
@@ -78,7 +57,7 @@ def push(app: App, full: bool = False) -> dict[str, int]:
 def test_a_push_with_nothing_changed_refreshes_nothing(
     session: Session, engine: Engine, tmp_path: Path
 ) -> None:
-    app = app_on(engine, tmp_path)
+    app = app_on(engine, tmp_path, COMPANY)
     world(session)
     first = push(app)
     assert (first["derived"], first["refreshed"], first["written"]) == (5, 5, 5)
@@ -93,7 +72,7 @@ def test_a_push_with_nothing_changed_refreshes_nothing(
 def test_a_change_derives_its_record_and_its_dependants_only(
     session: Session, engine: Engine, tmp_path: Path
 ) -> None:
-    app = app_on(engine, tmp_path)
+    app = app_on(engine, tmp_path, COMPANY)
     ids = world(session)
     push(app)
     rel = session.get(m.Relationship, ids["pat_ann"])
