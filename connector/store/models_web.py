@@ -1,4 +1,5 @@
-"""The web app's tables: signed-in sessions and API tokens, each stored only as a hash.
+"""The web app's tables: signed-in sessions and API tokens, each stored only as a hash, and the
+recent sign-in attempts per client, the address kept only as a keyed digest.
 
 They sit on models.Base's metadata like every other table (migrations/env.py imports this module).
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connector.store.models import Base, utcnow
@@ -36,3 +37,14 @@ class ApiToken(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class SignInAttempt(Base):
+    """A sign-in callback a client made: every `carnet serve` process counts them per key
+    (connector/web/security.py); rows older than the limit's window are swept away."""
+
+    __tablename__ = "signin_attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))  # HMAC-SHA-256 of the client address
+    at: Mapped[datetime]
+    __table_args__ = (Index("ix_signin_attempt_key_at", "key_hash", "at"),)
