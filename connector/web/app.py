@@ -29,7 +29,7 @@ from connector.web import auth, pages, pages_admin, pages_campaigns, pages_manag
 from connector.web.api import build_api, http_problem
 from connector.web.api_campaigns import campaign_routes
 from connector.web.context import HERE, WebContext
-from connector.web.security import RateLimit, security_headers
+from connector.web.security import SignInLimit, security_headers
 from connector.web.signin import OidcSignIn
 from scheduler.metrics import StoreCollector
 
@@ -90,10 +90,10 @@ def create_app(carnet: App) -> FastAPI:
     web = carnet.config.web
     if web is None:
         raise UsageError(f"{carnet.config.path}: no 'web:' section; see docs/web.md")
-    carnet.sessions  # noqa: B018  (the store must be initialised and current before serving)
-    ctx = WebContext(
-        carnet, web, OidcSignIn(web, web.oidc.secret()), RateLimit(web.sign_in_per_minute)
-    )
+    sessions = carnet.sessions  # the store must be initialised and current before serving
+    secret = web.oidc.secret()
+    limiter = SignInLimit(sessions, web.sign_in_per_minute, secret)  # shared through the store
+    ctx = WebContext(carnet, web, OidcSignIn(web, secret), limiter)
     metrics = Metrics()
     # the syncs, outbox backlog and API usage, read from the store at each scrape
     store = StoreCollector(carnet.engine, carnet.config.sources.enabled())

@@ -21,7 +21,7 @@ from connector.governance.audit import DEFERRED, record
 from connector.store.app import App
 from connector.store.db import transaction
 from connector.store.models import AuditEvent, Member
-from connector.web.security import RateLimit
+from connector.web.security import SignInLimit
 from connector.web.signin import OidcSignIn
 from connector.web.tokens import Signed, find_session, find_token
 
@@ -33,7 +33,7 @@ class WebContext:
     carnet: App
     web: Web
     signin: OidcSignIn
-    limiter: RateLimit
+    limiter: SignInLimit
     templates: Jinja2Templates = field(
         default_factory=lambda: Jinja2Templates(directory=str(HERE / "templates"))
     )
