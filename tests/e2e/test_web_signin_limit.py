@@ -21,7 +21,7 @@ from connector.store.db import make_engine, session_factory
 from connector.store.migrate import upgrade
 from connector.store.models_web import SignInAttempt
 from connector.web.security import LOCKS, SignInLimit, lock_id
-from tests.conftest import fresh_db_url
+from tests.conftest import fresh_db_url, run_carnet
 from tests.e2e.web_support import Client, free_port, served
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -80,6 +80,20 @@ def config(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
     upgrade(engine)
     engine.dispose()
     yield write_config(tmp_path, url, per_minute=3)
+
+
+def test_serve_refuses_a_store_without_the_table(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = fresh_db_url(backend, tmp_path, request)
+    engine = make_engine(url)
+    upgrade(engine, "0008")
+    engine.dispose()
+    done = run_carnet("serve", "--config", str(write_config(tmp_path, url, 3)), timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "the store is at migration 0008, this Carnet needs 0009: run 'carnet init'" in (
+        done.stderr
+    )
 
 
 def test_two_apps_on_one_store_share_the_limit(config: Path) -> None:

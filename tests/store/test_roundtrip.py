@@ -16,7 +16,7 @@ from connector.store.models_campaigns import Campaign, Nomination
 from connector.store.models_plans import AccountPlan, PlanAction, Stakeholder
 from connector.store.models_refresh import RefreshPerson, RefreshRel
 from connector.store.models_snapshot import NetworkSnapshot
-from connector.store.models_web import ApiToken, WebSession
+from connector.store.models_web import ApiToken, SignInAttempt, WebSession
 
 T0 = datetime(2026, 3, 1, 12, 30, 15, 123000, tzinfo=UTC)
 
@@ -220,6 +220,7 @@ def _graph(s: Session) -> dict[str, Any]:
                 created_at=T0,
                 revoked_at=T0 + timedelta(days=30),
             ),
+            SignInAttempt(key_hash="e" * 64, at=T0),
             NetworkSnapshot(
                 team="EMEA",
                 scope="team",
