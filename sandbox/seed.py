@@ -66,6 +66,9 @@ def generate(seed: int, scale: float) -> World:
 
 # -- members ------------------------------------------------------------------------------------
 def add_members(gen: Generator, n: int) -> None:
+    """The first member of each team leads it (a lead's title); the others report to their
+    team's lead. The hierarchy draws nothing from the random source, so the rest of the world is
+    what it was before members had managers."""
     for i in range(n):
         team, region, _segment = T.TEAMS[i % len(T.TEAMS)]
         regional = [c for c in T.COUNTRIES.values() if c.region == region]
@@ -84,6 +87,7 @@ def add_members(gen: Generator, n: int) -> None:
                 country=country.code,
                 title=title,
                 crms={SALESFORCE, HUBSPOT},
+                manager_key=None if lead else f"m-{i % len(T.TEAMS) + 1:03d}",
             )
         )
 
