@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.cli.campaigns import owner_refusal
 from connector.core.config import Sharing
 from connector.core.web_config import Web
 from connector.governance.hierarchy import (
@@ -124,6 +125,12 @@ def test_roles_from_the_config_and_from_the_crm(session: Session, tmp_path: Path
     assert roles_for(session, plain, t["lea"]) == set()  # without "crm", the hierarchy is silent
     assert roles_for(session, plain, t["ray"], ["Sales Leads"]) == {"manager"}
     assert crm.managers_from_crm and not plain.managers_from_crm
+    # the command line's campaign owners follow the same rule
+    assert owner_refusal(session, crm, t["lea"]) is None
+    assert owner_refusal(session, crm, t["ray"]) is None  # an admin
+    refusal = owner_refusal(session, plain, t["lea"])
+    assert refusal and "lea@us.example may not own a campaign" in refusal
+    assert "group:Sales Leads" in refusal
 
 
 def world(s: Session) -> dict[str, Any]:
