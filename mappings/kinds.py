@@ -95,6 +95,8 @@ _KIND_SPECS = (
         "member",
         "member",
         _values("email", *_PEOPLE, "team", "country", "title", "active", "user_id", name=400),
+        # who they report to (Salesforce User.ManagerId): a manager may come later in the pull
+        {"manager": Ref("member", column="manager_id", waits=True)},
         required=(("email",),),
     ),
     KindSpec(

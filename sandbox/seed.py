@@ -66,6 +66,10 @@ def generate(seed: int, scale: float) -> World:
 
 # -- members ------------------------------------------------------------------------------------
 def add_members(gen: Generator, n: int) -> None:
+    """The first member of each team leads it (a lead's title) and reports to the first lead
+    (m-001, the head of sales, who reports to nobody); the others report to their team's lead.
+    So every world of two members or more has a hierarchy, three levels deep from seven. It
+    draws nothing from the random source: the rest of the world is what it was before."""
     for i in range(n):
         team, region, _segment = T.TEAMS[i % len(T.TEAMS)]
         regional = [c for c in T.COUNTRIES.values() if c.region == region]
@@ -84,6 +88,11 @@ def add_members(gen: Generator, n: int) -> None:
                 country=country.code,
                 title=title,
                 crms={SALESFORCE, HUBSPOT},
+                manager_key=None
+                if i == 0
+                else "m-001"
+                if lead
+                else f"m-{i % len(T.TEAMS) + 1:03d}",
             )
         )
 

@@ -133,6 +133,7 @@ class Loader:
                 "Country": country_name(m.country),
                 "IsActive": m.active,
                 "UserType": "Standard",
+                "ManagerId": self.ref("User", m.manager_key),
             }
             self.put("User", m.key, values, uid, 365, 365)
 

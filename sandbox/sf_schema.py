@@ -239,6 +239,7 @@ def _user() -> SObject:
             s("Department", 80),
             s("Country", 80),
             typed("IsActive", "boolean", nillable=False),
+            ref("ManagerId", "User"),  # the user hierarchy (relationship name Manager)
             pick("UserType", ("Standard", "PowerPartner", "CsnOnly"), **RO),
         ],
         deletable=False,

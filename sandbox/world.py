@@ -26,6 +26,7 @@ class Member:
     crms: set[str] = field(default_factory=lambda: {SALESFORCE, HUBSPOT})
     has_mailbox: bool = True
     active: bool = True
+    manager_key: str | None = None  # the Member they report to: Salesforce User.ManagerId
 
 
 @dataclass

@@ -44,20 +44,21 @@ def parse_date(value: str | None, option: str) -> date | None:
     raise UsageError(f"{option} {text!r}: expected a date as YYYY-MM-DD, such as 2027-06-04")
 
 
-def owner_refusal(web: Web | None, email: str) -> str | None:
-    """Why `email` may not own a campaign, or None when they may. With a `web:` section, owners
-    are its managers and admins, matched by email; a `group:NAME` entry needs the sign-in's
-    groups, which the CLI does not have, so it is named in the refusal. No `web:`: anyone."""
-    if web is None:
-        return None
-    named = {*web.managers, *web.admins}
-    if email.strip().lower() in named:
+def owner_refusal(session: Session, web: Web | None, owner: Member) -> str | None:
+    """Why `owner` may not own a campaign, or None when they may. With a `web:` section, owners
+    are its managers and admins as the web's roles say (connector.web.roles: the emails named,
+    and with `managers: [crm]` whoever has an active report in the CRM's hierarchy); a
+    `group:NAME` entry needs the sign-in's groups, which the CLI does not have, so it is named in
+    the refusal. No `web:`: anyone."""
+    from connector.web.roles import roles_for  # lazy: start-up
+
+    if web is None or roles_for(session, web, owner):
         return None
     why = (
-        f"{email} may not own a campaign: owners are the managers and admins the config names "
-        "(web.managers, web.admins)"
+        f"{owner.email} may not own a campaign: owners are the managers and admins the config "
+        "names (web.managers, web.admins)"
     )
-    groups = sorted(n for n in named if n.startswith("group:"))
+    groups = sorted(n for n in (*web.managers, *web.admins) if n.startswith("group:"))
     if groups:
         why += f"; the command line cannot check groups ({', '.join(groups)}): list the email"
     return why
@@ -117,7 +118,7 @@ def create(
 
     def work(c: App, s: Session) -> Any:
         owner = _as(s, as_)
-        refusal = owner_refusal(c.config.web, owner.email)
+        refusal = owner_refusal(s, c.config.web, owner)
         if refusal:
             raise NotYours(refusal)
         return create_campaign(

@@ -12,10 +12,12 @@ from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from connector.core.errors import ConfigError, Problem
 from connector.core.secrets import register_secret
+
+CRM = "crm"  # a web.managers entry: managers from the CRM's user hierarchy
 
 
 class _Strict(BaseModel):
@@ -99,7 +101,9 @@ class Web(_Strict):
 
     oidc: Oidc
     base_url: str = "http://127.0.0.1:8000"
-    # admins and managers: emails, or "group:NAME" for a group named in the id_token's groups
+    # admins and managers: emails, or "group:NAME" for a group named in the id_token's groups;
+    # managers may also hold "crm": whoever has an active direct report in the CRM's user
+    # hierarchy (Salesforce User.ManagerId) is a manager, and their reports are their team
     admins: list[str] = Field(default_factory=list)
     managers: list[str] = Field(default_factory=list)
     session_hours: float = Field(12, gt=0, le=24 * 30)
@@ -119,11 +123,24 @@ class Web(_Strict):
 
     @field_validator("admins", "managers")
     @classmethod
-    def _roles(cls, v: list[str]) -> list[str]:
+    def _roles(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        managers = info.field_name == "managers"
         for item in v:
+            if item == CRM and managers:
+                continue
+            if item.strip().lower() == CRM and not managers:
+                raise ValueError(
+                    f"{item!r}: the CRM's hierarchy names managers only (web.managers)"
+                )
             if not (item.startswith("group:") and len(item) > 6) and "@" not in item:
-                raise ValueError(f"{item!r}: expected an email or group:NAME")
-        return [i if i.startswith("group:") else i.strip().lower() for i in v]
+                also = f" or {CRM!r} (managers from the CRM's user hierarchy)" if managers else ""
+                raise ValueError(f"{item!r}: expected an email, group:NAME{also}")
+        return [i if i.startswith("group:") or i == CRM else i.strip().lower() for i in v]
+
+    @property
+    def managers_from_crm(self) -> bool:
+        """`web.managers` holds "crm": the CRM's user hierarchy names managers and their teams."""
+        return CRM in self.managers
 
     @property
     def secure_cookies(self) -> bool:

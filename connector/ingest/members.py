@@ -50,7 +50,7 @@ def full_name(values: dict[str, Any]) -> tuple[str | None, str | None, str | Non
 # edit is traced to its member by it (connector.governance.authority)
 USER_ID_COLUMN = {"hubspot": "hubspot_user_id"}
 _MEMBER_COLS = (
-    "email", "name", "team", "country", "title", "active",
+    "email", "name", "team", "country", "title", "active", "manager_id",
     *SOURCE_ID_COLUMN.values(), *USER_ID_COLUMN.values(),
 )  # fmt: skip
 
@@ -77,7 +77,20 @@ def ingest_members(batch: Batch, recs: list[MappedRecord]) -> None:
         chosen.append((rec, d.entity_id))
     rows.write(matcher.alias)
     for rec, mid in chosen:
-        batch.stage(rec, matcher.alias.get(mid, mid))
+        manager = rec.refs.get("manager")
+        applied = {"manager": manager[1]} if manager else None
+        batch.stage(rec, matcher.alias.get(mid, mid), applied, batch.unresolved(rec))
+
+
+def _manager_id(batch: Batch, rec: MappedRecord, current: int | None, mid: int) -> int | None:
+    """Who the member reports to, as this record says: its `manager` (None until that user is
+    ingested: the link keeps it pending); a record whose link carried a manager and now carries
+    none clears it; a source that maps no manager (HubSpot, mailboxes) leaves it as it is."""
+    if rec.refs.get("manager"):
+        found = batch.ref(rec, "manager")
+        return None if found == mid else found
+    link = batch.links.get(rec.external_id)
+    return None if link and (link.applied or {}).get("manager") else current
 
 
 def _member_values(
@@ -94,6 +107,7 @@ def _member_values(
     crm = batch.source in CRM_SOURCES
     out = merge_values(cur, fields, fill_only=not crm)
     out[SOURCE_ID_COLUMN.get(batch.source, "mailbox_id")] = rec.external_id[:100]
+    out["manager_id"] = _manager_id(batch, rec, cur.get("manager_id"), mid)
     if batch.source in USER_ID_COLUMN and v.get("user_id") not in (None, ""):
         out[USER_ID_COLUMN[batch.source]] = str(v["user_id"])[:40]
     if email and email != out.get("email") and not m.claimed("email", email):

@@ -303,7 +303,8 @@ class _Resolution:
             if name == "merged_into" and found:
                 self.merges.append((link.id, link.entity, link.entity_id, found[0], found[1]))
             elif found and found[0] == _target(link.entity, name) and link.entity_id:
-                self._apply(link, name, found[1], applied)
+                if (found[0], found[1]) != (link.entity, link.entity_id):  # never itself
+                    self._apply(link, name, found[1], applied)
             else:
                 left[name] = [obj, ext]
         if left != link.pending or applied != (link.applied or {}):

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from connector.core.config import Sharing
+from connector.governance.hierarchy import has_reports, hierarchy_managers, hierarchy_team
 from connector.governance.visibility import VisibleRel, visible_relationships
 from connector.plans.network import accounts_report, members_report
 from connector.store.app import App
@@ -50,7 +51,23 @@ class TeamReader(NamedTuple):
     members share with their team (the rule hides private ones from everyone but the holder)."""
 
     id: int
-    team: str
+    team: str | None
+
+
+class TeamScope(NamedTuple):
+    """Whose relationships make a team's figures and who reads them: a team named by
+    `member.team` (`holders` None: its members), or a manager and their reports in the CRM's
+    hierarchy, read as a colleague of the manager's own team holding none (`TeamReader`): so
+    the figures count nothing the manager could not see through the one rule anyway."""
+
+    key: str  # the snapshot rows' team: the team's name, or "reports:<manager's member id>"
+    reader_team: str | None
+    holders: tuple[int, ...] | None = None
+
+
+def hierarchy_scope(session: Session, manager: Member) -> TeamScope:
+    ids = tuple(m.id for m in hierarchy_team(session, manager))
+    return TeamScope(f"reports:{manager.id}", manager.team, ids)
 
 
 def iso_week(at: datetime) -> str:
@@ -98,14 +115,23 @@ def _org_of(session: Session, org_ids: list[int]) -> dict[int, int]:
 
 
 def team_figures(
-    session: Session, sharing: Sharing, team: str, now: datetime | None = None
+    session: Session, sharing: Sharing, team: str | TeamScope, now: datetime | None = None
 ) -> dict[str, Any]:
-    """The team's figures and one entry per account it works, as `TeamReader(team)` sees them."""
-    reader = TeamReader(NOBODY, team)
+    """The team's figures and one entry per account it works, as its `TeamReader` sees them."""
+    scope = team if isinstance(team, TeamScope) else TeamScope(team, team)
+    reader = TeamReader(NOBODY, scope.reader_team)
     rel, holder = aliased(Relationship), aliased(Member)  # aliases: a subquery of its own
     held = select(rel.person_id).join(holder, holder.id == rel.member_id)
-    seen = visible_relationships(session, reader, sharing, held.where(holder.team == team), now)
-    own = [v for v in seen if v.member_team == team]
+    if scope.holders is None:
+        held = held.where(holder.team == scope.reader_team)
+    else:
+        held = held.where(holder.id.in_(scope.holders))
+    seen = visible_relationships(session, reader, sharing, held, now)
+    if scope.holders is None:
+        own = [v for v in seen if v.member_team == scope.reader_team]
+    else:
+        holders = set(scope.holders)
+        own = [v for v in seen if v.member_id in holders]
     orgs = _worked_orgs(session, own)
     org_ids = [o.id for o in orgs]
     rels = (
@@ -121,7 +147,7 @@ def team_figures(
     ]
     figures = {k: sum(a[k] for a in accounts) for k in COUNTS if k != "relationships"}
     figures |= {"relationships": len(own), "strength": strength_counts(own)}
-    return {"team": team, "figures": with_shares(figures), "accounts": accounts}
+    return {"team": scope.key, "figures": with_shares(figures), "accounts": accounts}
 
 
 def _account_figures(report: dict[str, Any], rels: list[VisibleRel]) -> dict[str, Any]:
@@ -157,18 +183,22 @@ def with_shares(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 def take_snapshot(
-    session: Session, sharing: Sharing, now: datetime | None = None
+    session: Session, sharing: Sharing, now: datetime | None = None, hierarchy: bool = False
 ) -> dict[str, Any]:
-    """This ISO week's rows, unless the week has them already (then nothing changes)."""
+    """This ISO week's rows, unless the week has them already (then nothing changes). With
+    `hierarchy` (`web.managers: [crm]`), also one team per manager in the CRM's hierarchy."""
     now = now or utcnow()
     week = iso_week(now)
     done = select(func.count()).select_from(NetworkSnapshot).where(NetworkSnapshot.week == week)
     if session.scalar(done):
         return {"week": week, "taken": False, "teams": 0, "rows": 0}
     rows: list[NetworkSnapshot] = []
-    names = teams(session)
-    for team in names:
-        doc = team_figures(session, sharing, team, now)
+    names: list[str | TeamScope] = [*teams(session)]
+    if hierarchy:
+        names += [hierarchy_scope(session, m) for m in hierarchy_managers(session)]
+    for scope in names:
+        doc = team_figures(session, sharing, scope, now)
+        team = doc["team"]
         rows.append(_row(team, TEAM_SCOPE, week, None, now, doc["figures"]))
         rows += [
             _row(team, f"org:{a['org']['id']}", week, a["org"]["id"], now, a)
@@ -198,8 +228,11 @@ def take_weekly_snapshot(app: App, now: datetime | None = None) -> dict[str, Any
     """`take_snapshot` in a transaction of its own, for the scheduler after a sync; None when
     another worker stored this week's rows at the same moment (the unique key refused ours)."""
     try:
+        web = app.config.web
         with transaction(app.sessions) as session:
-            return take_snapshot(session, app.config.sharing, now)
+            return take_snapshot(
+                session, app.config.sharing, now, bool(web and web.managers_from_crm)
+            )
     except IntegrityError:
         return None
 
@@ -226,31 +259,40 @@ def trend(session: Session, team: str, weeks: int = TREND_WEEKS) -> list[dict[st
 
 
 def team_quality(
-    session: Session, sharing: Sharing, manager: Member, now: datetime | None = None
+    session: Session,
+    sharing: Sharing,
+    manager: Member,
+    now: datetime | None = None,
+    hierarchy: bool = False,
 ) -> dict[str, Any]:
     """Network quality of the manager's team: this week's figures (live), the riskiest accounts,
-    each member's network as the manager may see it (`carnet network --member`), the trend."""
+    each member's network as the manager may see it (`carnet network --member`), the trend.
+    With `hierarchy` and reports in the CRM's hierarchy, the team is the manager and their
+    reports (`hierarchy_scope`); otherwise the members of the manager's `team`."""
     now = now or utcnow()
     team = manager.team
-    if team is None:
+    if hierarchy and has_reports(session, manager.id):
+        scope = hierarchy_scope(session, manager)
+        label: str | None = f"{manager.name} and their reports"
+        members = hierarchy_team(session, manager)
+    elif team is None:
         return {"team": None, "week": iso_week(now), "figures": None, "accounts": [],
                 "accounts_total": 0, "members": [], "trend": []}  # fmt: skip
-    doc = team_figures(session, sharing, team, now)
-    members = list(
-        session.scalars(
-            select(Member).where(Member.active, Member.team == team).order_by(Member.name)
-        )
-    )
+    else:
+        scope, label = TeamScope(team, team), team
+        q = select(Member).where(Member.active, Member.team == team).order_by(Member.name)
+        members = list(session.scalars(q))
+    doc = team_figures(session, sharing, scope, now)
     risky = sorted(doc["accounts"], key=_risk)
     live = {"week": iso_week(now), "live": True} | doc["figures"]
     return {
-        "team": team,
+        "team": label,
         "week": iso_week(now),
         "figures": doc["figures"],
         "accounts": risky[:SHOWN_ACCOUNTS],
         "accounts_total": len(risky),
         "members": members_report(session, manager, sharing, members) if members else [],
-        "trend": [*trend(session, team), live],
+        "trend": [*trend(session, scope.key), live],
     }
 
 

@@ -1,7 +1,6 @@
 """The overlay's tables (DESIGN.md "The overlay") as typed SQLAlchemy 2.0 models; the account
-plan tables are in models_plans, on the same Base.
-
-Times are stored as UTC and always come back timezone-aware, on SQLite as on PostgreSQL.
+plan tables are in models_plans, on the same Base. Times are stored as UTC and always come back
+timezone-aware, on SQLite as on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -83,7 +82,7 @@ class Timestamped:
 
 
 class Member(Timestamped, Base):
-    """One of our people."""
+    """One of our people; `manager_id`: who they report to in the CRM (User.ManagerId)."""
 
     __tablename__ = "member"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +97,8 @@ class Member(Timestamped, Base):
     hubspot_user_id: Mapped[str | None] = mapped_column(String(40), index=True)
     mailbox_id: Mapped[str | None] = mapped_column(String(100), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    __table_args__ = (Index("ix_member_manager_id", "manager_id"),)
 
 
 class Org(Timestamped, Base):
@@ -169,9 +170,7 @@ class SourceLink(Base):
     source: Mapped[str] = mapped_column(String(20))
     object: Mapped[str] = mapped_column(String(60))
     external_id: Mapped[str] = mapped_column(String(200))
-    entity: Mapped[str] = mapped_column(
-        String(20)
-    )  # member | person | org | opportunity | activity
+    entity: Mapped[str] = mapped_column(String(20))  # member, person, org, opportunity, activity
     entity_id: Mapped[int | None]
     modstamp: Mapped[datetime | None]
     seen: Mapped[dict[str, Any] | None]  # the fields the last pull saw (for write-back diffs)

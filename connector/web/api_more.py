@@ -132,11 +132,14 @@ def _plans(api: FastAPI, call: Call) -> None:
 def _people(api: FastAPI, call: Call) -> None:
     @api.get("/credits", response_model=out.Credits)
     def credits(request: Request) -> Any:
-        return call(request, lambda s, signed, m: credits_view(s, m, signed))
+        crm = context(request).web.managers_from_crm
+        return call(request, lambda s, signed, m: credits_view(s, m, signed, crm))
 
     @api.get("/team/network", response_model=out.TeamQuality)
     def team(request: Request) -> Any:
-        return call(request, lambda s, signed, m: team_view(s, m, signed, context(request).sharing))
+        ctx = context(request)
+        crm = ctx.web.managers_from_crm
+        return call(request, lambda s, signed, m: team_view(s, m, signed, ctx.sharing, crm))
 
 
 def _gate(request: Request, call: Call) -> Any:

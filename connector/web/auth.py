@@ -10,8 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 from connector.core.errors import UsageError
 from connector.governance.relationships import member_by_email
 from connector.web.context import WebContext, context
+from connector.web.roles import roles_for
 from connector.web.security import csrf_ok, safe_next
-from connector.web.signin import SignInError, roles_of
+from connector.web.signin import SignInError
 from connector.web.tokens import close_session, open_session
 
 router = APIRouter()
@@ -69,7 +70,8 @@ def sign_in_callback(request: Request) -> Response:
             member = member_by_email(session, identity.email)
         except UsageError:
             return render(ctx, request, "not_member.html", 403, me=None, email=identity.email)
-        raw = open_session(session, member, roles_of(ctx.web, identity), ctx.web.session_hours)
+        roles = roles_for(session, ctx.web, member, identity.groups)
+        raw = open_session(session, member, roles, ctx.web.session_hours)
     resp = RedirectResponse(safe_next(next_path), status_code=303)
     resp.delete_cookie(PENDING_COOKIE, path="/auth/callback")
     resp.set_cookie(

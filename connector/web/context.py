@@ -71,7 +71,7 @@ class WebContext:
     def signed(self, request: Request, session: Session) -> Signed | None:
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
-            return find_token(session, auth[7:].strip(), self.web.admins, self.web.managers)
+            return find_token(session, auth[7:].strip(), self.web)
         return find_session(session, request.cookies.get(self.cookie))
 
     def viewer(self, request: Request, session: Session) -> tuple[Signed, Member] | None:

@@ -25,7 +25,7 @@ SPARK_W, SPARK_H = 120, 28
 @router.get("/credits")
 def credits_page(request: Request) -> Response:
     def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
-        doc = credits_view(s, me, signed)
+        doc = credits_view(s, me, signed, ctx.web.managers_from_crm)
         return render(ctx, request, "credits.html", me=me, signed=signed, doc=doc, nav="credits")
 
     return page(request, view)
@@ -78,7 +78,8 @@ def strength_bars(strength: dict[str, int]) -> list[dict[str, Any]]:
 @router.get("/team")
 def team_page(request: Request) -> Response:
     def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
-        doc = team_view(s, me, signed, ctx.sharing)  # Forbidden to non-managers: page() says 403
+        # Forbidden to non-managers: page() says 403
+        doc = team_view(s, me, signed, ctx.sharing, ctx.web.managers_from_crm)
         fig = doc["figures"]
         return render(
             ctx, request, "team.html", me=me, signed=signed, doc=doc, nav="team",

@@ -15,8 +15,10 @@ from connector.core.config import Config, SourceBase
 from connector.core.errors import MappingError, UsageError
 from connector.core.web_config import Web
 from connector.governance.audit import record
+from connector.governance.hierarchy import hierarchy_managers
 from connector.store.models import Member, utcnow
 from connector.store.models_web import WebSession
+from connector.web.roles import named_roles
 from mappings.edit import check_text, check_text_online, read_current, save_text
 from mappings.loader import mapping_path
 
@@ -109,10 +111,11 @@ def members_and_roles(session: Session, web: Web, q: str = "") -> dict[str, Any]
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     members = list(session.scalars(query.limit(MAX_MEMBERS)))
     signed_in = _current_roles(session, [m.id for m in members])
+    leads = {m.id for m in hierarchy_managers(session)} if web.managers_from_crm else set()
     return {
         "rules": {"admins": list(web.admins), "managers": list(web.managers)},
         "total": total,
-        "members": [_member_json(m, web, signed_in.get(m.id)) for m in members],
+        "members": [_member_json(m, web, signed_in.get(m.id), m.id in leads) for m in members],
     }
 
 
@@ -125,10 +128,10 @@ def _current_roles(session: Session, ids: list[int]) -> dict[int, list[str]]:
     return {mid: [r for r in roles.split(",") if r] for mid, roles in session.execute(q)}
 
 
-def _member_json(m: Member, web: Web, current: list[str] | None) -> dict[str, Any]:
-    email = m.email.lower()
-    roles = [role for role, named in (("admin", web.admins), ("manager", web.managers))
-             if email in named]  # fmt: skip
+def _member_json(m: Member, web: Web, current: list[str] | None, lead: bool) -> dict[str, Any]:
+    """`lead`: a manager through the CRM's hierarchy (connector.web.roles says the same)."""
+    named = named_roles(web, m.email)
+    roles = [r for r in ("admin", "manager") if r in named or (r == "manager" and lead)]
     return {
         "email": m.email,
         "name": m.name,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.core.errors import UsageError
 from connector.governance.credits import list_credits
+from connector.governance.hierarchy import has_reports, hierarchy_team
 from connector.plans.plan import Detail, show_plan
 from connector.plans.plan_edit import set_plan
 from connector.plans.render import RENDERERS
@@ -88,25 +89,34 @@ def is_manager(signed: Signed) -> bool:
     return "manager" in signed.roles
 
 
-def team_of(session: Session, me: Member) -> list[Member]:
+def team_of(session: Session, me: Member, hierarchy: bool = False) -> list[Member]:
+    """A manager's team: with `hierarchy` (`web.managers: [crm]`) and reports in the CRM's
+    hierarchy, the manager and their reports; otherwise the members of their `team`."""
+    if hierarchy and has_reports(session, me.id):
+        return hierarchy_team(session, me)
     if me.team is None:
         return [me]
     q = select(Member).where(Member.team == me.team).order_by(Member.name, Member.email)
     return list(session.scalars(q))
 
 
-def credits_view(session: Session, me: Member, signed: Signed) -> dict[str, Any]:
+def credits_view(
+    session: Session, me: Member, signed: Signed, hierarchy: bool = False
+) -> dict[str, Any]:
     """`carnet credits`, narrowed to mine (I broker it, or own its deal) and, for a manager,
     to the team's."""
     team = None
     if is_manager(signed):
-        members = team_of(session, me)
-        team = {"name": me.team, **list_credits(session, [m.id for m in members])}
+        members = team_of(session, me, hierarchy)
+        name = None if hierarchy and has_reports(session, me.id) else me.team
+        team = {"name": name, **list_credits(session, [m.id for m in members])}
     return {"mine": list_credits(session, [me.id]), "team": team}
 
 
-def team_view(session: Session, me: Member, signed: Signed, sharing: Sharing) -> dict[str, Any]:
+def team_view(
+    session: Session, me: Member, signed: Signed, sharing: Sharing, hierarchy: bool = False
+) -> dict[str, Any]:
     """Network quality of my team, for managers only (others: Forbidden, audited)."""
     if not is_manager(signed):
         raise Forbidden("Network quality is for managers.")
-    return team_quality(session, sharing, me)
+    return team_quality(session, sharing, me, hierarchy=hierarchy)

@@ -140,14 +140,3 @@ class OidcSignIn:
         if not isinstance(data, dict) or int(data.get("exp", 0)) < time.time():
             return None
         return data
-
-
-def roles_of(web: Web, identity: Identity) -> set[str]:
-    """admin / manager, from the config's emails or group:NAME entries."""
-    held = {identity.email} | {f"group:{g}" for g in identity.groups}
-    roles = set()
-    if held & set(web.admins):
-        roles.add("admin")
-    if held & set(web.managers):
-        roles.add("manager")
-    return roles

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,10 +14,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from connector.core.errors import UsageError
+from connector.core.web_config import Web
 from connector.governance.audit import record
 from connector.governance.relationships import member_by_email
 from connector.store.models import Member, utcnow
 from connector.store.models_web import ApiToken, WebSession
+from connector.web.roles import roles_for
 
 
 def digest(secret: str) -> str:
@@ -121,16 +122,13 @@ def token_json(row: ApiToken, member: Member) -> dict[str, Any]:
     }
 
 
-def find_token(
-    session: Session, raw: str, admins: Sequence[str], managers: Sequence[str] = ()
-) -> Signed | None:
-    """The token's member, an admin or a manager when the config names their email."""
+def find_token(session: Session, raw: str, web: Web) -> Signed | None:
+    """The token's member, with the roles a sign-in would give them (a token carries no groups:
+    `group:NAME` entries match nobody here)."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(raw)))
     if row is None or row.revoked_at is not None:
         return None
     member = session.get(Member, row.member_id)
     if member is None or not member.active:
         return None
-    email = member.email.lower()
-    roles = {role for role, named in (("admin", admins), ("manager", managers)) if email in named}
-    return Signed(member.id, frozenset(roles), None)
+    return Signed(member.id, frozenset(roles_for(session, web, member)), None)

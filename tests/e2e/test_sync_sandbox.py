@@ -188,6 +188,16 @@ def test_one_member_per_person_across_user_owner_and_mailbox(synced: Synced) -> 
     assert all(all(ids) for ids in rows.values()), rows
 
 
+def test_each_users_manager_id_is_their_salesforce_manager(synced: Synced) -> None:
+    world = synced.sandbox.world
+    email = {m.key: m.email for m in world.members}
+    expected = {m.email: email.get(m.manager_key or "") for m in world.members}
+    got = dict(query(synced.store, "SELECT m.email, b.email FROM member m "
+                     "LEFT JOIN member b ON b.id = m.manager_id"))  # fmt: skip
+    assert {e: got[e] for e in expected} == expected
+    assert sum(1 for boss in expected.values() if boss) > len(world.members) // 2
+
+
 def _members(s: Synced) -> list[Any]:
     return query(
         s.store, "SELECT email, salesforce_user_id, hubspot_owner_id, mailbox_id FROM member"
