@@ -15,7 +15,7 @@ from connector.store.db import make_engine
 from connector.store.migrate import downgrade, upgrade
 from tests.conftest import fresh_db_url
 
-BEFORE = "0008"  # the migration 0010 revises
+BEFORE = "0009"  # the migration 0010 revises
 ROWS = (
     "INSERT INTO member (id, email, name, active, created_at, updated_at) VALUES "
     "(1, 'lea@us.example', 'Lea', true, '2026-01-01', '2026-01-01'), "

@@ -6,7 +6,7 @@ Salesforce users fills it. On SQLite the member table is rebuilt in batch mode w
 off for the rebuild (`_foreign_keys_off`), so the rows that point at members are kept.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06 09:30:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
