@@ -246,6 +246,9 @@ class Judged(NamedTuple):
     levels: list[Visibility]
 
 
+NONE = Judged([], [])  # nothing read
+
+
 def visible_rows(
     session: Session,
     viewer: Viewer,

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
@@ -19,7 +19,7 @@ from connector.governance.audit import ShownRel, record_shown
 from connector.governance.reach import Reach, reach_of
 from connector.governance.visibility import (
     CRM_AUDIENCE,
-    Judged,
+    NONE,
     Viewer,
     Visibility,
     VisibleRel,
@@ -58,10 +58,18 @@ def is_key(level: str, stance: str) -> bool:
     return level in KEY_LEVELS or stance != "unknown"
 
 
+def _live_in(org_id: int, *columns: Any) -> Select[Any]:
+    """The org's live people (neither deleted nor merged away): these columns of them."""
+    return select(*columns).where(
+        Person.org_id == org_id, Person.deleted_at.is_(None), Person.merged_into_id.is_(None)
+    )
+
+
 def org_people(session: Session, org_id: int) -> list[PersonRow]:
-    q = select(
-        Person.id, Person.name, Person.title, Person.level, Person.country, Person.reports_to_id
-    ).where(Person.org_id == org_id, Person.deleted_at.is_(None), Person.merged_into_id.is_(None))
+    q = _live_in(
+        org_id, Person.id, Person.name, Person.title, Person.level, Person.country,
+        Person.reports_to_id,
+    )  # fmt: skip
     return [PersonRow(*r) for r in session.connection().execute(q.order_by(Person.id))]
 
 
@@ -127,7 +135,8 @@ def build_plan(
     marks = stakeholder_rows(session, org.id)
     roles = _deal_roles(session, org.id)
     in_org = set(ids)
-    seen = visible_rows(session, viewer, sharing, ids) if ids else Judged([], [])
+    # the same people, named by a subquery rather than hundreds of bound ids
+    seen = visible_rows(session, viewer, sharing, _live_in(org.id, Person.id)) if ids else NONE
     reach = reach_of(seen)
     stakeholders = [
         _stakeholder(p, marks.get(p.id), roles.get(p.id, []), reach.get(p.id), in_org)
