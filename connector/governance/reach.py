@@ -1,28 +1,29 @@
-"""Counting what the one visibility rule lets a viewer see of many people, without reading each
-relationship in detail: who-knows ranks an org's people in the store (`ranked_people`); a plan
-counts coverage and risk over every stakeholder and reads in detail only those it draws
-(`visible_reach`). What is shown of a person is read again through `visible_relationships`.
+"""Counting what the one visibility rule lets a viewer see of many people, without redacting each
+relationship: who-knows ranks an org's people in the store (`ranked_people`; what is shown of a
+person is read again through `visible_relationships`); a plan reads its account's relationships
+once (`visible_rows`), counts coverage and risk over every stakeholder (`reach_of`) and redacts
+only those it draws (`redacted`).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Numeric, Select, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
-from connector.governance.scoring import strength
+from connector.governance.scoring import effective_strength
 from connector.governance.visibility import (
     FULL,
     HIDDEN,
+    Judged,
     Viewer,
     is_viewer_sql,
-    judged,
     visibility_sql,
-    visible_query,
 )
 from connector.store.models import Member, Relationship
 
@@ -65,31 +66,23 @@ class Reach(NamedTuple):
     full: tuple[int, ...]  # the ids of those the viewer sees in full
 
 
-def visible_reach(
-    session: Session,
-    viewer: Viewer,
-    sharing: Sharing,
-    person_ids: Iterable[int] | Any,
-    now: datetime | None = None,
-) -> dict[int, Reach]:
-    """Per person (of `person_ids`) with a relationship `viewer` may see: how many colleagues,
-    how strong, which in full — the rows `visible_relationships` would give, judged by the same
-    two forms of the rule, counted rather than read in detail (coverage, risk, what to draw)."""
-    now = now or datetime.now(UTC)
-    q = visible_query(viewer, sharing, person_ids, now, last=False)
-    rows = session.connection().execute(q).all()
-    members: dict[int, set[int]] = {}
-    best: dict[int, int] = {}
-    full: dict[int, list[int]] = {}
-    for r, lv in zip(rows, judged(rows, viewer, sharing), strict=True):
+def reach_of(seen: Judged) -> dict[int, Reach]:
+    """Per person with a relationship the viewer may see (of `visible_rows`' rows): how many
+    colleagues, how strong, which in full; what `visible_relationships` would give of the same
+    rows, counted rather than redacted (coverage, risk, what to draw)."""
+    members: dict[int, set[int]] = defaultdict(set)
+    best: dict[int, int] = defaultdict(int)
+    full: dict[int, list[int]] = defaultdict(list)
+    for r, lv in zip(*seen, strict=True):
         if lv == HIDDEN:
             continue
-        pid = r[1]
-        members.setdefault(pid, set()).add(r[2])
-        s = strength(r[4], r[5]).effective or 0
-        best[pid] = max(best.get(pid, 0), s)
+        rid, pid, mid, _, rating, score = r[:6]
+        members[pid].add(mid)
+        s = effective_strength(rating, score) or 0
+        if s > best[pid]:
+            best[pid] = s
         if lv == FULL:
-            full.setdefault(pid, []).append(r[0])
+            full[pid].append(rid)
     return {
         pid: Reach(len(m), best[pid] or None, tuple(sorted(full.get(pid, ()))))
         for pid, m in members.items()

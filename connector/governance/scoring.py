@@ -138,6 +138,13 @@ class Strength(NamedTuple):
     disagreement: bool  # both exist and differ by DISAGREEMENT or more
 
 
+def effective_strength(rating: int | None, score: float | None) -> int | None:
+    """The rating where there is one, else the rounded score (`strength(...).effective`)."""
+    if rating is not None:
+        return rating
+    return None if score is None else round_half_up(score)
+
+
 def strength(rating: int | None, score: float | None) -> Strength:
     rounded = None if score is None else round_half_up(score)
     effective = rating if rating is not None else rounded

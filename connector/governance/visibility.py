@@ -6,7 +6,7 @@ goes through `visibility()` or its SQL twin `visibility_sql()`; see docs/governa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any, NamedTuple, Protocol
@@ -22,8 +22,10 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.sqltypes import NullType
 
 from connector.core.config import Sharing
 from connector.governance.scoring import strength
@@ -237,6 +239,36 @@ class VisibleRel(NamedTuple):
         }
 
 
+class Judged(NamedTuple):
+    """`visible_query`'s rows, each with its level as both forms of the rule judge it."""
+
+    rows: Sequence[Any]
+    levels: list[Visibility]
+
+
+NONE = Judged([], [])  # nothing read
+
+
+def visible_rows(
+    session: Session,
+    viewer: Viewer,
+    sharing: Sharing,
+    person_ids: Iterable[int] | Any | None = None,
+    now: datetime | None = None,
+    holder_id: int | None = None,
+) -> Judged:
+    """The relationships `viewer` may see (of the given people: ids or a subquery of ids; of one
+    holder's, with `holder_id`), read once and judged: SQL filters with `visibility_sql`, each
+    row is then checked with `visibility()`, so the two forms of the rule guard each other. A
+    reader that counts many and shows a few reads once, counts the rows (`reach_of`) and redacts
+    the ones it shows (`redacted`)."""
+    q = visible_query(viewer, sharing, person_ids, now or datetime.now(UTC))
+    if holder_id is not None:
+        q = q.where(Relationship.member_id == holder_id)
+    rows = session.connection().execute(q).all()
+    return Judged(rows, judged(rows, viewer, sharing))
+
+
 def visible_relationships(
     session: Session,
     viewer: Viewer,
@@ -246,22 +278,33 @@ def visible_relationships(
     holder_id: int | None = None,
     notes: bool = True,
 ) -> list[VisibleRel]:
-    """Every relationship `viewer` may see (of the given people: ids or a subquery of ids; of one
-    holder's, with `holder_id`), redacted to its level, strongest first. SQL filters with
-    `visibility_sql`; each row is then checked and redacted with `visibility()`, so the two forms
-    of the rule guard each other. `notes=False`: for a reader that does not show them (left
-    None, and not read)."""
-    now = now or datetime.now(UTC)
-    q = visible_query(viewer, sharing, person_ids, now)
-    if holder_id is not None:
-        q = q.where(Relationship.member_id == holder_id)
-    rows = session.connection().execute(q).all()
-    levels = judged(rows, viewer, sharing)
+    """Every relationship `viewer` may see (see `visible_rows`), redacted to its level,
+    strongest first. `notes=False`: for a reader that does not show them (left None, and not
+    read)."""
+    seen = visible_rows(session, viewer, sharing, person_ids, now, holder_id)
+    return redacted(session, seen, viewer, sharing, notes=notes)
+
+
+def redacted(
+    session: Session,
+    seen: Judged,
+    viewer: Viewer,
+    sharing: Sharing,
+    people: Collection[int] | None = None,
+    notes: bool = True,
+) -> list[VisibleRel]:
+    """The rows of `seen` (of `people` only, if given) above HIDDEN, redacted to their level,
+    strongest first; notes (with `notes`) read only for the ones seen in full."""
+    rows, levels = seen
+    if people is not None:
+        kept = [(r, lv) for r, lv in zip(rows, levels, strict=True) if r[1] in people]
+        rows, levels = [r for r, _ in kept], [lv for _, lv in kept]
     viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
     # notes are read only where they will be shown in full; the last interaction, shown (and
     # sorted on) only there too, comes with the row
     full = [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL] if notes else []
     extra = _notes(session, full)
+    when = last_interaction(session)
     strengths: dict[tuple[Any, Any], Any] = {}
     out: list[VisibleRel] = []
     for (rid, pid, mid, share, rating, score, excl, name, email, team, *_, at), lv in zip(
@@ -272,7 +315,7 @@ def visible_relationships(
         s = strengths.get((rating, score))
         if s is None:
             s = strengths[(rating, score)] = strength(rating, score)
-        last, note = (at, extra.get(rid)) if lv == FULL else (None, None)
+        last, note = (when(at), extra.get(rid)) if lv == FULL else (None, None)
         out.append(
             VisibleRel(rid, pid, mid, name, email, team, lv, mid == viewer_id, s.effective,
                        s.rating, s.score, s.disagreement, share or sharing.default, excl, last,
@@ -300,12 +343,10 @@ def judged(rows: Sequence[Any], viewer: Viewer, sharing: Sharing) -> list[Visibi
     return levels
 
 
-def visible_query(
-    viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime, last: bool = True
-) -> Any:
-    """The relationships (of the people, if given) at a level above HIDDEN, with their level
-    (and, with `last`, their last interaction); only the columns of ix_relationship_who_knows,
-    so the rows come from the index alone."""
+def visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime) -> Any:
+    """The relationships (of the people, if given) at a level above HIDDEN, with their level and
+    their last interaction; only the columns of ix_relationship_who_knows, so the rows come from
+    the index alone."""
     level = visibility_sql(viewer, sharing, now=now)
     q = (
         select(
@@ -323,7 +364,8 @@ def visible_query(
             # whether it waits for its holder's choice: a fact of the row, read in the store
             # (no dates to parse); the rule's two forms each judge with it
             waiting_sql(Relationship, grace_cutoff(sharing, now)),
-            *([Relationship.last_interaction_at] if last else []),
+            # as the driver gives it: made a datetime (`last_interaction`) only where shown
+            type_coerce(Relationship.last_interaction_at, NullType()),
         )
         .join(Member, Member.id == Relationship.member_id)
         .where(level > int(HIDDEN))
@@ -333,6 +375,26 @@ def visible_query(
         ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
         q = q.where(Relationship.person_id.in_(ids))
     return q
+
+
+def last_interaction(session: Session) -> Callable[[Any], datetime | None]:
+    """`visible_query`'s last interaction, as the driver gives it, made what the ORM would make
+    of it (the column type's own result processor): only for the rows shown in full, rather than
+    for every row read."""
+    dialect = session.get_bind().dialect
+    made = _WHEN.get(dialect.name)
+    if made is None:
+        column = Relationship.__table__.c.last_interaction_at
+        made = column.type.dialect_impl(dialect).result_processor(dialect, None) or _same
+        _WHEN[dialect.name] = made
+    return made
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_WHEN: dict[str, Callable[[Any], Any]] = {}
 
 
 def is_viewer_sql(viewer: Viewer) -> ColumnElement[bool]:

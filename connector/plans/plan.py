@@ -11,18 +11,20 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
 from connector.governance.audit import ShownRel, record_shown
-from connector.governance.reach import Reach, visible_reach
+from connector.governance.reach import Reach, reach_of
 from connector.governance.visibility import (
     CRM_AUDIENCE,
+    NONE,
     Viewer,
     Visibility,
     VisibleRel,
-    visible_relationships,
+    redacted,
+    visible_rows,
 )
 from connector.governance.whoknows import resolve_org
 from connector.store.models import (
@@ -56,10 +58,18 @@ def is_key(level: str, stance: str) -> bool:
     return level in KEY_LEVELS or stance != "unknown"
 
 
+def _live_in(org_id: int, *columns: Any) -> Select[Any]:
+    """The org's live people (neither deleted nor merged away): these columns of them."""
+    return select(*columns).where(
+        Person.org_id == org_id, Person.deleted_at.is_(None), Person.merged_into_id.is_(None)
+    )
+
+
 def org_people(session: Session, org_id: int) -> list[PersonRow]:
-    q = select(
-        Person.id, Person.name, Person.title, Person.level, Person.country, Person.reports_to_id
-    ).where(Person.org_id == org_id, Person.deleted_at.is_(None), Person.merged_into_id.is_(None))
+    q = _live_in(
+        org_id, Person.id, Person.name, Person.title, Person.level, Person.country,
+        Person.reports_to_id,
+    )  # fmt: skip
     return [PersonRow(*r) for r in session.connection().execute(q.order_by(Person.id))]
 
 
@@ -115,34 +125,31 @@ class _Seen(NamedTuple):
 def build_plan(
     session: Session, org: Org, viewer: Viewer, sharing: Sharing, detail: Detail | None = None
 ) -> tuple[dict[str, Any], list[ShownRel]]:
-    """The plan and the relationships it shows. Coverage, strength and single-threaded risk
-    count every stakeholder; with `detail`, who knows a stakeholder is read only for the ones
-    it picks (a page drawing a few of a large account's people), the others are counted."""
+    """The plan and the relationships it shows. The account's relationships are read once;
+    coverage, strength and single-threaded risk count every stakeholder; with `detail`, who
+    knows a stakeholder is redacted only for the ones it picks (a page drawing a few of a large
+    account's people), the others are counted."""
     session.flush()  # what this session changed is read below through its connection
     people = org_people(session, org.id)
     ids = [p.id for p in people]
     marks = stakeholder_rows(session, org.id)
     roles = _deal_roles(session, org.id)
     in_org = set(ids)
-    if detail is None:
-        rels = visible_relationships(session, viewer, sharing, ids) if ids else []
-        by_person = known_by_person(rels)
-        reach = {pid: _reach(rs) for pid, rs in by_person.items()}
-    else:
-        reach = visible_reach(session, viewer, sharing, ids) if ids else {}
-        by_person = {}
+    # the same people, named by a subquery rather than hundreds of bound ids
+    seen = visible_rows(session, viewer, sharing, _live_in(org.id, Person.id)) if ids else NONE
+    reach = reach_of(seen)
     stakeholders = [
         _stakeholder(p, marks.get(p.id), roles.get(p.id, []), reach.get(p.id), in_org)
         for p in people
     ]
-    if detail is not None:
-        wanted = sorted(set(detail(stakeholders)) & set(reach))
-        rels = visible_relationships(session, viewer, sharing, wanted) if wanted else []
-        by_person = known_by_person(rels)
+    # who knows whom, redacted: for every stakeholder, or only for those `detail` picks
+    wanted = None if detail is None else set(detail(stakeholders)) & set(reach)
+    rels = redacted(session, seen, viewer, sharing, people=wanted)
+    by_person = known_by_person(rels)
     for s in stakeholders:
         s["known_by"] = [_known(v) for v in by_person.get(s["id"], [])]
     full = sorted(rid for r in reach.values() for rid in r.full)
-    activities, seen = crm_activities(session, full, {p.id: p.name for p in people}, viewer)
+    activities, via = crm_activities(session, full, {p.id: p.name for p in people}, viewer)
     plan = session.scalar(select(AccountPlan).where(AccountPlan.org_id == org.id))
     doc = {
         "org": _org_json(session, org),
@@ -157,15 +164,7 @@ def build_plan(
         "actions": _merge_actions(_actions(session, plan) if plan else [], activities),
     }
     shown_ids = {v.id for v in rels}
-    return doc, [*rels, *(v for v in seen if v.id not in shown_ids)]
-
-
-def _reach(rels: list[VisibleRel]) -> Reach:
-    return Reach(
-        len({v.member_id for v in rels}),
-        max((v.strength or 0 for v in rels), default=0) or None,
-        tuple(sorted(v.id for v in rels if v.level == Visibility.FULL)),
-    )
+    return doc, [*rels, *(v for v in via if v.id not in shown_ids)]
 
 
 def _org_json(session: Session, org: Org) -> dict[str, Any]:

@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -85,6 +87,16 @@ async def _nul_refused(ctx: WebContext, request: Request) -> Response | None:
     return auth.render(ctx, request, "error.html", 400, me=None, message=NUL_REFUSED)
 
 
+@asynccontextmanager
+async def _serving(app: FastAPI) -> AsyncIterator[None]:
+    """Once a worker is ready to serve: what start-up made (modules, the app, the store's
+    mappers, the templates) lives as long as the process, so it is moved out of the garbage
+    collector's reach (`gc.freeze`); each full collection then walks only what requests made,
+    not the whole heap (a fifth of an account plan page's time, measured)."""
+    gc.freeze()
+    yield
+
+
 def create_app(carnet: App) -> FastAPI:
     """The app for `carnet`'s config; a UsageError when the config has no `web:` section."""
     web = carnet.config.web
@@ -99,7 +111,7 @@ def create_app(carnet: App) -> FastAPI:
     store = StoreCollector(carnet.engine, carnet.config.sources.enabled())
     metrics.registry.register(store)
     headers = security_headers(web)
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=_serving)
     app.add_exception_handler(HTTPException, _refused)
     api = build_api()
     campaign_routes(api)  # invitation campaigns (api_campaigns)
