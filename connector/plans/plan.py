@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
@@ -24,10 +25,12 @@ from connector.governance.visibility import (
     Visibility,
     VisibleRel,
     redacted,
+    visibility_sql,
     visible_rows,
 )
 from connector.governance.whoknows import resolve_org
 from connector.store.models import (
+    HAS_ACTIVITIES,
     LEVELS,
     ContactRole,
     Member,
@@ -136,7 +139,8 @@ def build_plan(
     roles = _deal_roles(session, org.id)
     in_org = set(ids)
     # the same people, named by a subquery rather than hundreds of bound ids
-    seen = visible_rows(session, viewer, sharing, _live_in(org.id, Person.id)) if ids else NONE
+    live, now = _live_in(org.id, Person.id), datetime.now(UTC)
+    seen = visible_rows(session, viewer, sharing, live, now) if ids else NONE
     reach = reach_of(seen)
     stakeholders = [
         _stakeholder(p, marks.get(p.id), roles.get(p.id, []), reach.get(p.id), in_org)
@@ -148,8 +152,9 @@ def build_plan(
     by_person = known_by_person(rels)
     for s in stakeholders:
         s["known_by"] = [_known(v) for v in by_person.get(s["id"], [])]
-    full = sorted(rid for r in reach.values() for rid in r.full)
-    activities, via = crm_activities(session, full, {p.id: p.name for p in people}, viewer)
+    full = {rid for r in reach.values() for rid in r.full}
+    names = {p.id: p.name for p in people}
+    activities, via = crm_activities(session, live, full, names, viewer, sharing, now)
     plan = session.scalar(select(AccountPlan).where(AccountPlan.org_id == org.id))
     doc = {
         "org": _org_json(session, org),
@@ -280,46 +285,70 @@ def _actions(session: Session, plan: AccountPlan) -> list[dict[str, Any]]:
     ]
 
 
+def activities_query(
+    dialect: str, people: Select[Any], viewer: Viewer, sharing: Sharing, now: datetime
+) -> Select[Any]:
+    """The relationships of `people` (ids) that hold CRM activities and that `viewer` sees in
+    FULL at `now`, with their holder: through the partial index ix_relationship_activities,
+    whose predicate (HAS_ACTIVITIES) the query repeats in the store's SQL."""
+    predicate = HAS_ACTIVITIES.get(dialect)
+    return (
+        select(
+            Relationship.id,
+            Relationship.signals,
+            Relationship.person_id,
+            Relationship.member_id,
+            Member.name,
+            Member.email,
+        )
+        .join(Member, Member.id == Relationship.member_id)
+        .where(Relationship.person_id.in_(people))
+        .where(
+            text(predicate)
+            if predicate
+            else Relationship.signals["activities"].as_string().is_not(None)
+        )
+        .where(visibility_sql(viewer, sharing, now=now) == int(Visibility.FULL))
+    )
+
+
 def crm_activities(
-    session: Session, full: list[int], names: dict[int, str], viewer: Viewer
+    session: Session,
+    people: Select[Any],
+    full: set[int],
+    names: dict[int, str],
+    viewer: Viewer,
+    sharing: Sharing,
+    now: datetime,
 ) -> tuple[list[dict[str, Any]], list[_Seen]]:
     """CRM activities (calls, meetings, emails, tasks ingest keeps in a relationship's signals) with
-    the account's people, as actions: only from the relationships the viewer sees in FULL (`full`:
-    activity details are not part of a discoverable relationship). One action per CRM activity;
-    and the relationships they came from, for the audit."""
+    the account's `people` (a subquery of their ids), as actions: only from the relationships the
+    viewer sees in FULL (the SQL rule at `now`, and `full`, the ids `visible_rows` judged so:
+    activity details are not part of a discoverable relationship). Found through the partial
+    index of the relationships that hold activities. One action per CRM activity; and the
+    relationships they came from, for the audit."""
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     seen: dict[int, _Seen] = {}
     me = getattr(viewer, "id", None)
-    for i in range(0, len(full), 500):
-        q = (
-            select(
-                Relationship.id,
-                Relationship.signals,
-                Relationship.person_id,
-                Relationship.member_id,
-                Member.name,
-                Member.email,
+    q = activities_query(session.get_bind().dialect.name, people, viewer, sharing, now)
+    for rid, signals, pid, mid, name, email in session.execute(q):
+        if rid not in full:
+            continue
+        for a in (signals or {}).get("activities") or []:
+            if not isinstance(a, dict) or not a.get("at") or not a.get("id"):
+                continue
+            key = (str(a.get("source")), str(a["id"]))
+            g = grouped.setdefault(
+                key,
+                {
+                    "kind": a.get("kind") or "task",
+                    "at": str(a["at"]),
+                    "people": set(),
+                    "by": {"name": name, "email": email},
+                },
             )
-            .join(Member, Member.id == Relationship.member_id)
-            .where(Relationship.id.in_(full[i : i + 500]))
-            .where(Relationship.signals["activities"].as_string().is_not(None))
-        )
-        for rid, signals, pid, mid, name, email in session.execute(q):
-            for a in (signals or {}).get("activities") or []:
-                if not isinstance(a, dict) or not a.get("at") or not a.get("id"):
-                    continue
-                key = (str(a.get("source")), str(a["id"]))
-                g = grouped.setdefault(
-                    key,
-                    {
-                        "kind": a.get("kind") or "task",
-                        "at": str(a["at"]),
-                        "people": set(),
-                        "by": {"name": name, "email": email},
-                    },
-                )
-                g["people"].add(names.get(pid, "?"))
-                seen[rid] = _Seen(rid, Visibility.FULL, mid == me)
+            g["people"].add(names.get(pid, "?"))
+            seen[rid] = _Seen(rid, Visibility.FULL, mid == me)
     actions = [
         {
             "text": f"{g['kind']} with {', '.join(sorted(g['people']))}",

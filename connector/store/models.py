@@ -9,52 +9,27 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     CheckConstraint,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from connector.store.types import JSONType as JSONType
+from connector.store.types import NullableJSON as NullableJSON
+from connector.store.types import UTCDateTime as UTCDateTime
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, whatever the backend keeps."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
-# JSON whose Python None is stored as SQL NULL (so `IS NULL` finds it), not as JSON 'null'
-NullableJSON = JSON(none_as_null=True).with_variant(
-    postgresql.JSONB(none_as_null=True), "postgresql"
-)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -208,6 +183,16 @@ WHO_KNOWS_COLUMNS = (
 )  # fmt: skip
 
 
+# a relationship whose signals hold CRM activities, in each store's SQL: the predicate of the
+# partial index ix_relationship_activities, and of the queries that use it (each planner matches
+# a partial index by its predicate's text)
+HAS_ACTIVITIES = {
+    "sqlite": "json_extract(signals, '$.\"activities\"') IS NOT NULL",
+    "postgresql": "(signals ->> 'activities') IS NOT NULL",
+}
+ACTIVITIES_ONLY: dict[str, Any] = {f"{d}_where": text(sql) for d, sql in HAS_ACTIVITIES.items()}
+
+
 class Relationship(Base):
     """member <-> person: how well, who owns it, what may be shared."""
 
@@ -232,6 +217,8 @@ class Relationship(Base):
         UniqueConstraint("member_id", "person_id"),
         # who-knows reads a person's relationships from this index alone (0003)
         Index("ix_relationship_who_knows", *WHO_KNOWS_COLUMNS),
+        # the few with CRM activities, by person (an account plan's actions; 0011)
+        Index("ix_relationship_activities", "person_id", **ACTIVITIES_ONLY),
         CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating"),
         CheckConstraint(f"shareability IS NULL OR shareability IN {SHAREABILITY}", name="share"),
     )

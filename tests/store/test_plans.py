@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.core.errors import RecordError, UsageError
 from connector.governance.relationships import member_by_email
-from connector.plans.plan import show_plan
+from connector.plans.plan import activities_query, show_plan
 from connector.plans.plan_edit import apply_crm_stakeholder, set_plan
 from connector.store import models as m
 from tests import governance_world as w
@@ -330,3 +330,22 @@ def test_a_page_drawing_a_few_counts_every_stakeholder(
         visible = {k["member"]["email"] for s in part["stakeholders"] for k in s["known_by"]}
         assert "cat@us.example" not in visible or viewer == "cat"
         assert shown >= {r for r in picked_rels if others[r] != "private"}
+
+
+def test_a_plan_finds_crm_activities_through_the_partial_index(session: Session) -> None:
+    """The activities query repeats the partial index's predicate in the store's own SQL, so the
+    planner can use ix_relationship_activities (on PostgreSQL, once sequential scans are off: on a
+    table this small it would rather scan)."""
+    world = build_world(session)
+    ann = world["members"]["ann"]
+    people = select(m.Person.id).where(m.Person.org_id == world["org"].id)
+    dialect = session.get_bind().dialect
+    q = activities_query(dialect.name, people, ann, SHARING, datetime.now(UTC))
+    sql = str(q.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    conn = session.connection()
+    if dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+    else:
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "ix_relationship_activities" in plan
