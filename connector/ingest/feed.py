@@ -187,6 +187,7 @@ class ThreadFeed:
 
     def open(self) -> ApiUsage:
         self._adapter = adapter = self.opener()
+        opened = adapter.usage()  # before the pull's first call (a login is no object's call)
         args = (adapter, self.mapping, self.wants, self.full, self._out.put, self._stop.is_set)
 
         def run() -> None:
@@ -197,7 +198,7 @@ class ThreadFeed:
 
         self._worker = threading.Thread(target=run, name="carnet-pull", daemon=True)
         self._worker.start()
-        return adapter.usage()
+        return opened
 
     def items(self) -> Iterator[Item]:
         while not isinstance(item := self._out.get(), _Closed):

@@ -159,6 +159,26 @@ def test_abandoning_waits_neither_for_the_call_in_hand_nor_closes_the_adapter_un
     assert adapter.closed.wait(5) and adapter.pulled == [0]
 
 
+def test_the_usage_open_gives_is_the_adapters_before_the_pull_starts() -> None:
+    adapter = Stuck({"User": 1})
+    adapter.calls = 1  # its login
+    feed = ThreadFeed(lambda: adapter, MAPPING, [("User", None)], full=False)
+    pulling: list[bool] = []  # at each usage asked: whether the pull thread was running
+    usage = adapter.usage
+
+    def watched() -> ApiUsage:
+        pulling.append(feed._worker is not None)
+        return usage()
+
+    adapter.usage = watched  # type: ignore[method-assign]
+    opened = feed.open()
+    adapter.release.set()
+    items = list(feed.items())
+    feed.close()
+    assert pulling[0] is False and opened.calls == 1  # what each object's calls count from
+    assert [i.usage.calls for i in items] == [2, 2]  # type: ignore[attr-defined]
+
+
 def test_an_adapter_that_cannot_open_raises_at_open() -> None:
     def refuse() -> Pages:
         raise AuthError("invalid_grant")
