@@ -7,6 +7,8 @@ back; the one after that has nothing to read. Its calls are counted by the stand
 Salesforce at most one token call and one query per object, HubSpot at most one call per object;
 no write (no CRM write call, nothing created, updated or deleted in the overlay); the Salesforce
 sync's wall time, as `carnet sync --source salesforce` takes it (start-up included), <= 1 s.
+Python's bytecode is cached in a folder of the benchmark's, as a pip install compiles it (this
+tree's environment may forbid writing it: each run would compile Carnet again).
 
 Run as `python -m bench nochange` or `python -m bench.bench_nochange [--scale S] [--runs N]`.
 """
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from typing import Any
 
 import requests
 
+from bench.bench_commands import child_env
 from mappings.loader import default_path, load_mapping
 from sandbox.runner import NAMES, Sandbox, start
 
@@ -42,7 +44,8 @@ READ_POSTS = {TOKEN, "POST /crm/v3/objects/{objectType}/search"}
 def carnet(config: Path, *args: str) -> tuple[dict[str, Any], float]:
     """`carnet --config CONFIG ARGS` as a user runs it: its JSON output (if any), its wall time."""
     exe = Path(sys.executable).parent / "carnet"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARNET_")}
+    cached = child_env(config.parent / "pycache")  # beside the stand-ins' config, in the temp dir
+    env = {k: v for k, v in cached.items() if not k.startswith("CARNET_")}
     started = time.perf_counter()
     done = subprocess.run(
         [str(exe), "--config", str(config), *args],

@@ -49,8 +49,9 @@ from mappings.schema import Mapping
 
 SHOWN_FAILURES = 20  # skipped and refused records listed per object in the summary
 KEPT_ERRORS = 50  # and kept in sync_state.last_errors
-# A sync that opens its own adapters pulls and maps in a child process (connector/pull_feed.py);
-# the tests that fake an adapter through connector.core.sources.open_adapter turn this off.
+# A sync that opens its own adapters and reads everything pulls and maps in a child process
+# (connector/ingest/feed.py, `pulls_in_child`); the tests that fake an adapter through
+# connector.core.sources.open_adapter turn this off.
 PULL_IN_CHILD = True
 
 
@@ -150,9 +151,9 @@ def run_sync(
     names = list(enabled)
     mappings = {n: load_mapping(mapping_path(n, s.mapping), n) for n, s in enabled.items()}
 
-    def feed(name: str, wants: list[Want]) -> Feed:
+    def feed(name: str, wants: list[Want], finished: set[str]) -> Feed:
         settings = prepared.get(name) or enabled[name]
-        if open_adapter is None and PULL_IN_CHILD:
+        if open_adapter is None and PULL_IN_CHILD and pulls_in_child(full, wants, finished):
             return ProcessFeed(name, settings, wants, full)
         opener = open_adapter or sources.open_adapter
         return ThreadFeed(lambda: opener(name, settings), mappings[name], wants, full)
@@ -181,8 +182,20 @@ def run_sync(
             if dry_run:
                 session.rollback()
     if push and not dry_run and (stop is None or not stop.is_set()):  # pull -> derive -> push
-        summary.push = run_push(app, source, open_adapter=open_adapter, full=full)
+        summary.push = run_push(
+            app, source, open_adapter=open_adapter, full=full, mappings=mappings
+        )
     return summary
+
+
+def pulls_in_child(full: bool, wants: list[Want], finished: set[str]) -> bool:
+    """Whether a source's pull goes to a child process: a --full sync, or one with an object
+    whose pull never finished (a first sync, or one killed in its first pass), reads everything,
+    and decoding and mapping that on another core pays off. An incremental sync (each object
+    from where its last finished pull left it) reads what changed since, usually little: it
+    pulls in a thread, since a child's start-up (a second interpreter, the adapter's imports,
+    the mapping read again) would cost more than its pull (most of a sync with nothing changed)."""
+    return full or any(obj not in finished for obj, _ in wants)
 
 
 def _wal_autocheckpoint(session: Session, dry_run: bool, pages: int) -> None:
@@ -237,15 +250,20 @@ class _SourceSync:
         self.usage = ApiUsage()
 
     def run(
-        self, feed: Callable[[str, list[Want]], Feed], progress: Progress
+        self, feed: Callable[[str, list[Want], set[str]], Feed], progress: Progress
     ) -> dict[str, ObjectRun]:
         runs: dict[str, ObjectRun] = {}
         cursors: dict[str, str | None] = {}
+        finished: set[str] = set()  # the objects whose last pull finished
         if not self.full:
-            q = select(SyncState.object, SyncState.cursor).where(SyncState.source == self.source)
-            cursors = {obj: cursor for obj, cursor in self.session.execute(q)}
+            q = select(SyncState.object, SyncState.cursor, SyncState.last_finished_at)
+            for obj, cursor, done in self.session.execute(q.where(SyncState.source == self.source)):
+                cursors[obj] = cursor
+                if done is not None:
+                    finished.add(obj)
         _commit(self.session, self.dry_run)  # no transaction (nor lock) while the CRM answers
-        pull = feed(self.source, [(obj, cursors.get(obj)) for obj in self.mapping.objects])
+        wants = [(obj, cursors.get(obj)) for obj in self.mapping.objects]
+        pull = feed(self.source, wants, finished)
         self.usage = pull.open()
         try:
             items = pull.items()
@@ -254,6 +272,9 @@ class _SourceSync:
                 runs[obj] = run = self._object(obj, items, progress)
                 if run.stopped:
                     break
+        except SystemExit:  # a second signal: the command ends at once, its call in hand too
+            pull.abandon()
+            raise
         finally:
             pull.close()
         if runs:  # what the source's last references touched counts with its last object

@@ -7,6 +7,7 @@ config or mapping. Errors are printed one line per problem on stderr, never as a
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import sys
@@ -83,6 +84,20 @@ def make_app(config: Path | None) -> App:
     from connector.store.app import App  # lazy: start-up
 
     return App(config_given(config))
+
+
+@contextmanager
+def loading() -> Iterator[None]:
+    """Around a command's own imports: no garbage collection while they load. What they define
+    lives until the process ends, yet each full pass of the collector during start-up walks all
+    of it again (about a tenth of the import time of `carnet sync`)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def fail(error: CarnetError) -> NoReturn:

@@ -37,6 +37,9 @@ def main() -> None:
     # makes while it shuts down (what they hold goes back to the system with the process).
     # Scanning SQLAlchemy's and pydantic's objects took 100-150 ms of a query command's CPU.
     atexit.register(gc.freeze)
+    # what the command line's imports made lives as long as the process: the collector's full
+    # passes while the command runs need not walk it again
+    gc.freeze()
     setup_command_logging()  # no log line shows a secret, whatever the command
     try:
         code = _command()

@@ -26,6 +26,7 @@ from connector.cli.app import (
     emit,
     err,
     fail,
+    loading,
     make_app,
     mappings_app,
     out,
@@ -200,13 +201,14 @@ def sync(
     ] = False,
 ) -> None:
     """Pull, derive, push once."""
-    from connector.cli.sync_view import (  # lazy: start-up
-        RichProgress,
-        failure_lines,
-        push_notes,
-        summary_table,
-    )
-    from connector.sync import run_sync  # lazy: start-up
+    with loading():
+        from connector.cli.sync_view import (  # lazy: start-up
+            RichProgress,
+            failure_lines,
+            push_notes,
+            summary_table,
+        )
+        from connector.sync import run_sync  # lazy: start-up
 
     carnet = make_app(config)
     run(lambda: require_secrets(carnet.config, source))

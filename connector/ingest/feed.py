@@ -1,13 +1,14 @@
 """The pull side of a sync: one source's objects pulled page by page and mapped, ahead of the
 ingest that stores them.
 
-A sync that opens its adapters itself (the CLI, the scheduler) runs this side in a child process:
-decoding the CRM's JSON and mapping the records then use another core instead of contending with
-ingest for this process's GIL. A sync handed an adapter object (the tests' fakes) runs it in a
-thread. Either way the objects are pulled in the mapping's order one after another, without a
-pause between them, at most DEPTH items ahead of the ingest; and the ingest side reads the same
-stream: each page's mapped records, then the object's end, or the error that stopped the pull,
-where it happened. Nothing on this side touches the store.
+A sync that opens its adapters itself (the CLI, the scheduler) and reads a lot (a --full or a
+first sync) runs this side in a child process: decoding the CRM's JSON and mapping the records
+then use another core instead of contending with ingest for this process's GIL. An incremental
+sync (connector.sync.pulls_in_child), or one handed an adapter object (the tests' fakes), runs
+it in a thread. Either way the objects are pulled in the mapping's order one after another,
+without a pause between them, at most DEPTH items ahead of the ingest; and the ingest side reads
+the same stream: each page's mapped records, then the object's end, or the error that stopped
+the pull, where it happened. Nothing on this side touches the store.
 
 The child opens the adapter from the source's config section and reads its mapping file itself.
 It ships its log records to the parent's handlers (redacted first, where its secrets are known),
@@ -166,6 +167,10 @@ class Feed(Protocol):
     def close(self) -> None:
         """Stop the pull after the call in hand and close the adapter."""
 
+    def abandon(self) -> None:
+        """The command ends at once (a second Ctrl-C): stop the pull without waiting for its
+        call in hand; `close` then has nothing left to do."""
+
 
 @dataclass
 class ThreadFeed:
@@ -182,6 +187,7 @@ class ThreadFeed:
 
     def open(self) -> ApiUsage:
         self._adapter = adapter = self.opener()
+        opened = adapter.usage()  # before the pull's first call (a login is no object's call)
         args = (adapter, self.mapping, self.wants, self.full, self._out.put, self._stop.is_set)
 
         def run() -> None:
@@ -192,7 +198,7 @@ class ThreadFeed:
 
         self._worker = threading.Thread(target=run, name="carnet-pull", daemon=True)
         self._worker.start()
-        return adapter.usage()
+        return opened
 
     def items(self) -> Iterator[Item]:
         while not isinstance(item := self._out.get(), _Closed):
@@ -207,6 +213,12 @@ class ThreadFeed:
             self._worker.join()
         if self._adapter is not None:
             self._adapter.close()
+
+    def abandon(self) -> None:
+        """The thread (a daemon) is left in its call, to end with this process; nor is the
+        adapter it uses closed under it."""
+        self._stop.set()
+        self._worker = self._adapter = None
 
 
 class ProcessFeed:
@@ -288,6 +300,12 @@ class ProcessFeed:
                 self._proc.join()
             self._out.close()
             self._out = self._stop = None
+
+    def abandon(self) -> None:
+        """The child is killed in its call in hand (it ignores SIGTERM), then reaped."""
+        if self._proc.pid is not None and self._proc.is_alive():
+            self._proc.kill()
+        self.close()
 
 
 def _child(

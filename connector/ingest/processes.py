@@ -64,8 +64,10 @@ def end_children() -> None:
     tracker that multiprocessing's spawn starts beside it, which would otherwise outlive the
     command until it noticed, and end as a zombie of nobody."""
     kill_children()
-    gc.collect()  # the semaphores of closed feeds: unregistered before the tracker stops
     tracker = getattr(resource_tracker, "_resource_tracker", None)
+    if getattr(tracker, "_fd", True) is None:  # CPython's: None until it starts (no pull process)
+        return
+    gc.collect()  # the semaphores of closed feeds: unregistered before the tracker stops
     stop = getattr(tracker, "_stop", None)  # CPython's own way, used by its test suite
     if stop is not None:
         stop()

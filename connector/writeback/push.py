@@ -99,10 +99,17 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def writing_sources(app: App, source: str | None) -> dict[str, Mapping]:
-    """The enabled sources (or `source`) whose mapping writes something back, with it."""
+def writing_sources(
+    app: App, source: str | None, loaded: dict[str, Mapping] | None = None
+) -> dict[str, Mapping]:
+    """The enabled sources (or `source`) whose mapping writes something back, with it; the
+    mappings in `loaded` (a sync's, read already) are not read again."""
     chosen = app.config.sources.chosen(source)
-    mappings = {n: load_mapping(mapping_path(n, s.mapping), n) for n, s in chosen.items()}
+    loaded = loaded or {}
+    mappings = {
+        n: loaded[n] if n in loaded else load_mapping(mapping_path(n, s.mapping), n)
+        for n, s in chosen.items()
+    }
     return {n: m for n, m in mappings.items() if m.outbound.objects}
 
 
@@ -112,12 +119,14 @@ def run_push(
     dry_run: bool = False,
     open_adapter: OpenAdapter | None = None,
     full: bool = False,
+    mappings: dict[str, Mapping] | None = None,
 ) -> PushSummary:
     """Push every writing source (or `source`). The outbox is refreshed for what changed since
-    each source's last refresh; `full` (a --full sync) derives every record again."""
+    each source's last refresh; `full` (a --full sync) derives every record again. `mappings`:
+    those the sync read already, by source."""
     if open_adapter is None:
         open_adapter = sources.open_adapter
-    mappings = writing_sources(app, source)
+    mappings = writing_sources(app, source, mappings)
     enabled = app.config.sources.enabled()
     summary = PushSummary(dry_run=dry_run)
     with app.sessions() as session:

@@ -5,7 +5,8 @@ traceback from the sync nor from its pull process, and no process of the group l
 
 The stand-ins answer every call 150 ms late, so the signal arrives while the sync is still
 pulling; it is sent after the stand-ins have served a few calls (in the run's own work, not
-after some seconds).
+after some seconds). A first sync pulls in a child process, an incremental one in a thread of
+the command (connector.sync.pulls_in_child): both stop the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +26,7 @@ from sqlalchemy import text
 from connector.store.db import make_engine
 from sandbox.runner import NAMES, Sandbox
 from tests.conftest import fresh_db_url, run_carnet
-from tests.e2e.test_processes import carnet, finish
+from tests.e2e.test_processes import carnet, finish, group_members
 from tests.sandbox_fixture import admin, calls_served, reset_sandbox
 
 pytestmark = pytest.mark.timeout(300)
@@ -114,6 +116,61 @@ def test_a_second_ctrl_c_stops_at_once_still_without_a_traceback(
     code, out, err = finish(proc, timeout=120)
     err = said + err
     assert code == 130, err[-3000:]
+    assert "Traceback" not in err and "Exception ignored" not in err, err[-3000:]
+    assert out == ""  # stopped at once: no summary
+    assert run_carnet("--config", config, "status", env=env).returncode == 0  # the store is fine
+
+
+def incremental_sync(sandbox: Sandbox, env: dict[str, str], slow_ms: int) -> subprocess.Popen[str]:
+    """After a first sync, `carnet sync --json` again: each object from its cursor, its pull in
+    a thread of the command (connector.sync.pulls_in_child); returned once a call that takes
+    `slow_ms` is in hand, and the command still alone in its process group (no pull process)."""
+    done = run_carnet("--config", str(sandbox.config_file), "sync", env=env)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    for name in NAMES:  # the queries (not the token calls) take `slow_ms`
+        admin(sandbox, name, "POST", "/__sandbox/faults", SLOW | {"slow_ms": slow_ms})
+    before = calls_served(sandbox)
+    proc = carnet("--config", str(sandbox.config_file), "sync", "--json", env=env)
+    while calls_served(sandbox) - before < 2 and proc.poll() is None:  # the token, a query
+        time.sleep(0.01)
+    assert proc.poll() is None, "the sync ended before the signal"
+    assert [m.split()[0] for m in group_members(proc.pid)] == [str(proc.pid)]
+    return proc
+
+
+def test_an_incremental_sync_pulls_in_a_thread_and_stops_after_a_committed_page(
+    fresh_sandbox: Sandbox, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    env = {"CARNET_DATABASE_URL": fresh_db_url("sqlite", tmp_path, request)}
+    assert run_carnet("--config", str(fresh_sandbox.config_file), "init", env=env).returncode == 0
+    proc = incremental_sync(fresh_sandbox, env, SLOW["slow_ms"])
+    os.killpg(proc.pid, signal.SIGINT)
+    code, out, err = finish(proc, timeout=120)
+    assert code == 130, err[-3000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    summary = json.loads(out)
+    stops = [r["stopped"] for objs in summary.values() for r in objs.values() if "stopped" in r]
+    assert stops == [ON_REQUEST]
+
+
+def test_a_second_ctrl_c_does_not_wait_for_the_call_in_hand_of_a_pull_thread(
+    fresh_sandbox: Sandbox, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    env = {"CARNET_DATABASE_URL": fresh_db_url("sqlite", tmp_path, request)}
+    config = str(fresh_sandbox.config_file)
+    assert run_carnet("--config", config, "init", env=env).returncode == 0
+    proc = incremental_sync(fresh_sandbox, env, 120_000)  # waited for, it would outlast `finish`
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.stderr is not None
+        said = proc.stderr.readline()
+        assert "SIGINT: stopping" in said, said
+        os.killpg(proc.pid, signal.SIGINT)
+        code, out, err = finish(proc, timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130, (said + err)[-3000:]
     assert "Traceback" not in err and "Exception ignored" not in err, err[-3000:]
     assert out == ""  # stopped at once: no summary
     assert run_carnet("--config", config, "status", env=env).returncode == 0  # the store is fine

@@ -1,6 +1,7 @@
-"""The pull side of a sync in a thread (connector/pull_feed.py): objects pulled one after another
-in order, pages mapped with their digests, an object's end or the error that stopped it where it
-happened, the adapter's usage carried along, and a stop that ends the pull early."""
+"""The pull side of a sync in a thread (connector/ingest/feed.py): objects pulled one after
+another in order, pages mapped with their digests, an object's end or the error that stopped it
+where it happened, the adapter's usage carried along, a stop that ends the pull early, and a
+command that ends at once without waiting for the call in hand."""
 
 from __future__ import annotations
 
@@ -131,6 +132,51 @@ def test_closing_early_stops_the_pull_after_the_page_in_hand() -> None:
     feed.close()
     assert adapter.closed.wait(5) and len(adapter.pulled) < 20
     assert adapter.adapter_closed
+
+
+@dataclass
+class Stuck(Pages):
+    """Its first page waits until `release` is set: a call in hand that does not come back."""
+
+    release: threading.Event = field(default_factory=threading.Event)
+    calling: threading.Event = field(default_factory=threading.Event)
+
+    def pull(self, spec: ObjectSpec, cursor: str | None, full: bool) -> Iterator[Page]:
+        self.calling.set()
+        self.release.wait(30)
+        yield from super().pull(spec, cursor, full)
+
+
+def test_abandoning_waits_neither_for_the_call_in_hand_nor_closes_the_adapter_under_it() -> None:
+    adapter = Stuck({"User": 3})
+    feed = ThreadFeed(lambda: adapter, MAPPING, [("User", None)], full=False)
+    feed.open()
+    assert adapter.calling.wait(5)
+    feed.abandon()  # a second Ctrl-C: the command ends at once
+    feed.close()  # as the sync's `finally` still calls it: nothing left to do
+    assert not adapter.adapter_closed and not adapter.closed.is_set()
+    adapter.release.set()  # the call comes back: the thread sees the stop and ends
+    assert adapter.closed.wait(5) and adapter.pulled == [0]
+
+
+def test_the_usage_open_gives_is_the_adapters_before_the_pull_starts() -> None:
+    adapter = Stuck({"User": 1})
+    adapter.calls = 1  # its login
+    feed = ThreadFeed(lambda: adapter, MAPPING, [("User", None)], full=False)
+    pulling: list[bool] = []  # at each usage asked: whether the pull thread was running
+    usage = adapter.usage
+
+    def watched() -> ApiUsage:
+        pulling.append(feed._worker is not None)
+        return usage()
+
+    adapter.usage = watched  # type: ignore[method-assign]
+    opened = feed.open()
+    adapter.release.set()
+    items = list(feed.items())
+    feed.close()
+    assert pulling[0] is False and opened.calls == 1  # what each object's calls count from
+    assert [i.usage.calls for i in items] == [2, 2]  # type: ignore[attr-defined]
 
 
 def test_an_adapter_that_cannot_open_raises_at_open() -> None:

@@ -225,3 +225,33 @@ def test_relationships_are_scored_as_they_are_written_and_the_rest_on_a_full_syn
     run_sync(app, full=True, push=False, open_adapter=lambda name, settings: fake)
     assert len(asked[-1]) > 0.9 * total  # little was written this time: the rest is re-scored
     assert_current()
+
+
+def test_a_first_or_full_sync_pulls_in_a_child_process_and_an_incremental_one_in_a_thread(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector import sync
+    from connector.core import sources
+    from connector.ingest.feed import ThreadFeed
+    from mappings.loader import default_path, load_mapping
+
+    fake = FakeSalesforce(world())
+    monkeypatch.setattr(sources, "open_adapter", lambda name, settings: fake)
+    children: list[bool] = []  # each pull given to a child process: whether it was --full
+
+    class Child(ThreadFeed):  # a child process would not see the fake: it pulls here
+        def __init__(self, source: str, settings: Any, wants: list[Any], full: bool):
+            children.append(full)
+            super().__init__(lambda: fake, load_mapping(default_path(source), source), wants, full)
+
+    monkeypatch.setattr(sync, "ProcessFeed", Child)
+    run_sync(app, push=False)  # nothing pulled yet: everything is read
+    before = snapshot(app.engine)
+    run_sync(app, push=False)  # every object from its cursor (Event has none: no record yet)
+    assert snapshot(app.engine) == before
+    run_sync(app, full=True, push=False)
+    assert children == [False, True]
+    wants = [("User", "c1"), ("Account", None)]  # no Account yet: its cursor is None
+    assert not sync.pulls_in_child(False, wants, {"User", "Account"})
+    assert sync.pulls_in_child(False, wants, {"User"})  # killed in Account's first pass
+    assert sync.pulls_in_child(True, wants, {"User", "Account"})
