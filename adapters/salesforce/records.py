@@ -119,22 +119,26 @@ def raw_record(fields: dict[str, Any]) -> RawRecord:
 
 
 class Deduper:
-    """Drops a record already yielded in this pull at the same or a newer SystemModstamp (the
-    overlap of two queries); a newer version of it still passes."""
+    """Drops a record already yielded at the same or a newer SystemModstamp (the overlap of two
+    queries); a newer version of it still passes."""
 
     def __init__(self) -> None:
         self._seen: dict[str, str] = {}
 
-    def fresh(self, records: Iterable[RawRecord]) -> list[RawRecord]:
-        out = []
-        for rec in records:
-            stamp = str(rec.fields.get("SystemModstamp") or "")
-            before = self._seen.get(rec.id)
-            if before is not None and before >= stamp:
-                continue
+    def fresh(self, records: Iterable[RawRecord], remember: bool = True) -> list[RawRecord]:
+        """The records not yielded before; those passing are remembered unless `remember` is
+        false (the last query's rows, which nothing read later can repeat)."""
+        return [rec for rec in records if self.passes(rec, remember)]
+
+    def passes(self, rec: RawRecord, remember: bool = True) -> bool:
+        """Whether `rec` is not yielded before (remembered as yielded, unless not `remember`)."""
+        stamp = str(rec.fields.get("SystemModstamp") or "")
+        before = self._seen.get(rec.id)
+        if before is not None and before >= stamp:
+            return False
+        if remember:
             self._seen[rec.id] = stamp
-            out.append(rec)
-        return out
+        return True
 
 
 # -- Bulk 2.0 CSV ---------------------------------------------------------------------------------

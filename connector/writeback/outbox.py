@@ -74,7 +74,7 @@ class PushRun:
     stopped: str | None = None  # why the push ended early (budget, an error)
     budget_stopped: bool = False
     changes: list[dict[str, Any]] = field(default_factory=list)  # dry run: what would be written
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)  # the first SHOWN_FAILURES
     tally: Tally = field(default_factory=Tally)  # what the refresh before it did
 
     def as_dict(self) -> dict[str, Any]:
@@ -210,8 +210,8 @@ def record(row: Outbox, result: WriteResult, run: PushRun, now: datetime) -> Non
         run.stopped, run.budget_stopped = row.last_error, True
         return  # not sent: stays pending, no attempt counted
     row.attempts += 1
-    failure = {"object": row.object, "id": row.external_id, "error": row.last_error}
-    run.failures.append(failure)
+    if len(run.failures) < SHOWN_FAILURES:  # all that is shown or kept of them (counted all)
+        run.failures.append({"object": row.object, "id": row.external_id, "error": row.last_error})
     if result.outcome is Outcome.RETRY:
         row.status = "failed"
         row.next_attempt_at = now + min(BACKOFF * 2 ** (row.attempts - 1), BACKOFF_MAX)
