@@ -47,6 +47,7 @@ from connector.writeback.push import run_push
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import Mapping
 
+RESCORE_AT_ONCE = 5000  # relationship ids a full sync's re-score reads at once
 SHOWN_FAILURES = 20  # skipped and refused records listed per object in the summary
 KEPT_ERRORS = 50  # and kept in sync_state.last_errors
 # A sync that opens its own adapters pulls and maps in a child process (connector/pull_feed.py);
@@ -203,11 +204,17 @@ def _rescore(session: Session, app: App, dry_run: bool, summary: Summary, full: 
     the sync wrote with a fresh score already (ingest scores what it writes)."""
     runs = [r.counts for objs in summary.sources.values() for r in objs.values()]
     done = set[int]().union(*(c.scored for c in runs))
-    if full:
-        wanted = set(session.scalars(select(Relationship.id))) - done
-    else:
+    now = _utcnow()
+    if not full:
         wanted = set[int]().union(*(c.relationships for c in runs)) - done
-    recompute_scores(session, app.config.scoring, _utcnow(), relationship_ids=wanted)
+        recompute_scores(session, app.config.scoring, now, relationship_ids=wanted)
+    else:  # every relationship, RESCORE_AT_ONCE ids read at a time (not all of them at once)
+        q = select(Relationship.id).order_by(Relationship.id).limit(RESCORE_AT_ONCE)
+        after = 0
+        while ids := list(session.scalars(q.where(Relationship.id > after))):
+            after = ids[-1]
+            fresh = [i for i in ids if i not in done]
+            recompute_scores(session, app.config.scoring, now, relationship_ids=fresh)
     _commit(session, dry_run)
 
 
