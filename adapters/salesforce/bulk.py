@@ -12,7 +12,7 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceR
 
 from adapters.salesforce.auth import TIMEOUT_S
 from adapters.salesforce.client import Client, first_error
-from adapters.salesforce.records import csv_records
+from adapters.salesforce.records import csv_lines, csv_records
 from connector.core.answers import text_kind
 from connector.core.errors import FatalError
 from connector.core.http import check_pagination
@@ -89,8 +89,8 @@ def results(
         done = not locator or locator == "null"
         if not done:
             check_pagination(seen, locator)
-        text = resp.content.decode("utf-8").replace("\x00", "")
-        del resp  # the text only, while its rows are read
-        yield csv_records(text, types), done
+        data = resp.content
+        del resp  # its bytes only, while its rows are read
+        yield csv_records(csv_lines(data), types), done
         if done:
             return
