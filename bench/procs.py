@@ -70,15 +70,31 @@ def memory_kib(pid: int) -> tuple[int, int]:
     return hwm, rss
 
 
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 class Sampler(threading.Thread):
+    """Samples the tree's memory. A child caught between its fork and its exec (a spawned
+    process, the resource tracker) still shares the whole of its parent's pages and shows them
+    as its own resident set, which it never has once it runs: it is left out until it has exec'd
+    (its command line is then its own)."""
+
     def __init__(self, pid: int, result: Measured):
         super().__init__(daemon=True)
         self.pid, self.result, self.done = pid, result, threading.Event()
 
     def run(self) -> None:
+        root = b""
         while not self.done.is_set():
             now = 0
+            root = root or cmdline(self.pid)
             for pid in tree(self.pid):
+                if pid != self.pid and cmdline(pid) == root:
+                    continue  # forked, not yet exec'd: its parent's pages
                 hwm, rss = memory_kib(pid)
                 if hwm:
                     self.result.hwm_kib[pid] = max(hwm, self.result.hwm_kib.get(pid, 0))

@@ -40,6 +40,7 @@ from connector.ingest.feed import (
     bulk_gc,
 )
 from connector.ingest.pages import Counts, finish_full_pass, ingest_page, resolve_pending
+from connector.ingest.touched import IdBits, Touched
 from connector.store.app import App
 from connector.store.models import Relationship, SyncState
 from connector.sync_describes import prepare as prepare_describes
@@ -47,6 +48,7 @@ from connector.writeback.push import run_push
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import Mapping
 
+RESCORE_AT_ONCE = 5000  # relationship ids a full sync's re-score reads at once
 SHOWN_FAILURES = 20  # skipped and refused records listed per object in the summary
 KEPT_ERRORS = 50  # and kept in sync_state.last_errors
 # A sync that opens its own adapters and reads everything pulls and maps in a child process
@@ -74,7 +76,8 @@ class NoProgress:
 
 @dataclass
 class ObjectRun:
-    counts: Counts = field(default_factory=Counts)
+    counts: Counts = field(default_factory=Counts)  # its relationships folded into `touched`
+    touched: Touched = field(default_factory=Touched)
     api_calls: int = 0
     stopped: str | None = None  # why this object's pull ended early
     failed: bool = False  # stopped by an error (not by the API budget)
@@ -214,13 +217,21 @@ def _rescore(session: Session, app: App, dry_run: bool, summary: Summary, full: 
     """Recompute the scores of every relationship on a --full sync (scores decay with time; the
     nightly full sync keeps them current), else of those this sync changed; but not of those
     the sync wrote with a fresh score already (ingest scores what it writes)."""
-    runs = [r.counts for objs in summary.sources.values() for r in objs.values()]
-    done = set[int]().union(*(c.scored for c in runs))
-    if full:
-        wanted = set(session.scalars(select(Relationship.id))) - done
+    done, touched = IdBits(), IdBits()
+    for run in (r for objs in summary.sources.values() for r in objs.values()):
+        done |= run.touched.scored
+        touched |= run.touched.relationships
+    now = _utcnow()
+    if full:  # every relationship: their ids read RESCORE_AT_ONCE at a time
+        q = select(Relationship.id).order_by(Relationship.id).limit(RESCORE_AT_ONCE)
+        after = 0
+        while ids := list(session.scalars(q.where(Relationship.id > after))):
+            after = ids[-1]
+            fresh = [i for i in ids if i not in done]
+            recompute_scores(session, app.config.scoring, now, relationship_ids=fresh)
     else:
-        wanted = set[int]().union(*(c.relationships for c in runs)) - done
-    recompute_scores(session, app.config.scoring, _utcnow(), relationship_ids=wanted)
+        wanted = [i for i in touched if i not in done]
+        recompute_scores(session, app.config.scoring, now, relationship_ids=wanted)
     _commit(session, dry_run)
 
 
@@ -279,9 +290,8 @@ class _SourceSync:
             pull.close()
         if runs:  # what the source's last references touched counts with its last object
             last = runs[next(reversed(runs))]
-            last.counts.add(
-                resolve_pending(self.session, self.source, _utcnow(), scoring=self.scoring)
-            )
+            done = resolve_pending(self.session, self.source, _utcnow(), scoring=self.scoring)
+            last.counts.add(last.touched.take(done))
         _commit(self.session, self.dry_run)
         return runs
 
@@ -344,16 +354,15 @@ class _SourceSync:
             if item.cursor is not None:
                 self._save(state, commit=False, cursor=item.cursor)
             _commit(self.session, self.dry_run)  # the page's rows and its cursor, together
-            run.counts.add(counts)
+            run.counts.add(run.touched.take(counts))
             progress.advance(item.pulled)
             if self.stop is not None and self.stop.is_set():
                 run.stopped = "stopped on request after a committed page; the next run carries on"
                 return
         else:
             raise FatalError(f"the pull ended before {obj} was done")
-        run.counts.add(
-            resolve_pending(self.session, self.source, _utcnow(), obj, scoring=self.scoring)
-        )
+        done = resolve_pending(self.session, self.source, _utcnow(), obj, scoring=self.scoring)
+        run.counts.add(run.touched.take(done))
         _commit(self.session, self.dry_run)
 
     def _save(self, state: int, commit: bool = True, **values: Any) -> None:

@@ -76,16 +76,15 @@ class SalesforceAdapter(CampaignsMixin):
         since = (
             None if full or cursor is None else since_cursor(cursor, self.settings.overlap_seconds)
         )
-        dedupe = Deduper()
         bodies = self._bodies(spec.name, soql(spec.name, fields, since))
         first = next(bodies)
         asked = self.client.server_time
         rows = int(first.get("totalSize") or 0)
         if full and not first.get("done", True) and rows >= self.settings.bulk_threshold:
-            yield from self._bulk_pull(spec.name, fields, first, bodies, dedupe)
+            yield from self._bulk_pull(spec.name, fields, first, bodies)
             return
         newest = [None if full else stamp_of(cursor)]
-        for page in self._rest_pages([first], bodies, dedupe, full):
+        for page in self._rest_pages([first], bodies, full):
             newest[0] = page.cursor or newest[0]
             if page.done and newest[0] is not None:
                 page.cursor = window_cursor(newest[0], asked, self.settings.overlap_seconds)
@@ -108,15 +107,15 @@ class SalesforceAdapter(CampaignsMixin):
             check_pagination(seen, url)
             body = self.client.call(partial(_query_more, url=url, options=options), what)
 
-    def _rest_pages(
-        self, head: list[Body], bodies: Iterator[Body], dedupe: Deduper, full: bool
-    ) -> Iterator[Page]:
-        """A Page per REST page; ordered by SystemModstamp, so its last one is the cursor."""
+    def _rest_pages(self, head: list[Body], bodies: Iterator[Body], full: bool) -> Iterator[Page]:
+        """A Page per REST page; ordered by SystemModstamp, so its last one is the cursor. The
+        pages of one query do not overlap: nothing of them is remembered (a pull's memory does not
+        grow with the object)."""
         for body in itertools.chain(head, bodies):
             raws = [raw_record(r) for r in body.get("records") or []]
             done = bool(body.get("done", True))
             last = raws[-1].fields.get("SystemModstamp") if raws else None
-            yield Page(dedupe.fresh(raws), cursor=last, full=full, done=done)
+            yield Page(raws, cursor=last, full=full, done=done)
             if not done:
                 self.client.check_budget()
 
@@ -126,9 +125,10 @@ class SalesforceAdapter(CampaignsMixin):
         fields: list[str],
         first: Body,
         bodies: Generator[Body, None, None],
-        dedupe: Deduper,
     ) -> Iterator[Page]:
-        """The first REST page, then the rest (SystemModstamp >= its last) through Bulk 2.0."""
+        """The first REST page, then the rest (SystemModstamp >= its last) through Bulk 2.0: its
+        rows that the first page gave already are dropped (the job's rows come once each)."""
+        dedupe = Deduper()
         head = dedupe.fresh(raw_record(r) for r in first["records"])
         high = max(str(r.fields["SystemModstamp"]) for r in head)
         yield Page(head, cursor=None, full=True)
@@ -136,25 +136,32 @@ class SalesforceAdapter(CampaignsMixin):
         query = soql(obj, fields, parse_stamp(high), ordered=False)
         job = start_job(self.client, obj, query)
         if job is None:  # no async API in this org: carry on with the REST query
-            yield from self._rest_pages([], bodies, dedupe, full=True)
+            yield from self._rest_pages([], bodies, full=True)
             return
         bodies.close()
         wait_for(self.client, obj, job)
         types = {name.casefold(): f.type for name, f in self.describe(obj).items()}
         for records, done in results(self.client, obj, job, types, self.bulk_chunk):
-            fresh = dedupe.fresh(records)
-            high = max([high, *(str(r.fields["SystemModstamp"]) for r in fresh)])
-            yield from self._split(fresh, high if done else None, done)
+            fresh = (r for r in records if dedupe.passes(r, remember=False))
+            high = yield from self._split(_batched(fresh, self.batch_size), high, done)
             if not done:
                 self.client.check_budget()
 
-    def _split(self, records: list[RawRecord], cursor: str | None, done: bool) -> Iterator[Page]:
-        """Records of one bulk chunk as Pages of at most `batch_size`; the cursor on the last."""
-        starts = range(0, len(records), self.batch_size) or range(1)
-        for start in starts:
-            last = start + self.batch_size >= len(records)
-            chunk = records[start : start + self.batch_size]
-            yield Page(chunk, cursor=cursor if last else None, full=True, done=done and last)
+    def _split(
+        self, pages: Iterator[list[RawRecord]], high: str, done: bool
+    ) -> Generator[Page, None, str]:
+        """Records of one bulk chunk, read `batch_size` at a time, as Pages; the newest
+        SystemModstamp so far (`high` before them) is the cursor of the last chunk's last page.
+        Returns that newest stamp."""
+        page = next(pages, [])
+        while True:
+            high = max([high, *(str(r.fields["SystemModstamp"]) for r in page)])
+            following = next(pages, None)
+            if following is None:
+                yield Page(page, cursor=high if done else None, full=True, done=done)
+                return high
+            yield Page(page, cursor=None, full=True, done=False)
+            page = following
 
     # -- the rest of the protocol -----------------------------------------------------------------
     def describe(self, object_name: str) -> dict[str, FieldInfo]:
@@ -220,6 +227,11 @@ class SalesforceAdapter(CampaignsMixin):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _batched(records: Iterator[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    while batch := list(itertools.islice(records, size)):
+        yield batch
 
 
 def _query_more(sf: Salesforce, url: str, options: dict[str, Any]) -> Body:

@@ -12,7 +12,7 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceR
 
 from adapters.salesforce.auth import TIMEOUT_S
 from adapters.salesforce.client import Client, first_error
-from adapters.salesforce.records import csv_records
+from adapters.salesforce.records import csv_lines, csv_records
 from connector.core.answers import text_kind
 from connector.core.errors import FatalError
 from connector.core.http import check_pagination
@@ -73,8 +73,9 @@ def wait_for(client: Client, obj: str, job_id: str) -> None:
 
 def results(
     client: Client, obj: str, job_id: str, types: dict[str, str], max_records: int
-) -> Iterator[tuple[list[RawRecord], bool]]:
-    """Each results chunk's records and whether it is the last one."""
+) -> Iterator[tuple[Iterator[RawRecord], bool]]:
+    """Each results chunk's records (read from its CSV as they are taken: to be taken before
+    the next chunk is asked for) and whether it is the last one."""
     locator: str | None = None
     seen: set[Any] = set()
     while True:
@@ -88,6 +89,8 @@ def results(
         done = not locator or locator == "null"
         if not done:
             check_pagination(seen, locator)
-        yield list(csv_records(resp.content.decode("utf-8").replace("\x00", ""), types)), done
+        data = resp.content
+        del resp  # its bytes only, while its rows are read
+        yield csv_records(csv_lines(data), types), done
         if done:
             return

@@ -5,7 +5,6 @@ records or Bulk 2.0 CSV rows turned into RawRecords with the same typed values.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -119,22 +118,26 @@ def raw_record(fields: dict[str, Any]) -> RawRecord:
 
 
 class Deduper:
-    """Drops a record already yielded in this pull at the same or a newer SystemModstamp (the
-    overlap of two queries); a newer version of it still passes."""
+    """Drops a record already yielded at the same or a newer SystemModstamp (the overlap of two
+    queries); a newer version of it still passes."""
 
     def __init__(self) -> None:
         self._seen: dict[str, str] = {}
 
-    def fresh(self, records: Iterable[RawRecord]) -> list[RawRecord]:
-        out = []
-        for rec in records:
-            stamp = str(rec.fields.get("SystemModstamp") or "")
-            before = self._seen.get(rec.id)
-            if before is not None and before >= stamp:
-                continue
+    def fresh(self, records: Iterable[RawRecord], remember: bool = True) -> list[RawRecord]:
+        """The records not yielded before; those passing are remembered unless `remember` is
+        false (the last query's rows, which nothing read later can repeat)."""
+        return [rec for rec in records if self.passes(rec, remember)]
+
+    def passes(self, rec: RawRecord, remember: bool = True) -> bool:
+        """Whether `rec` is not yielded before (remembered as yielded, unless not `remember`)."""
+        stamp = str(rec.fields.get("SystemModstamp") or "")
+        before = self._seen.get(rec.id)
+        if before is not None and before >= stamp:
+            return False
+        if remember:
             self._seen[rec.id] = stamp
-            out.append(rec)
-        return out
+        return True
 
 
 # -- Bulk 2.0 CSV ---------------------------------------------------------------------------------
@@ -151,9 +154,20 @@ def converter(sf_type: str) -> Callable[[str], Any]:
     return str
 
 
-def csv_records(text: str, types: dict[str, str]) -> Iterator[RawRecord]:
+def csv_lines(data: bytes) -> Iterator[str]:
+    """The lines of a UTF-8 CSV answer, each with its line ending, decoded (and without NUL
+    characters) one at a time: no decoded copy of the whole answer is held. (A newline byte is
+    never part of another UTF-8 character; a quoted value's newlines the CSV reader joins.)"""
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start) + 1 or len(data)
+        yield data[start:end].decode("utf-8").replace("\x00", "")
+        start = end
+
+
+def csv_records(lines: Iterable[str], types: dict[str, str]) -> Iterator[RawRecord]:
     """The rows of one Bulk 2.0 results chunk (header line first), typed as REST types them."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(lines)
     header = next(reader, None)
     if not header:
         return

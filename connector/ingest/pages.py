@@ -239,20 +239,43 @@ def resolve_pending(
         q = q.where(SourceLink.object == object)
     if external_ids is not None:
         q = q.where(SourceLink.external_id.in_(external_ids))
-    links = session.connection().execute(q.order_by(SourceLink.id)).all()
+    q = q.order_by(SourceLink.id).limit(PENDING_AT_ONCE)
     counts = Counts()
-    if not links:
-        return counts
-    wanted: dict[str, set[str]] = {}
-    for link in links:
-        for obj, ext in link.pending.values():
-            wanted.setdefault(obj, set()).update(ext if isinstance(ext, list) else [ext])
-    work = _Resolution(session, source, now, lookup_targets(session, source, wanted), scoring)
-    for link in links:
-        work.resolve(link)
-    work.finish()
-    counts.add_rels(work.rels)
+    merges: list[_Merge] = []
+    after = 0
+    while links := session.connection().execute(q.where(SourceLink.id > after)).all():
+        after = links[-1].id
+        wanted: dict[str, set[str]] = {}
+        for link in links:
+            for obj, ext in link.pending.values():
+                wanted.setdefault(obj, set()).update(ext if isinstance(ext, list) else [ext])
+        targets = lookup_targets(session, source, wanted)
+        work = _Resolution(session, source, now, targets, scoring)
+        for link in links:
+            work.resolve(link)
+        work.finish()
+        merges += work.merges
+        counts.add_rels(work.rels)
+    _merge_all(session, merges, now, scoring)  # after every link's references, as one batch did
     return counts
+
+
+PENDING_AT_ONCE = 5000  # pending links resolved together (what is held does not grow further)
+_Merge = tuple[int, str, int | None, str, int]  # link id, entity, its id, target entity, survivor
+
+
+def _merge_all(
+    session: Session, merges: list[_Merge], now: datetime, scoring: Scoring | None
+) -> None:
+    """Merge each merged-away record resolved into its survivor, in the links' order."""
+    for link_id, entity, entity_id, target_entity, survivor in merges:
+        if entity_id is not None and entity == target_entity:
+            survivor = merge(session, entity, entity_id, survivor, now, scoring)
+        elif entity_id is not None:
+            continue  # a survivor of another kind: keep the tombstone as it is
+        session.execute(
+            update(SourceLink).where(SourceLink.id == link_id).values(entity_id=survivor)
+        )
 
 
 def _target(entity: str, name: str) -> str | None:
@@ -289,7 +312,7 @@ class _Resolution:
         self.columns: dict[tuple[Any, str], list[dict[str, Any]]] = {}
         self.roles: dict[int, set[int]] = {}
         self.opps: set[int] = set()
-        self.merges: list[tuple[int, str, int | None, str, int]] = []
+        self.merges: list[_Merge] = []  # made by the caller once every chunk is resolved
         self.links: list[dict[str, Any]] = []
 
     def resolve(self, link: Any) -> None:
@@ -341,11 +364,3 @@ class _Resolution:
         self.rels.flush()
         if self.links:
             bulk_update(session, SourceLink, self.links)
-        for link_id, entity, entity_id, target_entity, survivor in self.merges:
-            if entity_id is not None and entity == target_entity:
-                survivor = merge(session, entity, entity_id, survivor, self.now, self.scoring)
-            elif entity_id is not None:
-                continue  # a survivor of another kind: keep the tombstone as it is
-            session.execute(
-                update(SourceLink).where(SourceLink.id == link_id).values(entity_id=survivor)
-            )

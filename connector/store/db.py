@@ -37,7 +37,7 @@ from connector.core.errors import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CACHE_KIB = 65536  # SQLite's page cache per connection, at most (the default is 2 MiB)
+CACHE_KIB = 16384  # SQLite's page cache per connection, at most (the default is 2 MiB)
 
 
 def normalise_url(url: str) -> str:

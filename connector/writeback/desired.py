@@ -32,6 +32,7 @@ DEFAULT_SCALE = 2
 LINK = "carnet_link"  # the outbound value of a record's link to its page in Carnet
 LINK_PATHS = {"person": "people", "org": "orgs"}  # the web app's permalinks (connector.web.pages)
 WANTED_IN_SQL = 20_000  # more records than this are picked from all the links, not in the query
+LINKS_AT_ONCE = 2000  # links whose desired values are derived together
 
 
 @dataclass(frozen=True)
@@ -74,42 +75,54 @@ def desired_fields(
     """Every linked record's outbound fields, object by object of the outbound mapping; with
     them, on a record where a CRM user's edit of its owner's own fields was refused, those
     fields' agreed values (the edit is undone). `web_url`: the web app's address, for the link
-    fields (None: they are left alone). `only`: just these records (object -> external ids)."""
+    fields (None: they are left alone). `only`: just these records (object -> external ids).
+    The links are read and their overlay values derived LINKS_AT_ONCE at a time: what is held
+    does not grow with the store."""
     for obj in written_objects(mapping):
         fields = {
             n: f for n, f in mapping.outbound_fields(obj).items() if web_url or f.value != LINK
         }
         kind = mapping.objects[obj].kind
-        links = _links(session, source, obj, kind, None if only is None else only.get(obj, set()))
-        ids = [int(eid) for eid, _ in links]
-        overlay = VALUES[kind](session, sharing, ids) if fields else {}
         reverts = refused_edits(session, source, mapping, obj)
-        for entity_id, external_id in links:
-            have = overlay.get(int(entity_id), {}) | _link(web_url, kind, int(entity_id))
-            values = {
-                name: canonical(sort_of(kind, spec), have.get(spec.value), source, spec)
-                for name, spec in fields.items()
-            }
-            undo = reverts.get(external_id)
-            if undo is None:
-                if values:
-                    yield Desired(obj, external_id, FIELDS, values)
-                continue
-            yield Desired(obj, external_id, FIELDS, values | undo[0], undo[1], undo[2])
+        wanted = None if only is None else only.get(obj, set())
+        for links in _links(session, source, obj, kind, wanted):
+            ids = [int(eid) for eid, _ in links]
+            overlay = VALUES[kind](session, sharing, ids) if fields else {}
+            for entity_id, external_id in links:
+                have = overlay.get(int(entity_id), {}) | _link(web_url, kind, int(entity_id))
+                values = {
+                    name: canonical(sort_of(kind, spec), have.get(spec.value), source, spec)
+                    for name, spec in fields.items()
+                }
+                undo = reverts.get(external_id)
+                if undo is None:
+                    if values:
+                        yield Desired(obj, external_id, FIELDS, values)
+                    continue
+                yield Desired(obj, external_id, FIELDS, values | undo[0], undo[1], undo[2])
 
 
 def _links(
     session: Session, source: str, obj: str, kind: str, wanted: set[str] | None
-) -> list[Any]:
-    """(entity id, external id) of the live links of `obj` (of the `wanted` records)."""
-    q = live_links(source, obj, kind).order_by(SourceLink.id)
-    if wanted is None:
-        return list(session.execute(q))
-    if not wanted:
-        return []
-    if len(wanted) <= WANTED_IN_SQL:
-        return list(session.execute(q.where(among(session, SourceLink.external_id, wanted))))
-    return [link for link in session.execute(q) if link[1] in wanted]
+) -> Iterator[list[Any]]:
+    """(entity id, external id) of the live links of `obj` (of the `wanted` records), in the
+    links' order, LINKS_AT_ONCE at most in each list (read page by page: on PostgreSQL a result
+    is fetched whole)."""
+    if wanted is not None and not wanted:
+        return
+    q = live_links(source, obj, kind).add_columns(SourceLink.id).order_by(SourceLink.id)
+    in_sql = wanted is not None and len(wanted) <= WANTED_IN_SQL
+    if in_sql:
+        q = q.where(among(session, SourceLink.external_id, wanted or ()))
+    after = 0
+    while True:
+        page = session.execute(q.where(SourceLink.id > after).limit(LINKS_AT_ONCE)).all()
+        if not page:
+            return
+        after = page[-1][2]
+        links = [(eid, ext) for eid, ext, _ in page if in_sql or wanted is None or ext in wanted]
+        if links:
+            yield links
 
 
 def web_address(web: Web | None) -> str | None:
@@ -249,14 +262,14 @@ def opportunity_values(
     q = (
         select(ReferralCredit, Member.name)
         .join(Member, Member.id == ReferralCredit.referrer_id)
-        .where(ReferralCredit.status.in_(("pending", "earned")))
+        .where(
+            ReferralCredit.status.in_(("pending", "earned")),
+            among(session, ReferralCredit.opportunity_id, ids),
+        )
         .order_by(ReferralCredit.opportunity_id, ReferralCredit.id)
     )
-    wanted = set(ids)
     out: dict[int, dict[str, Any]] = {}
     for credit, name in session.execute(q):
-        if credit.opportunity_id not in wanted:
-            continue
         doc = out.setdefault(
             credit.opportunity_id, {"referrer": [], "credit_amount": None, "credit_percent": 0.0}
         )

@@ -19,19 +19,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from connector.core.config import SourceBase
 from connector.core.http import budget_spent
 from connector.core.protocols import Metered, Writer
 from connector.core.records import Outcome, Write, WriteResult
-from connector.store.bulk import among
 from connector.store.models import Outbox, SourceLink
 from connector.writeback.desired import (
     FIELDS,
-    Desired,
-    canonical,
     crm_value,
     owned_specs,
     sort_of,
@@ -43,7 +40,6 @@ CHUNK = 1000  # writes handed to the adapter at once (5 Salesforce / 10 HubSpot 
 BACKOFF = timedelta(minutes=1)  # after the first retriable failure; doubled each time
 BACKOFF_MAX = timedelta(hours=6)
 SHOWN_FAILURES = 20
-SCOPE_CHUNK = 5000  # external ids looked up at once
 
 Specs = dict[str, dict[str, tuple[str, OutField]]]  # object -> field -> (sort, spec)
 
@@ -78,7 +74,7 @@ class PushRun:
     stopped: str | None = None  # why the push ended early (budget, an error)
     budget_stopped: bool = False
     changes: list[dict[str, Any]] = field(default_factory=list)  # dry run: what would be written
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)  # the first SHOWN_FAILURES
     tally: Tally = field(default_factory=Tally)  # what the refresh before it did
 
     def as_dict(self) -> dict[str, Any]:
@@ -125,145 +121,43 @@ def changed(values: dict[str, Any], base: dict[str, Any] | None) -> dict[str, An
     return {k: v for k, v in values.items() if base is None or k not in base or base[k] != v}
 
 
-# -- desired state -> rows ------------------------------------------------------------------------
-
-
-def seen_values(
-    session: Session, source: str, specs: Specs, scope: Scope | None = None
-) -> dict[tuple[str, str], Any]:
-    """(object, external id) -> (what the last pull saw of the outbound fields, canonical; when),
-    of the records in `scope` (None: all)."""
-    out = {}
-    q = select(SourceLink.object, SourceLink.external_id, SourceLink.seen, SourceLink.seen_at)
-    q = q.where(SourceLink.source == source, SourceLink.object.in_(list(specs)))
-    for obj, ext, seen, seen_at in _scoped(session, q, SourceLink, scope, list(specs)):
-        if not seen:
-            continue
-        fields = specs[obj]
-        known = {
-            name: canonical(fields[name][0], value, source, fields[name][1])
-            for name, value in seen.items()
-            if name in fields
-        }
-        out[(obj, ext)] = (known, seen_at)
-    return out
-
-
-def _scoped(
-    session: Session, q: Any, model: Any, scope: Scope | None, objects: list[str]
-) -> Iterator[Any]:
-    """The rows of `q` (over `model`'s object and external_id) of the records in `scope`."""
-    if scope is None:
-        yield from session.execute(q)
-        return
-    for obj in objects:
-        keys = sorted(scope.fields.get(obj, ()))
-        for start in range(0, len(keys), SCOPE_CHUNK):
-            chunk = keys[start : start + SCOPE_CHUNK]
-            yield from session.execute(
-                q.where(model.object == obj, among(session, model.external_id, chunk))
-            )
-
-
-def _outbox_rows(session: Session, source: str, scope: Scope | None) -> dict[Any, Outbox]:
-    q = select(Outbox).where(Outbox.source == source)
-    if scope is None:
-        found = list(session.scalars(q))
-    else:
-        found = list(session.scalars(q.where(Outbox.field_set != FIELDS)))
-        fields = q.where(Outbox.field_set == FIELDS)
-        found += [r for (r,) in _scoped(session, fields, Outbox, scope, sorted(scope.fields))]
-    return {(r.object, r.external_id, r.field_set): r for r in found}
-
-
-def refresh(
-    session: Session,
-    source: str,
-    desired: Iterable[Desired],
-    specs: Specs,
-    now: datetime,
-    scope: Scope | None = None,
-    tally: Tally | None = None,
-) -> int:
-    """Bring the outbox rows of `source` to `desired`; rows of records no longer wanted (deleted,
-    unlinked) go. With a `scope`, only its rows (`desired` holds what they want: the records whose
-    inputs changed). Counts what it did in `tally`. Returns how many rows are now due."""
-    tally = tally if tally is not None else Tally()
-    rows = _outbox_rows(session, source, scope)
-    seen = seen_values(session, source, specs, scope)
-    for d in desired:
-        tally.derived += 1
-        row = rows.pop((d.object, d.external_id, d.field_set), None)
-        known, seen_at = seen.get((d.object, d.external_id), (None, None))
-        if d.crm_seen:  # a refused edit a pull saw: the row is due again, whatever its digest
-            known = {**(known or {}), **d.crm_seen}
-            seen_at = max((t for t in (seen_at, d.crm_seen_at) if t is not None), default=None)
-        if row is None:
-            row = _new_row(source, d, known)
-            session.add(row)
-            tally.refreshed += 1
-        elif _update_row(row, d, known, seen_at):
-            tally.refreshed += 1
-        if d.crm_seen and row.desired.get("undo") != sorted(d.crm_seen):
-            # once written, the record's link forgets the refusal (`_undone`)
-            row.desired = {**row.desired, "undo": sorted(d.crm_seen)}
-    stale = [r.id for r in rows.values()]
-    tally.refreshed += len(stale)
-    for start in range(0, len(stale), 500):
-        session.execute(delete(Outbox).where(Outbox.id.in_(stale[start : start + 500])))
-    session.flush()
-    return len(due_rows(session, source, now))
-
-
-def _new_row(source: str, d: Desired, known: dict[str, Any] | None) -> Outbox:
-    h = digest(d.values)
-    done = matches(d.values, known)  # the CRM holds these values already
-    return Outbox(
-        source=source,
-        object=d.object,
-        external_id=d.external_id,
-        field_set=d.field_set,
-        desired={"values": d.values, "base": known, "ref": None},
-        desired_hash=h,
-        written_hash=h if done else None,
-        status="done" if done else "pending",
-    )
-
-
-def _update_row(
-    row: Outbox, d: Desired, known: dict[str, Any] | None, seen_at: datetime | None
-) -> bool:
-    """Bring a row to `d`; whether it changed."""
-    doc = row.desired or {}
-    h = digest(d.values)
-    fresh = known is not None and seen_at is not None and seen_at > row.updated_at
-    before = doc.get("values") if row.status == "done" else doc.get("base")
-    latest = {**(before or {}), **(known or {})} if fresh else before  # a later pull wins
-    if row.desired_hash != h:
-        base = latest
-    elif row.status == "done" and fresh and not matches(d.values, latest):
-        base = latest  # a CRM user changed a field Carnet owns: write it back
-    else:
-        return False
-    done = matches(d.values, base)
-    row.desired = {"values": d.values, "base": base, "ref": doc.get("ref")}
-    row.desired_hash, row.written_hash = h, h if done else None
-    row.status = "done" if done else "pending"
-    row.attempts, row.last_error, row.next_attempt_at = 0, None, None
-    return True
+# -- due rows -----------------------------------------------------------------------------------
 
 
 def due_rows(
     session: Session, source: str, now: datetime, field_set: str | None = None
 ) -> list[Outbox]:
-    q = select(Outbox).where(
+    q = select(Outbox).where(*_due(source, now, field_set))
+    return list(session.scalars(q.order_by(Outbox.id)))
+
+
+def _due(source: str, now: datetime, field_set: str | None) -> Any:
+    """Where a row of `source` (of `field_set`) is due now: pending or failed, its backoff over."""
+    return (
         Outbox.source == source,
         Outbox.status.in_(("pending", "failed")),
         or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
+        *(() if field_set is None else (Outbox.field_set == field_set,)),
     )
-    if field_set is not None:
-        q = q.where(Outbox.field_set == field_set)
-    return list(session.scalars(q.order_by(Outbox.id)))
+
+
+def due_count(session: Session, source: str, now: datetime, field_set: str | None = None) -> int:
+    """How many rows `due_rows` would give."""
+    q = select(func.count()).select_from(Outbox).where(*_due(source, now, field_set))
+    return int(session.scalar(q) or 0)
+
+
+def due_pages(
+    session: Session, source: str, now: datetime, field_set: str | None = None
+) -> Iterator[list[Outbox]]:
+    """The rows `due_rows` gives, in its order, CHUNK at a time, each list read when the one
+    before is done with (the rows are sent and recorded in between: a page read later finds the
+    rows due at `now` that are left, as the whole list read at first would have given them)."""
+    q = select(Outbox).where(*_due(source, now, field_set)).order_by(Outbox.id).limit(CHUNK)
+    after = 0
+    while rows := list(session.scalars(q.where(Outbox.id > after))):
+        after = rows[-1].id  # before the rows are sent: their commit expires them
+        yield rows
 
 
 # -- rows -> writes -> results --------------------------------------------------------------------
@@ -316,8 +210,8 @@ def record(row: Outbox, result: WriteResult, run: PushRun, now: datetime) -> Non
         run.stopped, run.budget_stopped = row.last_error, True
         return  # not sent: stays pending, no attempt counted
     row.attempts += 1
-    failure = {"object": row.object, "id": row.external_id, "error": row.last_error}
-    run.failures.append(failure)
+    if len(run.failures) < SHOWN_FAILURES:  # all that is shown or kept of them (counted all)
+        run.failures.append({"object": row.object, "id": row.external_id, "error": row.last_error})
     if result.outcome is Outcome.RETRY:
         row.status = "failed"
         row.next_attempt_at = now + min(BACKOFF * 2 ** (row.attempts - 1), BACKOFF_MAX)
@@ -368,8 +262,22 @@ def send(
 ) -> None:
     """The send loop of fields and notes alike: `write` the rows CHUNK at a time (the adapter
     batches them at the CRM's limit), `take` each result, commit each chunk; stop at the budget."""
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+    chunks = (rows[start : start + CHUNK] for start in range(0, len(rows), CHUNK))
+    send_pages(session, adapter, settings, chunks, run, now, write, take)
+
+
+def send_pages(
+    session: Session,
+    adapter: Metered,
+    settings: SourceBase | None,
+    pages: Iterable[list[Outbox]],
+    run: PushRun,
+    now: datetime,
+    write: Callable[[list[Outbox]], list[WriteResult]],
+    take: Take = record,
+) -> None:
+    """`send`, the rows given as lists of at most CHUNK (read as they are wanted)."""
+    for chunk in pages:
         stop = over_budget(adapter, settings)
         if stop is not None:
             run.stopped, run.budget_stopped = stop, True
@@ -385,14 +293,15 @@ def push_fields(
     session: Session,
     adapter: Writer,
     settings: SourceBase | None,
-    rows: list[Outbox],
+    pages: Iterable[list[Outbox]],
     specs: Specs,
     run: PushRun,
     now: datetime,
 ) -> None:
-    """Send the rows' field writes, committing each chunk's results; stop at the budget."""
+    """Send the field writes of the rows (lists of at most CHUNK, `due_pages`), committing each
+    chunk's results; stop at the budget."""
 
     def write(chunk: list[Outbox]) -> list[WriteResult]:
         return adapter.push([field_write(r, specs) for r in chunk])
 
-    send(session, adapter, settings, rows, run, now, write)
+    send_pages(session, adapter, settings, pages, run, now, write)

@@ -45,12 +45,14 @@ from connector.writeback.outbox import (
     Scope,
     Specs,
     Tally,
+    due_count,
+    due_pages,
     due_rows,
     field_specs,
     preview,
     push_fields,
-    refresh,
 )
+from connector.writeback.outbox_refresh import refresh
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import Mapping
 
@@ -59,16 +61,17 @@ OpenAdapter = Callable[[str, SourceBase], Adapter]
 
 @dataclass
 class _Due:
-    """The rows a push sends, in its order."""
+    """The rows a push sends, in its order: the field rows counted only (there is one for each
+    record: they are read CHUNK at a time as they are sent, `due_pages`)."""
 
-    fields: list[Outbox]
+    fields: int
     notes: list[Outbox]
     campaigns: list[Outbox]
     members: list[Outbox]
     tally: Tally  # what the refresh did
 
     def count(self) -> int:
-        return len(self.fields) + len(self.notes) + len(self.campaigns) + len(self.members)
+        return self.fields + len(self.notes) + len(self.campaigns) + len(self.members)
 
 
 @dataclass
@@ -199,7 +202,7 @@ class _SourcePush:
         tally = refresh_outbox(session, name, *args, now, self.full)
         campaigns, members = due_campaigns(session, name, now)
         return _Due(
-            due_rows(session, name, now, FIELDS),
+            due_count(session, name, now, FIELDS),
             due_rows(session, name, now, PLAN),
             campaigns,
             members,
@@ -207,8 +210,10 @@ class _SourcePush:
         )
 
     def preview(self) -> PushRun:
-        due = self._refresh(_utcnow())
-        changes = preview(due.fields + due.notes) + preview_campaigns(due.campaigns + due.members)
+        now = _utcnow()
+        due = self._refresh(now)
+        fields = due_rows(self.session, self.name, now, FIELDS)
+        changes = preview(fields + due.notes) + preview_campaigns(due.campaigns + due.members)
         return PushRun(due=due.count(), changes=changes, tally=due.tally)
 
     def run(self) -> PushRun:
@@ -233,7 +238,8 @@ class _SourcePush:
     def _send(self, adapter: Adapter, due: _Due, run: PushRun, now: datetime) -> None:
         session, settings = self.session, self.settings
         try:
-            push_fields(session, adapter, settings, due.fields, self.specs, run, now)
+            pages = due_pages(session, self.name, now, FIELDS)
+            push_fields(session, adapter, settings, pages, self.specs, run, now)
             if not run.budget_stopped:
                 push_notes(session, adapter, settings, due.notes, run, now)
             if not run.budget_stopped:

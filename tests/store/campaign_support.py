@@ -20,7 +20,8 @@ from connector.store.app import App
 from connector.store.models_campaigns import Campaign, Nomination
 from connector.writeback.campaign_push import due_campaigns, push_campaign_step
 from connector.writeback.campaigns import desired_campaigns
-from connector.writeback.outbox import PushRun, field_specs, refresh
+from connector.writeback.outbox import PushRun, field_specs
+from connector.writeback.outbox_refresh import refresh
 from mappings.loader import load_mapping, mapping_path
 from tests import governance_world as w
 

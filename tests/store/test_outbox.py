@@ -24,8 +24,8 @@ from connector.writeback.outbox import (
     field_specs,
     field_write,
     record,
-    refresh,
 )
+from connector.writeback.outbox_refresh import refresh
 from mappings.loader import load_mapping, mapping_path
 from mappings.schema import OutField
 from tests import governance_world as w

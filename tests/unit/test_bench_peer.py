@@ -74,3 +74,17 @@ def test_measure_sees_the_cpu_the_output_and_the_memory() -> None:
     assert run.returncode == 0 and run.stdout.strip() == "done"
     assert run.cpu > 0 and run.wall >= 0.4
     assert run.peak_mb >= 60 and run.together_mb >= 60
+
+
+def test_measure_leaves_out_a_fork_before_its_exec_but_counts_a_child_that_runs() -> None:
+    # the fork shares all the parent's pages until it execs (or, here, never does): not its own
+    code = "import os, subprocess, sys, time; b = bytearray(60 << 20); b[::4096] = b'x' * 15360\n"
+    code += "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(0.6)'])\n"
+    code += "pid = os.fork()\n"
+    code += "time.sleep(0.6)\n"
+    code += "if pid == 0: os._exit(0)\n"
+    code += "os.waitpid(pid, 0); child.wait(); print('done')"
+    run = measure([sys.executable, "-c", code], memory=True)
+    assert run.returncode == 0 and run.stdout.strip() == "done"
+    assert len(run.hwm_kib) == 2  # the process and its exec'd child
+    assert run.peak_mb < 60 + 60

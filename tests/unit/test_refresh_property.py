@@ -27,7 +27,7 @@ from connector.writeback.campaigns import desired_campaigns
 from connector.writeback.desired import desired_fields
 from connector.writeback.notes import desired_notes
 from connector.writeback.outbox import PushRun, Tally, due_rows, field_specs, record
-from connector.writeback.outbox import refresh as outbox_refresh
+from connector.writeback.outbox_refresh import refresh as outbox_refresh
 from connector.writeback.push import refresh_outbox
 from mappings.loader import load_mapping, mapping_path
 from tests import governance_world as w
