@@ -6,7 +6,7 @@ goes through `visibility()` or its SQL twin `visibility_sql()`; see docs/governa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any, NamedTuple, Protocol
@@ -29,6 +29,7 @@ from sqlalchemy.sql.sqltypes import NullType
 
 from connector.core.config import Sharing
 from connector.governance.scoring import strength
+from connector.governance.shown import last_interaction, notes_of, strongest_first
 from connector.store.models import Member, Relationship
 
 
@@ -303,7 +304,7 @@ def redacted(
     # notes are read only where they will be shown in full; the last interaction, shown (and
     # sorted on) only there too, comes with the row
     full = [r[0] for r, lv in zip(rows, levels, strict=True) if lv == FULL] if notes else []
-    extra = _notes(session, full)
+    extra = notes_of(session, full)
     when = last_interaction(session)
     strengths: dict[tuple[Any, Any], Any] = {}
     out: list[VisibleRel] = []
@@ -321,7 +322,7 @@ def redacted(
                        s.rating, s.score, s.disagreement, share or sharing.default, excl, last,
                        note)
         )  # fmt: skip
-    _sort(out)
+    strongest_first(out)
     return out
 
 
@@ -377,47 +378,5 @@ def visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: dateti
     return q
 
 
-def last_interaction(session: Session) -> Callable[[Any], datetime | None]:
-    """`visible_query`'s last interaction, as the driver gives it, made what the ORM would make
-    of it (the column type's own result processor): only for the rows shown in full, rather than
-    for every row read."""
-    dialect = session.get_bind().dialect
-    made = _WHEN.get(dialect.name)
-    if made is None:
-        column = Relationship.__table__.c.last_interaction_at
-        made = column.type.dialect_impl(dialect).result_processor(dialect, None) or _same
-        _WHEN[dialect.name] = made
-    return made
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-_WHEN: dict[str, Callable[[Any], Any]] = {}
-
-
 def is_viewer_sql(viewer: Viewer) -> ColumnElement[bool]:
     return false() if isinstance(viewer, CrmAudience) else Member.id == viewer.id
-
-
-def _notes(session: Session, ids: list[int]) -> dict[int, str | None]:
-    out: dict[int, str | None] = {}
-    for i in range(0, len(ids), 500):
-        q = select(Relationship.id, Relationship.notes).where(
-            Relationship.id.in_(ids[i : i + 500]), Relationship.notes.is_not(None)
-        )
-        out.update(dict(session.connection().execute(q).all()))
-    return out
-
-
-_NEVER = datetime.min.replace(tzinfo=UTC)
-
-
-def _sort(rels: list[VisibleRel]) -> None:
-    """In place: strongest first, then the most recent interaction (none: last), then the oldest
-    relationship. Three stable sorts on plain fields, least significant first (cheaper than a
-    key building a tuple per row, on thousands of rows)."""
-    rels.sort(key=lambda v: v.id)
-    rels.sort(key=lambda v: v.last_interaction_at or _NEVER, reverse=True)
-    rels.sort(key=lambda v: v.strength or 0, reverse=True)
