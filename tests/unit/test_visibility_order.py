@@ -1,5 +1,5 @@
 """The order of `visible_relationships`' answer: strongest first, then the most recent
-interaction (none: last), then the oldest relationship — `_sort`'s three stable sorts give the
+interaction (none: last), then the oldest relationship — `strongest_first`'s three stable sorts give the
 same order as one key over the three, for any rows (hypothesis)."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.governance.visibility import FULL, VisibleRel, _sort
+from connector.governance.shown import strongest_first
+from connector.governance.visibility import FULL, VisibleRel
 
 WHEN = st.one_of(
     st.none(),
@@ -31,5 +32,5 @@ def expected(v: VisibleRel) -> tuple[int, int, float, int]:
 def test_strongest_then_latest_then_oldest(rows: list[tuple[int | None, datetime | None]]) -> None:
     rels = [rel(i, s, at) for i, (s, at) in enumerate(rows)]
     got = list(reversed(rels))
-    _sort(got)
+    strongest_first(got)
     assert [v.id for v in got] == [v.id for v in sorted(rels, key=expected)]
