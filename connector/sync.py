@@ -268,9 +268,9 @@ class _SourceSync:
         finished: set[str] = set()  # the objects whose last pull finished
         if not self.full:
             q = select(SyncState.object, SyncState.cursor, SyncState.last_finished_at)
-            for obj, cursor, ended in self.session.execute(q.where(SyncState.source == self.source)):
+            for obj, cursor, end in self.session.execute(q.where(SyncState.source == self.source)):
                 cursors[obj] = cursor
-                if ended is not None:
+                if end is not None:
                     finished.add(obj)
         _commit(self.session, self.dry_run)  # no transaction (nor lock) while the CRM answers
         wants = [(obj, cursors.get(obj)) for obj in self.mapping.objects]

@@ -1,6 +1,6 @@
 """The order of `visible_relationships`' answer: strongest first, then the most recent
-interaction (none: last), then the oldest relationship — `strongest_first`'s three stable sorts give the
-same order as one key over the three, for any rows (hypothesis)."""
+interaction (none: last), then the oldest relationship — `strongest_first`'s three stable sorts
+give the same order as one key over the three, for any rows (hypothesis)."""
 
 from __future__ import annotations
 
