@@ -147,7 +147,7 @@ def effective_strength(rating: int | None, score: float | None) -> int | None:
 
 def strength(rating: int | None, score: float | None) -> Strength:
     rounded = None if score is None else round_half_up(score)
-    effective = rating if rating is not None else rounded
+    effective = effective_strength(rating, score)
     disagree = rating is not None and rounded is not None and abs(rating - rounded) >= DISAGREEMENT
     return Strength(effective, rating, rounded, disagree)
 

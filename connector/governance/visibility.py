@@ -247,9 +247,6 @@ class Judged(NamedTuple):
     levels: list[Visibility]
 
 
-NONE = Judged([], [])  # nothing read
-
-
 def visible_rows(
     session: Session,
     viewer: Viewer,

@@ -20,7 +20,6 @@ from connector.governance.audit import ShownRel, record_shown
 from connector.governance.reach import Reach, reach_of
 from connector.governance.visibility import (
     CRM_AUDIENCE,
-    NONE,
     Viewer,
     Visibility,
     VisibleRel,
@@ -134,13 +133,12 @@ def build_plan(
     account's people), the others are counted."""
     session.flush()  # what this session changed is read below through its connection
     people = org_people(session, org.id)
-    ids = [p.id for p in people]
     marks = stakeholder_rows(session, org.id)
     roles = _deal_roles(session, org.id)
-    in_org = set(ids)
+    in_org = {p.id for p in people}
     # the same people, named by a subquery rather than hundreds of bound ids
     live, now = _live_in(org.id, Person.id), datetime.now(UTC)
-    seen = visible_rows(session, viewer, sharing, live, now) if ids else NONE
+    seen = visible_rows(session, viewer, sharing, live, now)
     reach = reach_of(seen)
     stakeholders = [
         _stakeholder(p, marks.get(p.id), roles.get(p.id, []), reach.get(p.id), in_org)
