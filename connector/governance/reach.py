@@ -1,31 +1,44 @@
 """Counting what the one visibility rule lets a viewer see of many people, without redacting each
-relationship: who-knows ranks an org's people in the store (`ranked_people`; what is shown of a
-person is read again through `visible_relationships`); a plan reads its account's relationships
-once (`visible_rows`), counts coverage and risk over every stakeholder (`reach_of`) and redacts
-only those it draws (`redacted`).
+relationship, in the store (the SQL rule, aggregated: only counts and ids leave it): who-knows ranks
+an org's people (`ranked_people`; what is shown of a person is read again through
+`visible_relationships`); a plan counts coverage and risk over every stakeholder (`reach_in`) and
+reads and redacts only the ones it draws (`visible_rows`, `redacted`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Numeric, Select, cast, func, or_, select
+from sqlalchemy import ColumnElement, Numeric, Select, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
-from connector.governance.scoring import effective_strength
-from connector.governance.visibility import (
-    FULL,
-    HIDDEN,
-    Judged,
-    Viewer,
-    is_viewer_sql,
-    visibility_sql,
-)
+from connector.governance.visibility import HIDDEN, Viewer, is_viewer_sql, visibility_sql
 from connector.store.models import Member, Relationship
+
+
+def strength_sql() -> ColumnElement[Any]:
+    """`effective_strength` in SQL, 0 for none: the rating, else the score rounded (SQL's round
+    goes half away from zero, the same as half up on scores, which are never negative)."""
+    return func.coalesce(Relationship.rating, func.round(cast(Relationship.score, Numeric)), 0)
+
+
+def _per_person(
+    viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime | None, *measures: Any
+) -> Select[Any]:
+    """Per person of `person_ids` (ids or a subquery of ids) with a relationship `viewer` may
+    see at `now`: these aggregates of those relationships (the SQL rule, in the store)."""
+    level = visibility_sql(viewer, sharing, now=now)
+    ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
+    return (
+        select(Relationship.person_id, *measures)
+        .join(Member, Member.id == Relationship.member_id)
+        .where(Relationship.person_id.in_(ids), level > int(HIDDEN))
+        .where(or_(Member.active, is_viewer_sql(viewer)))
+        .group_by(Relationship.person_id)
+    )
 
 
 def ranked_people(
@@ -40,18 +53,7 @@ def ranked_people(
     `viewer` may see, strongest first, then by name: the same SQL rule, aggregated in the store.
     Only ids leave it; what is shown of each person is read again through
     `visible_relationships`."""
-    level = visibility_sql(viewer, sharing, now=now)
-    strength_sql = func.coalesce(
-        Relationship.rating, func.round(cast(Relationship.score, Numeric)), 0
-    )
-    ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
-    q = (
-        select(Relationship.person_id, func.max(strength_sql))
-        .join(Member, Member.id == Relationship.member_id)
-        .where(Relationship.person_id.in_(ids), level > int(HIDDEN))
-        .where(or_(Member.active, is_viewer_sql(viewer)))
-        .group_by(Relationship.person_id)
-    )
+    q = _per_person(viewer, sharing, person_ids, now, func.max(strength_sql()))
     best = sorted(
         session.connection().execute(q), key=lambda r: (-int(r[1] or 0), names.get(r[0], ""), r[0])
     )
@@ -63,27 +65,18 @@ class Reach(NamedTuple):
 
     members: int  # colleagues the viewer may see knowing the person
     strength: int | None  # the strongest of those relationships (effective strength)
-    full: tuple[int, ...]  # the ids of those the viewer sees in full
 
 
-def reach_of(seen: Judged) -> dict[int, Reach]:
-    """Per person with a relationship the viewer may see (of `visible_rows`' rows): how many
-    colleagues, how strong, which in full; what `visible_relationships` would give of the same
-    rows, counted rather than redacted (coverage, risk, what to draw)."""
-    members: dict[int, set[int]] = defaultdict(set)
-    best: dict[int, int] = defaultdict(int)
-    full: dict[int, list[int]] = defaultdict(list)
-    for r, lv in zip(*seen, strict=True):
-        if lv == HIDDEN:
-            continue
-        rid, pid, mid, _, rating, score = r[:6]
-        members[pid].add(mid)
-        s = effective_strength(rating, score) or 0
-        if s > best[pid]:
-            best[pid] = s
-        if lv == FULL:
-            full[pid].append(rid)
+def reach_in(
+    session: Session, viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime
+) -> dict[int, Reach]:
+    """Per person (of `person_ids`: ids or a subquery of ids) with a relationship `viewer` may
+    see at `now`: how many colleagues, how strong; counted in the store, as `ranked_people`
+    ranks, so only the counts leave it (a member holds at most one relationship with a person:
+    the rows counted are the colleagues). What is shown of the people a reader draws is read
+    through `visible_rows` and `redacted`."""
+    q = _per_person(viewer, sharing, person_ids, now, func.count(), func.max(strength_sql()))
     return {
-        pid: Reach(len(m), best[pid] or None, tuple(sorted(full.get(pid, ()))))
-        for pid, m in members.items()
+        pid: Reach(int(n), int(best) if best else None)
+        for pid, n, best in session.connection().execute(q)
     }

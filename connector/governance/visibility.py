@@ -6,7 +6,7 @@ goes through `visibility()` or its SQL twin `visibility_sql()`; see docs/governa
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any, NamedTuple, Protocol
@@ -258,8 +258,8 @@ def visible_rows(
     """The relationships `viewer` may see (of the given people: ids or a subquery of ids; of one
     holder's, with `holder_id`), read once and judged: SQL filters with `visibility_sql`, each
     row is then checked with `visibility()`, so the two forms of the rule guard each other. A
-    reader that counts many and shows a few reads once, counts the rows (`reach_of`) and redacts
-    the ones it shows (`redacted`)."""
+    reader that counts many and shows a few counts in the store (`reach.reach_in`) and reads and
+    redacts here only the ones it shows (`redacted`)."""
     q = visible_query(viewer, sharing, person_ids, now or datetime.now(UTC))
     if holder_id is not None:
         q = q.where(Relationship.member_id == holder_id)
@@ -288,15 +288,11 @@ def redacted(
     seen: Judged,
     viewer: Viewer,
     sharing: Sharing,
-    people: Collection[int] | None = None,
     notes: bool = True,
 ) -> list[VisibleRel]:
-    """The rows of `seen` (of `people` only, if given) above HIDDEN, redacted to their level,
-    strongest first; notes (with `notes`) read only for the ones seen in full."""
+    """The rows of `seen` above HIDDEN, redacted to their level, strongest first; notes (with
+    `notes`) read only for the ones seen in full."""
     rows, levels = seen
-    if people is not None:
-        kept = [(r, lv) for r, lv in zip(rows, levels, strict=True) if r[1] in people]
-        rows, levels = [r for r, _ in kept], [lv for _, lv in kept]
     viewer_id = None if isinstance(viewer, CrmAudience) else viewer.id
     # notes are read only where they will be shown in full; the last interaction, shown (and
     # sorted on) only there too, comes with the row

@@ -17,15 +17,17 @@ from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
 from connector.governance.audit import ShownRel, record_shown
-from connector.governance.reach import Reach, reach_of
+from connector.governance.reach import Reach, reach_in
 from connector.governance.visibility import (
     CRM_AUDIENCE,
+    FULL,
     Viewer,
     Visibility,
     VisibleRel,
-    redacted,
+    judged,
     visibility_sql,
-    visible_rows,
+    visible_query,
+    visible_relationships,
 )
 from connector.governance.whoknows import resolve_org
 from connector.store.models import (
@@ -127,10 +129,10 @@ class _Seen(NamedTuple):
 def build_plan(
     session: Session, org: Org, viewer: Viewer, sharing: Sharing, detail: Detail | None = None
 ) -> tuple[dict[str, Any], list[ShownRel]]:
-    """The plan and the relationships it shows. The account's relationships are read once;
-    coverage, strength and single-threaded risk count every stakeholder; with `detail`, who
-    knows a stakeholder is redacted only for the ones it picks (a page drawing a few of a large
-    account's people), the others are counted."""
+    """The plan and the relationships it shows. Coverage, strength and single-threaded risk count
+    every stakeholder's relationships in the store (`reach_in`); who knows a stakeholder is read
+    and redacted for every one, or with `detail` only for the ones it picks (a page drawing a few
+    of a large account's people)."""
     session.flush()  # what this session changed is read below through its connection
     people = org_people(session, org.id)
     marks = stakeholder_rows(session, org.id)
@@ -138,21 +140,19 @@ def build_plan(
     in_org = {p.id for p in people}
     # the same people, named by a subquery rather than hundreds of bound ids
     live, now = _live_in(org.id, Person.id), datetime.now(UTC)
-    seen = visible_rows(session, viewer, sharing, live, now)
-    reach = reach_of(seen)
+    reach = reach_in(session, viewer, sharing, live, now)
     stakeholders = [
         _stakeholder(p, marks.get(p.id), roles.get(p.id, []), reach.get(p.id), in_org)
         for p in people
     ]
     # who knows whom, redacted: for every stakeholder, or only for those `detail` picks
-    wanted = None if detail is None else set(detail(stakeholders)) & set(reach)
-    rels = redacted(session, seen, viewer, sharing, people=wanted)
+    wanted = live if detail is None else sorted(set(detail(stakeholders)) & set(reach))
+    rels = visible_relationships(session, viewer, sharing, wanted, now)
     by_person = known_by_person(rels)
     for s in stakeholders:
         s["known_by"] = [_known(v) for v in by_person.get(s["id"], [])]
-    full = {rid for r in reach.values() for rid in r.full}
     names = {p.id: p.name for p in people}
-    activities, via = crm_activities(session, live, full, names, viewer, sharing, now)
+    activities, via = crm_activities(session, live, names, viewer, sharing, now)
     plan = session.scalar(select(AccountPlan).where(AccountPlan.org_id == org.id))
     doc = {
         "org": _org_json(session, org),
@@ -286,21 +286,14 @@ def _actions(session: Session, plan: AccountPlan) -> list[dict[str, Any]]:
 def activities_query(
     dialect: str, people: Select[Any], viewer: Viewer, sharing: Sharing, now: datetime
 ) -> Select[Any]:
-    """The relationships of `people` (ids) that hold CRM activities and that `viewer` sees in
-    FULL at `now`, with their holder: through the partial index ix_relationship_activities,
-    whose predicate (HAS_ACTIVITIES) the query repeats in the store's SQL."""
+    """`visible_query`'s rows of `people` (ids) that `viewer` sees in FULL at `now` and that
+    hold CRM activities, with their signals last: through the partial index
+    ix_relationship_activities, whose predicate (HAS_ACTIVITIES) the query repeats in the
+    store's SQL."""
     predicate = HAS_ACTIVITIES.get(dialect)
     return (
-        select(
-            Relationship.id,
-            Relationship.signals,
-            Relationship.person_id,
-            Relationship.member_id,
-            Member.name,
-            Member.email,
-        )
-        .join(Member, Member.id == Relationship.member_id)
-        .where(Relationship.person_id.in_(people))
+        visible_query(viewer, sharing, people, now)
+        .add_columns(Relationship.signals)
         .where(
             text(predicate)
             if predicate
@@ -313,7 +306,6 @@ def activities_query(
 def crm_activities(
     session: Session,
     people: Select[Any],
-    full: set[int],
     names: dict[int, str],
     viewer: Viewer,
     sharing: Sharing,
@@ -321,17 +313,19 @@ def crm_activities(
 ) -> tuple[list[dict[str, Any]], list[_Seen]]:
     """CRM activities (calls, meetings, emails, tasks ingest keeps in a relationship's signals) with
     the account's `people` (a subquery of their ids), as actions: only from the relationships the
-    viewer sees in FULL (the SQL rule at `now`, and `full`, the ids `visible_rows` judged so:
-    activity details are not part of a discoverable relationship). Found through the partial
-    index of the relationships that hold activities. One action per CRM activity; and the
-    relationships they came from, for the audit."""
+    viewer sees in FULL, as both forms of the rule judge them (activity details are not part of a
+    discoverable relationship). Found through the partial index of the relationships that hold
+    activities. One action per CRM activity; and the relationships they came from, for the
+    audit."""
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     seen: dict[int, _Seen] = {}
     me = getattr(viewer, "id", None)
     q = activities_query(session.get_bind().dialect.name, people, viewer, sharing, now)
-    for rid, signals, pid, mid, name, email in session.execute(q):
-        if rid not in full:
+    rows = session.connection().execute(q).all()
+    for r, level in zip(rows, judged(rows, viewer, sharing), strict=True):
+        if level != FULL:
             continue
+        rid, pid, mid, name, email, signals = r[0], r[1], r[2], r[7], r[8], r[-1]
         for a in (signals or {}).get("activities") or []:
             if not isinstance(a, dict) or not a.get("at") or not a.get("id"):
                 continue
