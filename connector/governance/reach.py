@@ -55,7 +55,8 @@ def ranked_people(
     `visible_relationships`."""
     q = _per_person(viewer, sharing, person_ids, now, func.max(strength_sql()))
     best = sorted(
-        session.connection().execute(q), key=lambda r: (-int(r[1] or 0), names.get(r[0], ""), r[0])
+        session.connection().execute(q).all(),
+        key=lambda r: (-int(r[1] or 0), names.get(r[0], ""), r[0]),
     )
     return [pid for pid, _ in best]
 
@@ -78,5 +79,5 @@ def reach_in(
     q = _per_person(viewer, sharing, person_ids, now, func.count(), func.max(strength_sql()))
     return {
         pid: Reach(int(n), int(best) if best else None)
-        for pid, n, best in session.connection().execute(q)
+        for pid, n, best in session.connection().execute(q).all()
     }

@@ -74,7 +74,7 @@ def org_people(session: Session, org_id: int) -> list[PersonRow]:
         org_id, Person.id, Person.name, Person.title, Person.level, Person.country,
         Person.reports_to_id,
     )  # fmt: skip
-    return [PersonRow(*r) for r in session.connection().execute(q.order_by(Person.id))]
+    return list(map(PersonRow._make, session.connection().execute(q.order_by(Person.id)).all()))
 
 
 def stakeholder_rows(session: Session, org_id: int) -> dict[int, Stakeholder]:
