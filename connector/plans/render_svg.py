@@ -72,8 +72,11 @@ def _layout(
     return pos, bands
 
 
-def render_svg(doc: dict[str, Any]) -> str:
-    doc, left_out = drawn(doc)
+def render_svg(doc: dict[str, Any], picked: tuple[dict[str, Any], int] | None = None) -> str:
+    """The map of `doc`; `picked`: what `drawn` gave of its stakeholders, when the caller has it."""
+    sub, left_out = picked or drawn(doc)
+    if left_out:  # else every stakeholder is drawn, as `doc` holds them
+        doc = {**doc, "stakeholders": sub["stakeholders"], "roots": sub["roots"]}
     pos, bands = _layout(doc)
     members, more = _members(doc)
     widest = max([x for x, _ in pos.values()], default=PEOPLE_X) + BOX_W

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from connector.core.errors import UsageError
 from connector.governance.whoknows import resolve_org
-from connector.plans.render import RENDERERS
 from connector.plans.render_base import LEVEL_NAMES
-from connector.plans.render_svg import drawn
+from connector.plans.render_svg import drawn, render_svg
 from connector.store.models import LEVELS, Member
 from connector.store.models_plans import STANCES
 from connector.web.auth import render
@@ -73,24 +72,33 @@ def by_level(
     return out
 
 
-def drawn_here(people: list[dict[str, Any]], full: str | None, focus: int | None) -> set[int]:
-    """The stakeholders the plan page shows with who knows them: the ones its levels draw, the
-    single-threaded ones it names, and the ones on its map."""
-    doc = {"stakeholders": people, "roots": []}
-    ids = {s["id"] for _, _, shown, _ in by_level(doc, full, focus) for s in shown}
-    ids.update(s["id"] for s in people if s["single_threaded"])
-    ids.update(s["id"] for s in drawn(doc)[0]["stakeholders"])
-    return ids
+class Drawing:
+    """What the plan page draws of an account, worked out once from its stakeholders (before who
+    knows them is read, see `show_plan`'s `detail`): the levels' rows (`by_level`), the map's
+    people (`drawn`), and the stakeholders shown with who knows them (`__call__`): the ones the
+    levels draw, the single-threaded ones it names, and the ones on the map."""
+
+    def __init__(self, full: str | None, focus: int | None) -> None:
+        self.full, self.focus = full, focus
+        self.levels: list[tuple[str, str, list[dict[str, Any]], int]] = []
+        self.map: tuple[dict[str, Any], int] | None = None
+
+    def __call__(self, people: list[dict[str, Any]]) -> set[int]:
+        doc = {"stakeholders": people, "roots": []}
+        self.levels = by_level(doc, self.full, self.focus)
+        self.map = drawn(doc)
+        ids = {s["id"] for _, _, shown, _ in self.levels for s in shown}
+        ids.update(s["id"] for s in people if s["single_threaded"])
+        ids.update(s["id"] for s in self.map[0]["stakeholders"])
+        return ids
 
 
 @router.get("/plans/{org_id}")
 def plan_page(request: Request, org_id: int, level: str = "", person: int = 0) -> Response:
     def view(ctx: WebContext, s: Session, signed: Signed, me: Member) -> Response:
-        full = level if level in LEVELS else None
+        drawing = Drawing(level if level in LEVELS else None, person or None)
         try:
-            doc = plan_view(
-                s, org_id, me, ctx.sharing, lambda people: drawn_here(people, full, person or None)
-            )
+            doc = plan_view(s, org_id, me, ctx.sharing, drawing)
         except UsageError as exc:
             return render(ctx, request, "error.html", 404, me=me, signed=signed,
                           message="; ".join(exc.lines()))  # fmt: skip
@@ -99,8 +107,8 @@ def plan_page(request: Request, org_id: int, level: str = "", person: int = 0) -
         people = {p["id"]: p for p in doc["stakeholders"]}
         return render(
             ctx, request, "plan.html", me=me, signed=signed, doc=doc, people=people,
-            levels=by_level(doc, full, person or None),
-            svg=RENDERERS["svg"](doc), stances=STANCES, level_names=LEVEL_NAMES, nav="plans",
+            levels=drawing.levels, svg=render_svg(doc, drawing.map), stances=STANCES,
+            level_names=LEVEL_NAMES, nav="plans",
             note=NOTES.get(request.query_params.get("done", "")),
         )  # fmt: skip
 
