@@ -18,12 +18,8 @@ from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
 from connector.governance.campaigns_rule import DISCLOSED, DISCLOSURE_ENDED, nomination_visible
-from connector.governance.visibility import (
-    CRM_AUDIENCE,
-    Viewer,
-    Visibility,
-    visibility,
-)
+from connector.governance.viewers import CRM_AUDIENCE, Viewer
+from connector.governance.visibility import Visibility, visibility
 from connector.store.models import AuditEvent, Intro, Member, Person, Relationship, utcnow
 from connector.store.models_campaigns import Campaign, Nomination
 

@@ -14,14 +14,8 @@ from typing import Any, Protocol
 
 from connector.core.config import Sharing
 from connector.core.errors import UsageError
-from connector.governance.visibility import (
-    CrmAudience,
-    HolderLike,
-    RelLike,
-    Viewer,
-    Visibility,
-    visibility,
-)
+from connector.governance.viewers import CrmAudience, HolderLike, Viewer
+from connector.governance.visibility import RelLike, Visibility, visibility
 from connector.store.models import LEVELS
 
 HIDDEN = Visibility.HIDDEN

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Numeric, Select, cast, func, or_, select
+from sqlalchemy import ColumnElement, Numeric, Select, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
-from connector.governance.visibility import HIDDEN, Viewer, is_viewer_sql, visibility_sql
-from connector.store.models import Member, Relationship
+from connector.governance.viewers import Viewer, ViewerParams, params_of, prepared
+from connector.governance.visibility import HIDDEN, is_viewer_sql, visibility_sql
+from connector.store.models import Member, Person, Relationship
 
 
 def strength_sql() -> ColumnElement[Any]:
@@ -26,7 +27,11 @@ def strength_sql() -> ColumnElement[Any]:
 
 
 def _per_person(
-    viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime | None, *measures: Any
+    viewer: Viewer | ViewerParams,
+    sharing: Sharing,
+    person_ids: Any,
+    now: datetime | None,
+    *measures: Any,
 ) -> Select[Any]:
     """Per person of `person_ids` (ids or a subquery of ids) with a relationship `viewer` may
     see at `now`: these aggregates of those relationships (the SQL rule, in the store)."""
@@ -68,16 +73,30 @@ class Reach(NamedTuple):
     strength: int | None  # the strongest of those relationships (effective strength)
 
 
+def people_of(org_id: Any, *columns: Any) -> Select[Any]:
+    """An account's live people (neither deleted nor merged away): these columns of them;
+    `org_id` a value or a bind parameter."""
+    return select(*columns).where(
+        Person.org_id == org_id, Person.deleted_at.is_(None), Person.merged_into_id.is_(None)
+    )
+
+
 def reach_in(
-    session: Session, viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime
+    session: Session, viewer: Viewer, sharing: Sharing, org_id: int, now: datetime
 ) -> dict[int, Reach]:
-    """Per person (of `person_ids`: ids or a subquery of ids) with a relationship `viewer` may
-    see at `now`: how many colleagues, how strong; counted in the store, as `ranked_people`
-    ranks, so only the counts leave it (a member holds at most one relationship with a person:
-    the rows counted are the colleagues). What is shown of the people a reader draws is read
-    through `visible_rows` and `redacted`."""
-    q = _per_person(viewer, sharing, person_ids, now, func.count(), func.max(strength_sql()))
+    """Per live person of the account with a relationship `viewer` may see at `now`: how many
+    colleagues, how strong; counted in the store, as `ranked_people` ranks, so only the counts
+    leave it (a member holds at most one relationship with a person: the rows counted are the
+    colleagues). What is shown of the people a reader draws is read through `visible_rows` and
+    `redacted`."""
+
+    def build(v: ViewerParams) -> Select[Any]:
+        people = people_of(bindparam("org_id"), Person.id)
+        return _per_person(v, sharing, people, None, func.count(), func.max(strength_sql()))
+
+    q = prepared("reach_in", viewer, sharing, build)
+    params = {**params_of(viewer, sharing, now), "org_id": org_id}
     return {
         pid: Reach(int(n), int(best) if best else None)
-        for pid, n, best in session.connection().execute(q).all()
+        for pid, n, best in session.connection().execute(q, params).all()
     }

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
 from connector.governance.scoring import strength
-from connector.governance.visibility import grace_cutoff, publish_at, waiting_sql
+from connector.governance.viewers import grace_cutoff
+from connector.governance.visibility import publish_at, waiting_sql
 from connector.store.models import Member, Org, Person, PersonEmail, Relationship
 
 

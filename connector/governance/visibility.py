@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -30,6 +32,16 @@ from sqlalchemy.sql.sqltypes import NullType
 from connector.core.config import Sharing
 from connector.governance.scoring import strength
 from connector.governance.shown import last_interaction, notes_of, strongest_first
+from connector.governance.viewers import (
+    CrmAudience,
+    HolderLike,
+    Viewer,
+    ViewerParams,
+    grace_cutoff,
+    is_crm,
+    params_of,
+    prepared,
+)
 from connector.store.models import Member, Relationship
 
 
@@ -37,23 +49,6 @@ class Visibility(IntEnum):
     HIDDEN = 0  # the viewer must not learn that the relationship exists
     DISCOVERABLE = 1  # that the holder knows the person and how well; no notes, details, signals
     FULL = 2  # everything, including notes and the person's contact details
-
-
-class CrmAudience:
-    """Whoever reads a CRM: write-back fields and notes, exports into a CRM."""
-
-    def __repr__(self) -> str:
-        return "CRM_AUDIENCE"
-
-
-CRM_AUDIENCE = CrmAudience()
-
-
-class HolderLike(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def team(self) -> str | None: ...
 
 
 class RelLike(Protocol):
@@ -67,9 +62,6 @@ class RelLike(Protocol):
     def chosen_at(self) -> datetime | None: ...
 
 
-Viewer = HolderLike | CrmAudience
-
-
 def effective_shareability(shareability: str | None, sharing: Sharing) -> str:
     return shareability or sharing.default
 
@@ -77,14 +69,6 @@ def effective_shareability(shareability: str | None, sharing: Sharing) -> str:
 def sharing_on(team: str | None, sharing: Sharing) -> bool:
     """Sharing is on for a holder's team unless a pilot list is set and leaves the team out."""
     return not sharing.pilot_teams or team in sharing.pilot_teams
-
-
-def grace_cutoff(sharing: Sharing, now: datetime | None = None) -> datetime | None:
-    """Relationships a sync discovered after this, and not chosen since, wait for their holder's
-    choice; None when there is no grace period (`grace_days: 0`)."""
-    if not sharing.grace_days:
-        return None
-    return (now or datetime.now(UTC)) - timedelta(days=sharing.grace_days)
 
 
 def waiting(
@@ -99,7 +83,17 @@ def waiting(
     )
 
 
-def waiting_sql(rel: Any, cutoff: datetime | None) -> ColumnElement[bool]:
+def _cutoff_sql(
+    viewer: Viewer | ViewerParams, sharing: Sharing, now: datetime | None
+) -> datetime | BindParameter[Any] | None:
+    """The grace cutoff a statement compares with: its value, or for ViewerParams the parameter
+    `grace_cutoff` (None either way without a grace period)."""
+    if isinstance(viewer, ViewerParams):
+        return bindparam("grace_cutoff") if sharing.grace_days else None
+    return grace_cutoff(sharing, now)
+
+
+def waiting_sql(rel: Any, cutoff: datetime | BindParameter[Any] | None) -> ColumnElement[bool]:
     """`waiting()` in SQL, NULL-safe (never NULL: a NULL would let a CASE fall through)."""
     if cutoff is None:
         return false()
@@ -160,33 +154,35 @@ def _level(
 
 
 def visibility_sql(
-    viewer: Viewer,
+    viewer: Viewer | ViewerParams,
     sharing: Sharing,
     rel: Any = Relationship,
     holder: Any = Member,
     now: datetime | None = None,
 ) -> ColumnElement[int]:
     """The same rule as `visibility()`, as a SQL expression giving 0, 1 or 2 per row, over the
-    relationship `rel` joined to its holder `holder` (either may be an alias), at `now`."""
+    relationship `rel` joined to its holder `holder` (either may be an alias), at `now` (for
+    ViewerParams: at the cutoff the statement is given)."""
     share = func.coalesce(rel.shareability, literal(sharing.default))
-    in_grace = waiting_sql(rel, grace_cutoff(sharing, now))
+    in_grace = waiting_sql(rel, _cutoff_sql(viewer, sharing, now))
     # NULL-safe throughout: a NULL team must give false, never NULL (NOT NULL is NULL, and a NULL
     # condition would let the CASE fall through to a visible level)
     has_team = holder.team.is_not(None)
     pilot: ColumnElement[bool] = (
         and_(has_team, holder.team.in_(sharing.pilot_teams)) if sharing.pilot_teams else true()
     )
-    if isinstance(viewer, CrmAudience):
+    if is_crm(viewer):
         in_reach: ColumnElement[bool] = true() if sharing.scope == "company" else false()
         is_holder: ColumnElement[bool] = false()
     else:
-        is_holder = rel.member_id == viewer.id
+        member = cast("HolderLike | ViewerParams", viewer)
+        is_holder = rel.member_id == member.id
         if sharing.scope == "company":
             in_reach = true()
-        elif viewer.team is None:
+        elif member.team is None:
             in_reach = false()
         else:
-            in_reach = and_(has_team, holder.team == viewer.team)
+            in_reach = and_(has_team, holder.team == member.team)
     return case(
         (is_holder, int(Visibility.FULL)),
         (or_(share == "private", in_grace, ~pilot, ~in_reach), int(Visibility.HIDDEN)),
@@ -260,10 +256,26 @@ def visible_rows(
     row is then checked with `visibility()`, so the two forms of the rule guard each other. A
     reader that counts many and shows a few counts in the store (`reach.reach_in`) and reads and
     redacts here only the ones it shows (`redacted`)."""
-    q = visible_query(viewer, sharing, person_ids, now or datetime.now(UTC))
-    if holder_id is not None:
-        q = q.where(Relationship.member_id == holder_id)
-    rows = session.connection().execute(q).all()
+    now = now or datetime.now(UTC)
+    if isinstance(person_ids, Select):  # a subquery: its own statement
+        q = visible_query(viewer, sharing, person_ids, now)
+        if holder_id is not None:
+            q = q.where(Relationship.member_id == holder_id)
+        rows = session.connection().execute(q).all()
+        return Judged(rows, judged(rows, viewer, sharing))
+    params = params_of(viewer, sharing, now)
+    some, held = person_ids is not None, holder_id is not None
+    if some:
+        params["people"] = list(person_ids)  # type: ignore[arg-type]
+    if held:
+        params["holder_id"] = holder_id
+
+    def build(v: ViewerParams) -> Any:
+        q = visible_query(v, sharing, bindparam("people", expanding=True) if some else None, None)
+        return q.where(Relationship.member_id == bindparam("holder_id")) if held else q
+
+    q = prepared(f"visible_rows {some} {held}", viewer, sharing, build)
+    rows = session.connection().execute(q, params).all()
     return Judged(rows, judged(rows, viewer, sharing))
 
 
@@ -337,7 +349,9 @@ def judged(rows: Sequence[Any], viewer: Viewer, sharing: Sharing) -> list[Visibi
     return levels
 
 
-def visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: datetime) -> Any:
+def visible_query(
+    viewer: Viewer | ViewerParams, sharing: Sharing, person_ids: Any, now: datetime | None
+) -> Any:
     """The relationships (of the people, if given) at a level above HIDDEN, with their level and
     their last interaction; only the columns of ix_relationship_who_knows, so the rows come from
     the index alone."""
@@ -357,7 +371,7 @@ def visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: dateti
             level,
             # whether it waits for its holder's choice: a fact of the row, read in the store
             # (no dates to parse); the rule's two forms each judge with it
-            waiting_sql(Relationship, grace_cutoff(sharing, now)),
+            waiting_sql(Relationship, _cutoff_sql(viewer, sharing, now)),
             # as the driver gives it: made a datetime (`last_interaction`) only where shown
             type_coerce(Relationship.last_interaction_at, NullType()),
         )
@@ -366,10 +380,12 @@ def visible_query(viewer: Viewer, sharing: Sharing, person_ids: Any, now: dateti
         .where(or_(Member.active, is_viewer_sql(viewer)))
     )
     if person_ids is not None:
-        ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
-        q = q.where(Relationship.person_id.in_(ids))
+        keep = isinstance(person_ids, Select | BindParameter)
+        q = q.where(Relationship.person_id.in_(person_ids if keep else list(person_ids)))
     return q
 
 
-def is_viewer_sql(viewer: Viewer) -> ColumnElement[bool]:
-    return false() if isinstance(viewer, CrmAudience) else Member.id == viewer.id
+def is_viewer_sql(viewer: Viewer | ViewerParams) -> ColumnElement[bool]:
+    if is_crm(viewer):
+        return false()
+    return Member.id == cast("HolderLike | ViewerParams", viewer).id

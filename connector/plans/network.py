@@ -17,12 +17,8 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.core.errors import UsageError
 from connector.governance.credits import earned_by_member
-from connector.governance.visibility import (
-    CRM_AUDIENCE,
-    Viewer,
-    VisibleRel,
-    visible_relationships,
-)
+from connector.governance.viewers import CRM_AUDIENCE, Viewer
+from connector.governance.visibility import VisibleRel, visible_relationships
 from connector.governance.whoknows import resolve_org
 from connector.plans.plan import STRONG, PersonRow, coverage, is_key, known_by_person
 from connector.store.models import Intro, Member, Org, Person, Relationship

@@ -12,16 +12,15 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
 from connector.governance.audit import ShownRel, record_shown
-from connector.governance.reach import Reach, reach_in
+from connector.governance.reach import Reach, people_of, reach_in
+from connector.governance.viewers import CRM_AUDIENCE, Viewer, ViewerParams, params_of, prepared
 from connector.governance.visibility import (
-    CRM_AUDIENCE,
     FULL,
-    Viewer,
     Visibility,
     VisibleRel,
     judged,
@@ -62,15 +61,8 @@ def is_key(level: str, stance: str) -> bool:
     return level in KEY_LEVELS or stance != "unknown"
 
 
-def _live_in(org_id: int, *columns: Any) -> Select[Any]:
-    """The org's live people (neither deleted nor merged away): these columns of them."""
-    return select(*columns).where(
-        Person.org_id == org_id, Person.deleted_at.is_(None), Person.merged_into_id.is_(None)
-    )
-
-
 def org_people(session: Session, org_id: int) -> list[PersonRow]:
-    q = _live_in(
+    q = people_of(
         org_id, Person.id, Person.name, Person.title, Person.level, Person.country,
         Person.reports_to_id,
     )  # fmt: skip
@@ -138,21 +130,20 @@ def build_plan(
     marks = stakeholder_rows(session, org.id)
     roles = _deal_roles(session, org.id)
     in_org = {p.id for p in people}
-    # the same people, named by a subquery rather than hundreds of bound ids
-    live, now = _live_in(org.id, Person.id), datetime.now(UTC)
-    reach = reach_in(session, viewer, sharing, live, now)
+    now = datetime.now(UTC)
+    reach = reach_in(session, viewer, sharing, org.id, now)
     stakeholders = [
         _stakeholder(p, marks.get(p.id), roles.get(p.id, []), reach.get(p.id), in_org)
         for p in people
     ]
     # who knows whom, redacted: for every stakeholder, or only for those `detail` picks
-    wanted = live if detail is None else sorted(set(detail(stakeholders)) & set(reach))
+    wanted = sorted(reach if detail is None else set(detail(stakeholders)) & set(reach))
     rels = visible_relationships(session, viewer, sharing, wanted, now)
     by_person = known_by_person(rels)
     for s in stakeholders:
         s["known_by"] = [_known(v) for v in by_person.get(s["id"], [])]
     names = {p.id: p.name for p in people}
-    activities, via = crm_activities(session, live, names, viewer, sharing, now)
+    activities, via = crm_activities(session, org.id, names, viewer, sharing, now)
     plan = session.scalar(select(AccountPlan).where(AccountPlan.org_id == org.id))
     doc = {
         "org": _org_json(session, org),
@@ -284,7 +275,11 @@ def _actions(session: Session, plan: AccountPlan) -> list[dict[str, Any]]:
 
 
 def activities_query(
-    dialect: str, people: Select[Any], viewer: Viewer, sharing: Sharing, now: datetime
+    dialect: str,
+    people: Select[Any],
+    viewer: Viewer | ViewerParams,
+    sharing: Sharing,
+    now: datetime | None,
 ) -> Select[Any]:
     """`visible_query`'s rows of `people` (ids) that `viewer` sees in FULL at `now` and that
     hold CRM activities, with their signals last: through the partial index
@@ -305,14 +300,14 @@ def activities_query(
 
 def crm_activities(
     session: Session,
-    people: Select[Any],
+    org_id: int,
     names: dict[int, str],
     viewer: Viewer,
     sharing: Sharing,
     now: datetime,
 ) -> tuple[list[dict[str, Any]], list[_Seen]]:
     """CRM activities (calls, meetings, emails, tasks ingest keeps in a relationship's signals) with
-    the account's `people` (a subquery of their ids), as actions: only from the relationships the
+    the account's live people, as actions: only from the relationships the
     viewer sees in FULL, as both forms of the rule judge them (activity details are not part of a
     discoverable relationship). Found through the partial index of the relationships that hold
     activities. One action per CRM activity; and the relationships they came from, for the
@@ -320,8 +315,16 @@ def crm_activities(
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     seen: dict[int, _Seen] = {}
     me = getattr(viewer, "id", None)
-    q = activities_query(session.get_bind().dialect.name, people, viewer, sharing, now)
-    rows = session.connection().execute(q).all()
+    dialect = session.get_bind().dialect.name
+
+    def build(v: ViewerParams) -> Select[Any]:
+        return activities_query(
+            dialect, people_of(bindparam("org_id"), Person.id), v, sharing, None
+        )
+
+    q = prepared(f"crm_activities {dialect}", viewer, sharing, build)
+    params = {**params_of(viewer, sharing, now), "org_id": org_id}
+    rows = session.connection().execute(q, params).all()
     for r, level in zip(rows, judged(rows, viewer, sharing), strict=True):
         if level != FULL:
             continue

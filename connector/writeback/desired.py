@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.core.web_config import Web
 from connector.governance.authority import OWNED
-from connector.governance.visibility import CRM_AUDIENCE, VisibleRel, visible_relationships
+from connector.governance.viewers import CRM_AUDIENCE
+from connector.governance.visibility import VisibleRel, visible_relationships
 from connector.plans.network import accounts_report
 from connector.store.bulk import among
 from connector.store.models import Member, Org, ReferralCredit, Relationship, SourceLink

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing, SourceBase
 from connector.core.protocols import NoteWriter
 from connector.core.records import Outcome, PlanNote, WriteResult, plan_marker
-from connector.governance.visibility import CRM_AUDIENCE
+from connector.governance.viewers import CRM_AUDIENCE
 from connector.plans.plan import build_plan
 from connector.plans.render import to_markdown
 from connector.store.models import Org, Outbox, SourceLink

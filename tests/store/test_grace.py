@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.governance.relationships import rate
 from connector.governance.review import waiting_for
+from connector.governance.viewers import CRM_AUDIENCE, Viewer
 from connector.governance.visibility import (
-    CRM_AUDIENCE,
-    Viewer,
     Visibility,
     visibility,
     visibility_sql,

@@ -19,7 +19,8 @@ from connector.governance.relationships import (
     rate_by_email,
 )
 from connector.governance.scoring import recompute_scores
-from connector.governance.visibility import CRM_AUDIENCE, Visibility, visible_relationships
+from connector.governance.viewers import CRM_AUDIENCE
+from connector.governance.visibility import Visibility, visible_relationships
 from connector.governance.whoknows import resolve_org, who_knows
 from connector.store import models as m
 from tests import governance_world as w

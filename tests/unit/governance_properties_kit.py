@@ -16,11 +16,8 @@ from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
 from connector.core.errors import UsageError
-from connector.governance.visibility import (
-    CRM_AUDIENCE,
-    Visibility,
-    visibility,
-)
+from connector.governance.viewers import CRM_AUDIENCE
+from connector.governance.visibility import Visibility, visibility
 from connector.governance.whoknows import who_knows
 from connector.store import models as m
 from connector.store.db import make_engine

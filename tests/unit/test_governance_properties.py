@@ -18,12 +18,8 @@ from hypothesis import given
 from sqlalchemy import select
 
 from connector.governance.relationships import rate
-from connector.governance.visibility import (
-    CRM_AUDIENCE,
-    Visibility,
-    visibility_sql,
-    visible_relationships,
-)
+from connector.governance.viewers import CRM_AUDIENCE
+from connector.governance.visibility import Visibility, visibility_sql, visible_relationships
 from connector.store import models as m
 from tests.unit.governance_properties_kit import (
     DISCOVERED,

@@ -12,13 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
-from connector.governance.visibility import (
-    CRM_AUDIENCE,
-    Viewer,
-    Visibility,
-    visibility,
-    visibility_sql,
-)
+from connector.governance.viewers import CRM_AUDIENCE, Viewer
+from connector.governance.visibility import Visibility, visibility, visibility_sql
 from connector.store import models as m
 from connector.store.db import make_engine
 
