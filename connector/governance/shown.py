@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from connector.store.models import Relationship
@@ -34,13 +34,15 @@ def _same(value: Any) -> Any:
 _WHEN: dict[str, Callable[[Any], Any]] = {}
 
 
+_NOTES = select(Relationship.id, Relationship.notes).where(
+    Relationship.id.in_(bindparam("ids", expanding=True)), Relationship.notes.is_not(None)
+)
+
+
 def notes_of(session: Session, ids: list[int]) -> dict[int, str | None]:
     out: dict[int, str | None] = {}
     for i in range(0, len(ids), 500):
-        q = select(Relationship.id, Relationship.notes).where(
-            Relationship.id.in_(ids[i : i + 500]), Relationship.notes.is_not(None)
-        )
-        out.update(dict(session.connection().execute(q).all()))
+        out.update(session.connection().execute(_NOTES, {"ids": ids[i : i + 500]}).all())
     return out
 
 

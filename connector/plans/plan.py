@@ -61,12 +61,21 @@ def is_key(level: str, stance: str) -> bool:
     return level in KEY_LEVELS or stance != "unknown"
 
 
+# an account's live people, and its domains: the same statements for every account
+_PEOPLE = people_of(
+    bindparam("org_id"), Person.id, Person.name, Person.title, Person.level, Person.country,
+    Person.reports_to_id,
+).order_by(Person.id)  # fmt: skip
+_DOMAINS = (
+    select(OrgDomain.domain)
+    .where(OrgDomain.org_id == bindparam("org_id"))
+    .order_by(OrgDomain.domain)
+)
+
+
 def org_people(session: Session, org_id: int) -> list[PersonRow]:
-    q = people_of(
-        org_id, Person.id, Person.name, Person.title, Person.level, Person.country,
-        Person.reports_to_id,
-    )  # fmt: skip
-    return list(map(PersonRow._make, session.connection().execute(q.order_by(Person.id)).all()))
+    rows = session.connection().execute(_PEOPLE, {"org_id": org_id}).all()
+    return list(map(PersonRow._make, rows))
 
 
 def stakeholder_rows(session: Session, org_id: int) -> dict[int, Stakeholder]:
@@ -162,9 +171,7 @@ def build_plan(
 
 
 def _org_json(session: Session, org: Org) -> dict[str, Any]:
-    domains = session.scalars(
-        select(OrgDomain.domain).where(OrgDomain.org_id == org.id).order_by(OrgDomain.domain)
-    ).all()
+    domains = session.connection().execute(_DOMAINS, {"org_id": org.id}).scalars().all()
     return {"id": org.id, "name": org.name, "country": org.country, "domains": list(domains)}
 
 
