@@ -10,7 +10,12 @@ saw of them (the refresh_rel and refresh_person tables: each one's person or org
 of the columns the fields are drawn from), so any change to them is found however it was written,
 and a relationship that moved or went, or a person that moved, has the person or org it left
 derived again too. The rest (links, members, orgs, plans, credits) is found from the rows'
-`updated_at` since the refresh's mark.
+`updated_at` since the refresh's mark (indexed where the tables are large: 0012).
+
+Those comparisons read every relationship and person. On SQLite the store counts every write to
+either table (connector.store.models_refresh): when the count is the one the source's last
+refresh kept, and every trigger that counts is in place, no row was written since and there is
+nothing to compare; a sync with nothing changed then reads only what its indexes find.
 
 The mark is the source's "(push)" sync_state row: when the last refresh read the overlay (the
 push's start, `last_started_at`) and, as its cursor, a key of what every record depends on at once
@@ -30,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, literal, or_, select
+from sqlalchemy import String, cast, delete, func, insert, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
@@ -47,7 +52,7 @@ from connector.store.models import (
     SyncState,
 )
 from connector.store.models_plans import AccountPlan
-from connector.store.models_refresh import RefreshPerson, RefreshRel
+from connector.store.models_refresh import COUNTED, LIVE, ChangeCount, RefreshPerson, RefreshRel
 from connector.writeback.desired import FIELDS, written_objects
 from mappings.schema import Mapping
 
@@ -104,6 +109,39 @@ def save_mark(session: Session, source: str, key: str, at: datetime) -> None:
         state = SyncState(source=source, object=PUSH_STATE, last_finished_at=at)
         session.add(state)
     state.cursor, state.last_started_at = key, at
+    _keep_count(session, source)
+
+
+def _seen(source: str) -> str:
+    """The change_count row of the writes a source's last refresh saw."""
+    return f"refresh:{source}"
+
+
+def _keep_count(session: Session, source: str) -> None:
+    """Keep the store's count of writes as this refresh saw it (none on PostgreSQL)."""
+    live = session.scalar(select(ChangeCount.n).where(ChangeCount.name == LIVE))
+    if live is None:
+        return
+    seen = session.get(ChangeCount, _seen(source))
+    if seen is None:
+        session.add(ChangeCount(name=_seen(source), n=live))
+    else:
+        seen.n = live
+
+
+def unwritten(session: Session, source: str) -> bool:
+    """Whether no relationship nor person was written since the source's last refresh: the
+    store's count of those writes is the one that refresh kept, and every trigger that counts
+    is in place (a migration that rebuilds a table drops them). False without a count."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return False
+    triggers = set(conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    if not set(COUNTED) <= triggers:
+        return False
+    q = select(ChangeCount.name, ChangeCount.n).where(ChangeCount.name.in_([LIVE, _seen(source)]))
+    counts = {name: n for name, n in conn.execute(q)}
+    return LIVE in counts and counts.get(_seen(source)) == counts[LIVE]
 
 
 # -- what changed ---------------------------------------------------------------------------------
@@ -170,7 +208,16 @@ def _people(
             )
         )
     found |= set(conn.scalars(select(Person.id).where(Person.updated_at >= since)))
-    seen = RefreshRel
+    if unwritten(session, source):  # each is as the last refresh saw it
+        return {int(p) for p in found}
+    return {int(p) for p in found | _compared(session, source)}
+
+
+def _compared(session: Session, source: str) -> set[int]:
+    """People whose relationships or own row differ from what the last refresh saw."""
+    conn = session.connection()
+    rel, seen = Relationship, RefreshRel
+    found: set[int] = set()
     moved = select(seen.person_id, rel.person_id).join(rel, rel.id == seen.id)
     moved = moved.where(
         seen.source == source, or_(seen.person_id != rel.person_id, seen.sig != rel_sig())
@@ -191,7 +238,7 @@ def _people(
     found |= set(
         conn.scalars(select(Person.id).where(~_exists(sp.id, Person.id, sp.source == source)))
     )
-    return {int(p) for p in found}
+    return found
 
 
 def _signature(*columns: Any) -> Any:

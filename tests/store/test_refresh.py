@@ -8,14 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from connector.core.config import SourceBase
 from connector.core.protocols import Adapter
 from connector.store import models as m
 from connector.store.app import App
-from connector.writeback.changes import PUSH_STATE
+from connector.writeback.changes import PUSH_STATE, unwritten
 from connector.writeback.push import PushSummary, run_push
 from tests import governance_world as w
 from tests.store.campaign_support import FakeCrm, app_on
@@ -94,3 +95,30 @@ def test_a_change_derives_its_record_and_its_dependants_only(
     assert (gone["derived"], gone["refreshed"]) == (2, 2)
     again = push(app, full=True)  # a --full sync: everything derived, nothing left to change
     assert (again["derived"], again["refreshed"], again["written"]) == (5, 0, 0)
+
+
+@pytest.mark.parametrize("triggers", ["kept", "dropped"])
+def test_a_write_in_sql_after_an_idle_push_is_derived(
+    session: Session, engine: Engine, tmp_path: Path, triggers: str
+) -> None:
+    """A push with nothing written since the last skips comparing relationships and people on
+    SQLite (the store's count of writes has not moved); a write made in SQL, which leaves
+    updated_at as it was, is still found by the next push, and so it is when a table rebuilt
+    by a migration has lost the triggers that count."""
+    app = app_on(engine, tmp_path, COMPANY)
+    ids = world(session)
+    push(app)
+    push(app)
+    sqlite = engine.dialect.name == "sqlite"
+    assert unwritten(session, SF) == sqlite
+    session.rollback()
+    if triggers == "dropped" and sqlite:
+        session.execute(text("DROP TRIGGER tr_relationship_update_counted"))
+    elif triggers == "dropped":
+        pytest.skip("PostgreSQL stores keep no count of writes")
+    session.execute(text("UPDATE relationship SET rating = 1 WHERE id = :i"), {"i": ids["pat_ann"]})
+    session.commit()
+    assert unwritten(session, SF) is False
+    session.rollback()
+    rated = push(app)  # pat's contact, and Globex (pat's org)
+    assert (rated["derived"], rated["refreshed"], rated["written"]) == (2, 1, 1)
