@@ -7,11 +7,12 @@ it left (and of that person's org); a person that moves changes the org it left.
 finds those from these rows, and any other change to those columns (however it was written),
 then brings them to what the overlay holds now.
 
-On SQLite the store also counts every write to the relationship and person tables (triggers, made
-with the tables: `COUNTED`); a refresh keeps the count it saw (`change_count` row `refresh:<source>`
-beside the store's `live` one), and the next finds nothing to compare with these rows when the
-count has not moved since, and the triggers are all there. PostgreSQL stores keep no count (a row
-every writer updates would serialise them): their refresh always compares.
+On SQLite the store also counts every write to the relationship and person tables, and every link
+deleted or re-keyed (triggers, made with the tables: `COUNTED`); a refresh keeps the count it saw
+(`change_count` row `refresh:<source>` beside the store's `live` one), and the next has nothing to
+compare with these rows, nor any outbox row whose link went, when the count has not moved since
+and the triggers are all there. PostgreSQL stores keep no count (a row every writer updates would
+serialise them): their refresh always compares.
 
 They sit on models.Base's metadata like every other table (migrations/env.py imports this module).
 """
@@ -48,9 +49,9 @@ class RefreshPerson(Base):
 
 
 class ChangeCount(Base):
-    """A count of writes: `live`, every write to a relationship or a person since the store was
-    made (kept by triggers, SQLite only); `refresh:<source>`, `live` as that source's last
-    refresh saw it."""
+    """A count of writes: `live`, every write to a relationship or a person and every link deleted
+    or re-keyed since the store was made (kept by triggers, SQLite only); `refresh:<source>`,
+    `live` as that source's last refresh saw it."""
 
     __tablename__ = "change_count"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -59,9 +60,13 @@ class ChangeCount(Base):
 
 LIVE = "live"
 COUNTED = {  # trigger name -> (table, event): each counts one write in the `live` row
-    f"tr_{table}_{what.lower()}_counted": (table, what)
-    for table in ("relationship", "person")
-    for what in ("INSERT", "UPDATE", "DELETE")
+    f"tr_{table}_{what.split()[0].lower()}_counted": (table, what)
+    for table, whats in (
+        ("relationship", ("INSERT", "UPDATE", "DELETE")),
+        ("person", ("INSERT", "UPDATE", "DELETE")),
+        ("source_link", ("DELETE", "UPDATE OF source, object, external_id")),  # gone, re-keyed
+    )
+    for what in whats
 }
 
 

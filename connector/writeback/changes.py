@@ -12,10 +12,11 @@ and a relationship that moved or went, or a person that moved, has the person or
 derived again too. The rest (links, members, orgs, plans, credits) is found from the rows'
 `updated_at` since the refresh's mark (indexed where the tables are large: 0012).
 
-Those comparisons read every relationship and person. On SQLite the store counts every write to
-either table (connector.store.models_refresh): when the count is the one the source's last
-refresh kept, and every trigger that counts is in place, no row was written since and there is
-nothing to compare; a sync with nothing changed then reads only what its indexes find.
+Those comparisons read every relationship and person, and the outbox rows whose link went every
+outbox row. On SQLite the store counts every write to relationships and people, and every link
+deleted or re-keyed (connector.store.models_refresh): when the count is the one the source's
+last refresh kept, and every trigger that counts is in place, there is nothing to compare; a
+sync with nothing changed then reads only what its indexes find.
 
 The mark is the source's "(push)" sync_state row: when the last refresh read the overlay (the
 push's start, `last_started_at`) and, as its cursor, a key of what every record depends on at once
@@ -71,6 +72,7 @@ class Changed:
     orgs: set[int] = field(default_factory=set)
     opportunities: set[int] = field(default_factory=set)
     links: set[tuple[str, str]] = field(default_factory=set)
+    unwritten: bool = False  # nothing written that the last refresh's view must be compared with
 
     def of(self, kind: str) -> set[int]:
         return {"person": self.people, "org": self.orgs, "opportunity": self.opportunities}.get(
@@ -130,9 +132,10 @@ def _keep_count(session: Session, source: str) -> None:
 
 
 def unwritten(session: Session, source: str) -> bool:
-    """Whether no relationship nor person was written since the source's last refresh: the
-    store's count of those writes is the one that refresh kept, and every trigger that counts
-    is in place (a migration that rebuilds a table drops them). False without a count."""
+    """Whether no relationship nor person was written, nor link deleted or re-keyed, since the
+    source's last refresh: the store's count of those writes is the one that refresh kept, and
+    every trigger that counts is in place (a migration that rebuilds a table drops them). False
+    without a count."""
     conn = session.connection()
     if conn.dialect.name != "sqlite":
         return False
@@ -151,9 +154,9 @@ def changed_since(
     session: Session, source: str, since: datetime, now: datetime, sharing: Sharing
 ) -> Changed:
     """The records of `source` to derive again: changed since `since`, and their dependants."""
-    out = Changed()
+    out = Changed(unwritten=unwritten(session, source))
     conn = session.connection()
-    out.people = _people(session, source, since, now, sharing)
+    out.people = _people(session, source, since, now, sharing, out.unwritten)
     orgs = set(conn.scalars(select(Org.id).where(Org.updated_at >= since)))
     orgs |= set(conn.scalars(select(AccountPlan.org_id).where(AccountPlan.updated_at >= since)))
     for chunk in _chunks(out.people):
@@ -182,20 +185,15 @@ def changed_since(
 
 
 def _people(
-    session: Session, source: str, since: datetime, now: datetime, sharing: Sharing
+    session: Session, source: str, since: datetime, now: datetime, sharing: Sharing, same: bool
 ) -> set[int]:
     """People whose relationships, members or own row changed, whose relationship's grace
     period ended, or who gained or lost a relationship or moved org since the last refresh."""
     conn = session.connection()
     rel = Relationship
     found = set(conn.scalars(select(rel.person_id).where(rel.updated_at >= since)))
-    found |= set(
-        conn.scalars(
-            select(rel.person_id)
-            .join(Member, Member.id == rel.member_id)
-            .where(Member.updated_at >= since)
-        )
-    )
+    members = select(Member.id).where(Member.updated_at >= since)  # few: their relationships
+    found |= set(conn.scalars(select(rel.person_id).where(rel.member_id.in_(members))))
     if sharing.grace_days:  # waiting at the mark, maybe visible now
         grace = timedelta(days=sharing.grace_days)
         found |= set(
@@ -208,7 +206,7 @@ def _people(
             )
         )
     found |= set(conn.scalars(select(Person.id).where(Person.updated_at >= since)))
-    if unwritten(session, source):  # each is as the last refresh saw it
+    if same:  # each is as the last refresh saw it
         return {int(p) for p in found}
     return {int(p) for p in found | _compared(session, source)}
 
@@ -343,6 +341,8 @@ def scope_of(
                 among(session, SourceLink.entity_id, chunk),
             )
             wanted.update(conn.scalars(q))
+    if changed.unwritten:  # no link went since the last refresh, which dropped the orphans
+        return out
     link = select(literal(1)).where(
         SourceLink.source == Outbox.source,
         SourceLink.object == Outbox.object,

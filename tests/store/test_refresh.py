@@ -122,3 +122,22 @@ def test_a_write_in_sql_after_an_idle_push_is_derived(
     session.rollback()
     rated = push(app)  # pat's contact, and Globex (pat's org)
     assert (rated["derived"], rated["refreshed"], rated["written"]) == (2, 1, 1)
+
+
+def test_a_link_deleted_after_an_idle_push_takes_its_outbox_row(
+    session: Session, engine: Engine, tmp_path: Path
+) -> None:
+    """A link deleted in SQL (the product never deletes one) is counted as a write on SQLite:
+    the next push still finds its outbox row, whose record is gone, and drops it."""
+    app = app_on(engine, tmp_path, COMPANY)
+    world(session)
+    push(app)
+    push(app)
+    rows = select(m.Outbox.external_id).where(m.Outbox.source == SF)
+    assert "003R" in set(session.scalars(rows))
+    session.rollback()
+    session.execute(text("DELETE FROM source_link WHERE external_id = '003R'"))
+    session.commit()
+    gone = push(app)
+    assert (gone["derived"], gone["refreshed"]) == (0, 1)
+    assert "003R" not in set(session.scalars(rows))

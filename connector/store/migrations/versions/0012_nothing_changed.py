@@ -7,9 +7,10 @@
 - ix_source_link_updated, ix_relationship_updated, ix_person_updated: the rows written since the
   last write-back refresh's mark (connector.writeback.changes) are found among those written,
   not by reading every row.
-- change_count, and on SQLite the triggers that count every write to a relationship or a person
-  in its `live` row (connector.store.models_refresh): a refresh whose count has not moved since
-  the last has no relationship or person to compare with what that one saw.
+- change_count, and on SQLite the triggers that count every write to a relationship or a person,
+  and every link deleted or re-keyed, in its `live` row (connector.store.models_refresh): a
+  refresh whose count has not moved since the last has no relationship or person to compare
+  with what that one saw, and no outbox row whose link went.
 
 Revision ID: 0012
 Revises: 0011
@@ -32,10 +33,15 @@ INDEXES = (  # name, table, columns
     ("ix_relationship_updated", "relationship", ["updated_at"]),
     ("ix_person_updated", "person", ["updated_at"]),
 )
-TRIGGERS = [
-    (f"tr_{table}_{what.lower()}_counted", table, what)
-    for table in ("relationship", "person")
-    for what in ("INSERT", "UPDATE", "DELETE")
+TRIGGERS = [  # name, table, event
+    ("tr_relationship_insert_counted", "relationship", "INSERT"),
+    ("tr_relationship_update_counted", "relationship", "UPDATE"),
+    ("tr_relationship_delete_counted", "relationship", "DELETE"),
+    ("tr_person_insert_counted", "person", "INSERT"),
+    ("tr_person_update_counted", "person", "UPDATE"),
+    ("tr_person_delete_counted", "person", "DELETE"),
+    ("tr_source_link_delete_counted", "source_link", "DELETE"),
+    ("tr_source_link_update_counted", "source_link", "UPDATE OF source, object, external_id"),
 ]
 BUMP = "UPDATE change_count SET n = n + 1 WHERE name = 'live';"
 
