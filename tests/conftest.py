@@ -79,6 +79,17 @@ def fresh_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     return base.rsplit("/", 1)[0] + f"/{name}"
 
 
+def store_at(url: str, revision: str, rows: tuple[str, ...]) -> Engine:
+    """An engine on a new store migrated up to `revision`, holding `rows` (SQL statements):
+    what a migration's test upgrades from."""
+    engine = make_engine(url)
+    upgrade(engine, revision)
+    with engine.begin() as conn:
+        for sql in rows:
+            conn.execute(text(sql))
+    return engine
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -6,6 +6,7 @@ uses, which keeps `carnet`'s start-up short (each such import is marked `# lazy:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -35,7 +36,7 @@ from connector.cli.app import (
     sandbox_entry,
     stopping_on_signals,
 )
-from connector.core.errors import UsageError
+from connector.core.errors import CarnetError, UsageError
 from connector.core.text import terminal_safe
 
 if TYPE_CHECKING:  # in annotations only: the config loads when a command needs it
@@ -212,6 +213,8 @@ def sync(
 
     carnet = make_app(config)
     run(lambda: require_secrets(carnet.config, source))
+    with loading():
+        _adapters_loaded(carnet.config, source)
     bar = RichProgress(out) if not as_json and sys.stdout.isatty() else None
     try:
         with stopping_on_signals() as stop:
@@ -222,6 +225,16 @@ def sync(
     for line in failure_lines(summary, verbose) + push_notes(summary.push):
         err.print(line, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(stop.exit_code(summary.exit_code()))
+
+
+def _adapters_loaded(config: Config, source: str | None) -> None:
+    """Import the adapters the sync opens among the command's own imports (see `loading`). One
+    that does not load, or a source that is not enabled, is reported where the sync meets it."""
+    from connector.core.sources import adapter_class  # lazy: start-up
+
+    with contextlib.suppress(CarnetError):
+        for name in config.sources.chosen(source):
+            adapter_class(name)
 
 
 @app.command()

@@ -44,6 +44,7 @@ LEVELS = ("c_level", "vp", "director", "manager", "staff", "unknown")
 INTRO_STATES = ("requested", "approved", "declined", "made", "cancelled")
 CREDIT_STATES = ("pending", "earned", "void")
 OUTBOX_STATES = ("pending", "done", "failed", "parked")
+NAMED_DIALECTS = ("sqlite", "postgresql")  # the stores a partial index's predicate is given for
 
 
 class Base(DeclarativeBase):
@@ -125,7 +126,10 @@ class Person(Timestamped, Base):
     emails: Mapped[list[PersonEmail]] = relationship(
         back_populates="person", cascade="all, delete-orphan"
     )
-    __table_args__ = (CheckConstraint(f"level IN {LEVELS}", name="level"),)
+    __table_args__ = (
+        CheckConstraint(f"level IN {LEVELS}", name="level"),
+        Index("ix_person_updated", "updated_at"),  # written since a refresh's mark (0012)
+    )
 
 
 class PersonEmail(Base):
@@ -135,6 +139,10 @@ class PersonEmail(Base):
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     person: Mapped[Person] = relationship(back_populates="emails")
+
+
+# a partial index's predicate, the same SQL on both stores: the links still waiting for a target
+PENDING_ONLY: dict[str, Any] = {f"{d}_where": text("pending IS NOT NULL") for d in NAMED_DIALECTS}
 
 
 class SourceLink(Base):
@@ -160,6 +168,9 @@ class SourceLink(Base):
     __table_args__ = (
         UniqueConstraint("source", "object", "external_id"),
         Index("ix_source_link_entity", "entity", "entity_id"),
+        # the few links with references still pending (0012); written since a refresh's mark
+        Index("ix_source_link_pending", "source", "id", **PENDING_ONLY),
+        Index("ix_source_link_updated", "source", "updated_at"),
     )
 
 
@@ -219,6 +230,7 @@ class Relationship(Base):
         Index("ix_relationship_who_knows", *WHO_KNOWS_COLUMNS),
         # the few with CRM activities, by person (an account plan's actions; 0011)
         Index("ix_relationship_activities", "person_id", **ACTIVITIES_ONLY),
+        Index("ix_relationship_updated", "updated_at"),  # written since a refresh's mark (0012)
         CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating"),
         CheckConstraint(f"shareability IS NULL OR shareability IN {SHAREABILITY}", name="share"),
     )

@@ -10,7 +10,13 @@ saw of them (the refresh_rel and refresh_person tables: each one's person or org
 of the columns the fields are drawn from), so any change to them is found however it was written,
 and a relationship that moved or went, or a person that moved, has the person or org it left
 derived again too. The rest (links, members, orgs, plans, credits) is found from the rows'
-`updated_at` since the refresh's mark.
+`updated_at` since the refresh's mark (indexed where the tables are large: 0012).
+
+Those comparisons read every relationship and person, and the outbox rows whose link went every
+outbox row. On SQLite the store counts every write to relationships and people, and every link
+deleted or re-keyed (connector.store.models_refresh): when the count is the one the source's
+last refresh kept, and every trigger that counts is in place, there is nothing to compare; a
+sync with nothing changed then reads only what its indexes find.
 
 The mark is the source's "(push)" sync_state row: when the last refresh read the overlay (the
 push's start, `last_started_at`) and, as its cursor, a key of what every record depends on at once
@@ -30,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, literal, or_, select
+from sqlalchemy import String, cast, delete, func, insert, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from connector.core.config import Sharing
@@ -47,7 +53,7 @@ from connector.store.models import (
     SyncState,
 )
 from connector.store.models_plans import AccountPlan
-from connector.store.models_refresh import RefreshPerson, RefreshRel
+from connector.store.models_refresh import COUNTED, LIVE, ChangeCount, RefreshPerson, RefreshRel
 from connector.writeback.desired import FIELDS, written_objects
 from mappings.schema import Mapping
 
@@ -66,6 +72,7 @@ class Changed:
     orgs: set[int] = field(default_factory=set)
     opportunities: set[int] = field(default_factory=set)
     links: set[tuple[str, str]] = field(default_factory=set)
+    unwritten: bool = False  # nothing written that the last refresh's view must be compared with
 
     def of(self, kind: str) -> set[int]:
         return {"person": self.people, "org": self.orgs, "opportunity": self.opportunities}.get(
@@ -104,6 +111,40 @@ def save_mark(session: Session, source: str, key: str, at: datetime) -> None:
         state = SyncState(source=source, object=PUSH_STATE, last_finished_at=at)
         session.add(state)
     state.cursor, state.last_started_at = key, at
+    _keep_count(session, source)
+
+
+def _seen(source: str) -> str:
+    """The change_count row of the writes a source's last refresh saw."""
+    return f"refresh:{source}"
+
+
+def _keep_count(session: Session, source: str) -> None:
+    """Keep the store's count of writes as this refresh saw it (none on PostgreSQL)."""
+    live = session.scalar(select(ChangeCount.n).where(ChangeCount.name == LIVE))
+    if live is None:
+        return
+    seen = session.get(ChangeCount, _seen(source))
+    if seen is None:
+        session.add(ChangeCount(name=_seen(source), n=live))
+    else:
+        seen.n = live
+
+
+def unwritten(session: Session, source: str) -> bool:
+    """Whether no relationship nor person was written, nor link deleted or re-keyed, since the
+    source's last refresh: the store's count of those writes is the one that refresh kept, and
+    every trigger that counts is in place (a migration that rebuilds a table drops them). False
+    without a count."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return False
+    triggers = set(conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    if not set(COUNTED) <= triggers:
+        return False
+    q = select(ChangeCount.name, ChangeCount.n).where(ChangeCount.name.in_([LIVE, _seen(source)]))
+    counts = {name: n for name, n in conn.execute(q)}
+    return LIVE in counts and counts.get(_seen(source)) == counts[LIVE]
 
 
 # -- what changed ---------------------------------------------------------------------------------
@@ -113,9 +154,9 @@ def changed_since(
     session: Session, source: str, since: datetime, now: datetime, sharing: Sharing
 ) -> Changed:
     """The records of `source` to derive again: changed since `since`, and their dependants."""
-    out = Changed()
+    out = Changed(unwritten=unwritten(session, source))
     conn = session.connection()
-    out.people = _people(session, source, since, now, sharing)
+    out.people = _people(session, source, since, now, sharing, out.unwritten)
     orgs = set(conn.scalars(select(Org.id).where(Org.updated_at >= since)))
     orgs |= set(conn.scalars(select(AccountPlan.org_id).where(AccountPlan.updated_at >= since)))
     for chunk in _chunks(out.people):
@@ -144,20 +185,15 @@ def changed_since(
 
 
 def _people(
-    session: Session, source: str, since: datetime, now: datetime, sharing: Sharing
+    session: Session, source: str, since: datetime, now: datetime, sharing: Sharing, same: bool
 ) -> set[int]:
     """People whose relationships, members or own row changed, whose relationship's grace
     period ended, or who gained or lost a relationship or moved org since the last refresh."""
     conn = session.connection()
     rel = Relationship
     found = set(conn.scalars(select(rel.person_id).where(rel.updated_at >= since)))
-    found |= set(
-        conn.scalars(
-            select(rel.person_id)
-            .join(Member, Member.id == rel.member_id)
-            .where(Member.updated_at >= since)
-        )
-    )
+    members = select(Member.id).where(Member.updated_at >= since)  # few: their relationships
+    found |= set(conn.scalars(select(rel.person_id).where(rel.member_id.in_(members))))
     if sharing.grace_days:  # waiting at the mark, maybe visible now
         grace = timedelta(days=sharing.grace_days)
         found |= set(
@@ -170,7 +206,16 @@ def _people(
             )
         )
     found |= set(conn.scalars(select(Person.id).where(Person.updated_at >= since)))
-    seen = RefreshRel
+    if same:  # each is as the last refresh saw it
+        return {int(p) for p in found}
+    return {int(p) for p in found | _compared(session, source)}
+
+
+def _compared(session: Session, source: str) -> set[int]:
+    """People whose relationships or own row differ from what the last refresh saw."""
+    conn = session.connection()
+    rel, seen = Relationship, RefreshRel
+    found: set[int] = set()
     moved = select(seen.person_id, rel.person_id).join(rel, rel.id == seen.id)
     moved = moved.where(
         seen.source == source, or_(seen.person_id != rel.person_id, seen.sig != rel_sig())
@@ -191,7 +236,7 @@ def _people(
     found |= set(
         conn.scalars(select(Person.id).where(~_exists(sp.id, Person.id, sp.source == source)))
     )
-    return {int(p) for p in found}
+    return found
 
 
 def _signature(*columns: Any) -> Any:
@@ -296,6 +341,8 @@ def scope_of(
                 among(session, SourceLink.entity_id, chunk),
             )
             wanted.update(conn.scalars(q))
+    if changed.unwritten:  # no link went since the last refresh, which dropped the orphans
+        return out
     link = select(literal(1)).where(
         SourceLink.source == Outbox.source,
         SourceLink.object == Outbox.object,

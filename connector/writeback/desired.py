@@ -84,8 +84,8 @@ def desired_fields(
             n: f for n, f in mapping.outbound_fields(obj).items() if web_url or f.value != LINK
         }
         kind = mapping.objects[obj].kind
-        reverts = refused_edits(session, source, mapping, obj)
         wanted = None if only is None else only.get(obj, set())
+        reverts = refused_edits(session, source, mapping, obj, wanted)
         for links in _links(session, source, obj, kind, wanted):
             ids = [int(eid) for eid, _ in links]
             overlay = VALUES[kind](session, sharing, ids) if fields else {}
@@ -169,11 +169,14 @@ def owned_specs(mapping: Mapping, obj: str) -> dict[str, tuple[str, OutField]]:
 Undo = tuple[dict[str, Any], dict[str, Any], datetime | None]
 
 
-def refused_edits(session: Session, source: str, mapping: Mapping, obj: str) -> dict[str, Undo]:
+def refused_edits(
+    session: Session, source: str, mapping: Mapping, obj: str, wanted: set[str] | None = None
+) -> dict[str, Undo]:
     """external id -> (the agreed values to write back, the refused values the CRM holds, when
-    a pull last saw them), for the records of `obj` holding a refused edit (their link says)."""
+    a pull last saw them), for the records of `obj` holding a refused edit (their link says);
+    of the `wanted` ones only, when given (a refresh of what changed reads no other link)."""
     rules = _owned_rules(mapping, obj)
-    if not rules:
+    if not rules or wanted == set():
         return {}
     specs = owned_specs(mapping, obj)
     q = select(SourceLink.external_id, SourceLink.applied).where(
@@ -182,8 +185,20 @@ def refused_edits(session: Session, source: str, mapping: Mapping, obj: str) -> 
         SourceLink.deleted_at.is_(None),
         SourceLink.applied["refused"].as_string().is_not(None),
     )
+    keys = sorted(wanted or ())
+    found = (
+        session.execute(q).all()
+        if wanted is None
+        else [
+            row
+            for at in range(0, len(keys), LINKS_AT_ONCE)
+            for row in session.execute(
+                q.where(among(session, SourceLink.external_id, keys[at : at + LINKS_AT_ONCE]))
+            )
+        ]
+    )
     out = {}
-    for external_id, applied in session.execute(q):
+    for external_id, applied in found:
         refused = applied.get("refused") or {}
         agreed, held = {}, {}
         for crm, (name, rule) in rules.items():

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from connector.store.db import make_engine
 from connector.store.migrate import downgrade, upgrade
-from tests.conftest import fresh_db_url
+from tests.conftest import fresh_db_url, store_at
 
 BEFORE = "0009"  # the migration 0010 revises
 ROWS = (
@@ -42,12 +41,8 @@ def counts(engine: Engine) -> tuple[Any, Any, Any]:
 def test_the_rows_pointing_at_members_survive_up_and_down(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    engine = make_engine(fresh_db_url(backend, tmp_path, request))
+    engine = store_at(fresh_db_url(backend, tmp_path, request), BEFORE, ROWS)
     try:
-        upgrade(engine, BEFORE)
-        with engine.begin() as conn:
-            for sql in ROWS:
-                conn.execute(text(sql))
         upgrade(engine)
         assert "manager_id" in {c["name"] for c in inspect(engine).get_columns("member")}
         assert counts(engine) == (1, 2, 2)

@@ -8,14 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from connector.core.config import SourceBase
 from connector.core.protocols import Adapter
 from connector.store import models as m
 from connector.store.app import App
-from connector.writeback.changes import PUSH_STATE
+from connector.writeback.changes import PUSH_STATE, unwritten
 from connector.writeback.push import PushSummary, run_push
 from tests import governance_world as w
 from tests.store.campaign_support import FakeCrm, app_on
@@ -94,3 +94,48 @@ def test_a_change_derives_its_record_and_its_dependants_only(
     assert (gone["derived"], gone["refreshed"]) == (2, 2)
     again = push(app, full=True)  # a --full sync: everything derived, nothing left to change
     assert (again["derived"], again["refreshed"], again["written"]) == (5, 0, 0)
+
+
+def test_a_write_in_sql_after_an_idle_push_is_derived(
+    session: Session, engine: Engine, tmp_path: Path
+) -> None:
+    """A push with nothing written since the last skips comparing relationships and people on
+    SQLite (the store's count of writes has not moved); a write made in SQL, which leaves
+    updated_at as it was, is still found by the next push; and so it is on SQLite once a table
+    rebuilt by a migration has lost a trigger that counts."""
+    app = app_on(engine, tmp_path, COMPANY)
+    ids = world(session)
+    sqlite = engine.dialect.name == "sqlite"
+    push(app)
+    for rating, drop in ((1, False), (2, sqlite)):
+        push(app)
+        assert unwritten(session, SF) == sqlite
+        session.rollback()
+        if drop:
+            session.execute(text("DROP TRIGGER tr_relationship_update_counted"))
+        rate = "UPDATE relationship SET rating = :r WHERE id = :i"
+        session.execute(text(rate), {"r": rating, "i": ids["pat_ann"]})
+        session.commit()
+        assert unwritten(session, SF) is False
+        session.rollback()
+        rated = push(app)  # pat's contact, and Globex (pat's org)
+        assert (rated["derived"], rated["refreshed"], rated["written"]) == (2, 1, 1)
+
+
+def test_a_link_deleted_after_an_idle_push_takes_its_outbox_row(
+    session: Session, engine: Engine, tmp_path: Path
+) -> None:
+    """A link deleted in SQL (the product never deletes one) is counted as a write on SQLite:
+    the next push still finds its outbox row, whose record is gone, and drops it."""
+    app = app_on(engine, tmp_path, COMPANY)
+    world(session)
+    push(app)
+    push(app)
+    rows = select(m.Outbox.external_id).where(m.Outbox.source == SF)
+    assert "003R" in set(session.scalars(rows))
+    session.rollback()
+    session.execute(text("DELETE FROM source_link WHERE external_id = '003R'"))
+    session.commit()
+    gone = push(app)
+    assert (gone["derived"], gone["refreshed"]) == (0, 1)
+    assert "003R" not in set(session.scalars(rows))

@@ -14,7 +14,7 @@ from connector.store import models as m
 from connector.store.db import session_factory
 from connector.store.models_campaigns import Campaign, Nomination
 from connector.store.models_plans import AccountPlan, PlanAction, Stakeholder
-from connector.store.models_refresh import RefreshPerson, RefreshRel
+from connector.store.models_refresh import ChangeCount, RefreshPerson, RefreshRel
 from connector.store.models_snapshot import NetworkSnapshot
 from connector.store.models_web import ApiToken, SignInAttempt, WebSession
 
@@ -240,6 +240,7 @@ def _graph(s: Session) -> dict[str, Any]:
             ),
             RefreshRel(source="salesforce", id=rel.id, person_id=person.id, sig="1|shared|4"),
             RefreshPerson(source="salesforce", id=person.id, org_id=org.id, sig="vp|~|~"),
+            ChangeCount(name="refresh:salesforce", n=2**40),
         ]
     )
     s.flush()
