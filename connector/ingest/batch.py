@@ -152,7 +152,9 @@ class Batch:
     updates: list[dict[str, Any]] = field(default_factory=list)
     pending_ids: list[str] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)
-    after: list[Callable[[], None]] = field(default_factory=list)  # run once links are written
+    # run once links are written, each given this batch (a step that closed over the batch would
+    # make a reference cycle: the page's links and relationships kept until a full collection)
+    after: list[Callable[[Batch], None]] = field(default_factory=list)
     _refs: dict[tuple[str, str], int | None] = field(default_factory=dict)  # ref() answers
     scoring: Scoring | None = None  # a sync's: relationships are scored as they are written
     rels: Rels = field(init=False)

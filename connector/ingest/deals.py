@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -255,7 +256,7 @@ def ingest_contact_roles(batch: Batch, recs: list[MappedRecord]) -> None:
     roles.write(alias)
     for rec, rid in chosen:
         batch.stage(rec, alias.get(rid, rid))
-    batch.after.append(lambda: _drop_orphan_roles(batch, orphans, people))
+    batch.after.append(partial(_drop_orphan_roles, role_ids=orphans, people=people))
 
 
 def _drop_orphan_roles(batch: Batch, role_ids: set[int], people: set[int]) -> None:

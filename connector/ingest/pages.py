@@ -128,7 +128,7 @@ def _ingest(
     if seen_only:
         session.execute(update(SourceLink).where(SourceLink.id.in_(seen_only)).values(seen_at=now))
     for step in batch.after:
-        step()
+        step(batch)
     batch.rels.flush()
     batch.counts.add_rels(batch.rels)
     if batch.pending_ids:

@@ -5,6 +5,7 @@ retire entities no live link keeps, and merge a loser's person or org into the s
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -55,7 +56,7 @@ def tombstone(batch: Batch, recs: list[MappedRecord]) -> None:
         entity_id = link.entity_id if link else None
         batch.stage(rec, entity_id, None, pending, deleted=True)
     if gone:
-        batch.after.append(lambda: retire(batch.session, batch.rels, gone, batch.now))
+        batch.after.append(partial(_retire_gone, gone=gone))
 
 
 def withdraw(batch: Batch, link: Link) -> None:
@@ -73,6 +74,10 @@ def withdraw(batch: Batch, link: Link) -> None:
             held = rels.get(*pair)
             drop_activity(held.signals, batch.source, link.external_id)
             rels.changed(held)
+
+
+def _retire_gone(batch: Batch, gone: dict[str, set[int]]) -> None:
+    retire(batch.session, batch.rels, gone, batch.now)
 
 
 def retire(session: Session, rels: Rels, gone: dict[str, set[int]], now: datetime) -> None:

@@ -4,10 +4,12 @@ survivor), full passes that tombstone what they did not see, records a mapping f
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 
 from sqlalchemy import select
 
+from connector.ingest.batch import Batch
 from connector.ingest.pages import finish_full_pass
 from connector.store import models as m
 from tests.store.ingest_support import NOW, Store, base, contact, entry, rec, store, user
@@ -90,6 +92,25 @@ def test_deleted_activities_roles_and_deals_leave_the_signals(store: Store) -> N
     store.put(rec("contact_role", "00KA", deleted=True))
     assert store.count(m.ContactRole) == 1  # 006B's role stays with its (deleted) deal
     assert store.rel("ann@us.com", ed) is None
+
+
+def test_a_stored_page_leaves_no_batch_for_the_garbage_collector(store: Store) -> None:
+    """A page's batch (its links, targets, relationships) goes as soon as the page is stored,
+    not at the next full collection: the steps it runs last hold no cycle through it."""
+    base(store)
+    store.put(contact("003A", "ed@acme.com", org="001A"))
+    deal = {"org": ("Account", "001A"), "owner": ("User", "005A")}
+    store.put(rec("opportunity", "006A", name="Deal", status="open", refs=deal))
+    role = {"opportunity": ("Opportunity", "006A"), "person": ("Contact", "003A")}
+    gc.collect()
+    gc.disable()
+    try:
+        store.put(rec("contact_role", "00KA", role="Buyer", refs=role))  # a step after links
+        store.put(rec("opportunity", "006A", deleted=True))  # retires: a step after links
+        assert store.count(m.Opportunity) == 1
+        assert not [o for o in gc.get_objects() if isinstance(o, Batch)]
+    finally:
+        gc.enable()
 
 
 def test_a_merged_contact_moves_into_the_survivor(store: Store) -> None:
