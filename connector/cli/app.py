@@ -80,10 +80,10 @@ def config_given(config: Path | None) -> Path | None:
     return config or _state["config"]
 
 
-def make_app(config: Path | None) -> App:
+def make_app(config: Path | None, serving: bool = False) -> App:
     from connector.store.app import App  # lazy: start-up
 
-    return App(config_given(config))
+    return App(config_given(config), serving=serving)
 
 
 @contextmanager

@@ -82,7 +82,7 @@ def serve_web(config: Path, cast: dict[str, Any], port: int, console: Console) -
 
     users = sign_in_as(config, cast)
     configure(config, users, port)
-    carnet = App(config)
+    carnet = App(config, serving=True)
     try:
         app = create_app(carnet)
         open_a_campaign(carnet, users["manager"][0])

@@ -25,7 +25,7 @@ def serve(
 
     from connector.web.app import SERVE_CONFIG, create_app  # lazy: start-up
 
-    carnet = make_app(config)
+    carnet = make_app(config, serving=True)
     try:
         web_app = run(lambda: create_app(carnet))  # checks the config and the store first
         base = carnet.config.web.base_url if carnet.config.web else ""

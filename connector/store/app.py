@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connector.core.config import Config, load_config
 from connector.store.db import (
+    CACHED_STATEMENTS,
+    SERVING_STATEMENTS,
     make_engine,
     read_only_sessions,
     require_current,
@@ -22,8 +24,17 @@ from connector.store.db import (
 
 
 class App:
-    def __init__(self, config_path: str | Path | None = None, config: Config | None = None):
+    def __init__(
+        self,
+        config_path: str | Path | None = None,
+        config: Config | None = None,
+        serving: bool = False,
+    ):
+        """`serving`: for a long-lived web server (its SQLite connections keep more statements
+        prepared: its pages run the same few dozen again and again; a sync's are fewer, and
+        larger)."""
         self._config_path = config_path
+        self.serving = serving
         if config is not None:
             self.__dict__["config"] = config
 
@@ -33,7 +44,8 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.config.database_url)
+        statements = SERVING_STATEMENTS if self.serving else CACHED_STATEMENTS
+        return make_engine(self.config.database_url, statements)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

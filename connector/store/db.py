@@ -42,6 +42,7 @@ CACHE_KIB = 16384  # SQLite's page cache per connection, at most (the default is
 # multi-row inserts and long IN lists compile to programs of up to a megabyte each, and 128 of
 # them held 20-30 MB; the few a page runs again and again stay prepared
 CACHED_STATEMENTS = 16
+SERVING_STATEMENTS = 128  # a web server's pages run the same few dozen again and again
 
 
 def normalise_url(url: str) -> str:
@@ -77,7 +78,7 @@ def _begin_immediate(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, statements: int = CACHED_STATEMENTS, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     try:
         parsed = make_url(url)
@@ -95,9 +96,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # no error message, traceback or log line carries a statement's values (names, emails)
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"cached_statements": CACHED_STATEMENTS} | kwargs.get(
-            "connect_args", {}
-        )
+        kwargs["connect_args"] = {"cached_statements": statements} | kwargs.get("connect_args", {})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "do_connect", _private_file)

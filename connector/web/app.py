@@ -161,4 +161,4 @@ def create_app(carnet: App) -> FastAPI:
 def from_environment() -> FastAPI:
     """Each worker's app under `carnet serve --workers N`: the config the command was given,
     passed in SERVE_CONFIG (uvicorn starts workers from an import string, not an object)."""
-    return create_app(App(os.environ[SERVE_CONFIG]))
+    return create_app(App(os.environ[SERVE_CONFIG], serving=True))
