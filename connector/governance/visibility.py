@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.sqltypes import NullType
 
 from connector.core.config import Sharing
-from connector.governance.scoring import strength
+from connector.governance.scoring import round_half_up, strength
 from connector.governance.shown import last_interaction, notes_of, strongest_first
 from connector.governance.viewers import (
     CrmAudience,
@@ -318,9 +318,12 @@ def redacted(
     ):
         if lv == HIDDEN:
             continue
-        s = strengths.get((rating, score))
+        # a strength depends on the score only through its rounding: a few dozen keys, not a
+        # computation per row
+        key = (rating, None if score is None else round_half_up(score))
+        s = strengths.get(key)
         if s is None:
-            s = strengths[(rating, score)] = strength(rating, score)
+            s = strengths[key] = strength(*key)
         last, note = (when(at), extra.get(rid)) if lv == FULL else (None, None)
         out.append(
             VisibleRel(rid, pid, mid, name, email, team, lv, mid == viewer_id, s.effective,
