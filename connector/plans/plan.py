@@ -78,9 +78,32 @@ def org_people(session: Session, org_id: int) -> list[PersonRow]:
     return list(map(PersonRow._make, rows))
 
 
-def stakeholder_rows(session: Session, org_id: int) -> dict[int, Stakeholder]:
-    q = select(Stakeholder).join(AccountPlan).where(AccountPlan.org_id == org_id)
-    return {s.person_id: s for s in session.scalars(q)}
+class Mark(NamedTuple):
+    """What a plan says of a stakeholder."""
+
+    stance: str
+    influence: int | None
+    role: str | None
+
+
+# the plan's marks and the decision roles on live deals, of an account's people: the same
+# statements for every account
+_MARKS = (
+    select(Stakeholder.person_id, Stakeholder.stance, Stakeholder.influence, Stakeholder.role)
+    .join(AccountPlan)
+    .where(AccountPlan.org_id == bindparam("org_id"))
+)
+_DEAL_ROLES = (
+    select(ContactRole.person_id, ContactRole.role)
+    .join(Opportunity, Opportunity.id == ContactRole.opportunity_id)
+    .where(Opportunity.org_id == bindparam("org_id"), Opportunity.deleted_at.is_(None))
+    .where(ContactRole.role.is_not(None))
+)
+
+
+def stakeholder_rows(session: Session, org_id: int) -> dict[int, Mark]:
+    rows = session.connection().execute(_MARKS, {"org_id": org_id}).all()
+    return {pid: Mark(stance, influence, role) for pid, stance, influence, role in rows}
 
 
 def known_by_person(rels: Iterable[VisibleRel]) -> dict[int, list[VisibleRel]]:
@@ -147,7 +170,7 @@ def build_plan(
     ]
     # who knows whom, redacted: for every stakeholder, or only for those `detail` picks
     wanted = sorted(reach if detail is None else set(detail(stakeholders)) & set(reach))
-    rels = visible_relationships(session, viewer, sharing, wanted, now)
+    rels = visible_relationships(session, viewer, sharing, wanted, now, notes=False)  # not shown
     by_person = known_by_person(rels)
     for s in stakeholders:
         s["known_by"] = [_known(v) for v in by_person.get(s["id"], [])]
@@ -177,21 +200,15 @@ def _org_json(session: Session, org: Org) -> dict[str, Any]:
 
 def _deal_roles(session: Session, org_id: int) -> dict[int, list[str]]:
     """Contact roles the org's people hold on the org's live deals: a default decision role."""
-    q = (
-        select(ContactRole.person_id, ContactRole.role)
-        .join(Opportunity, Opportunity.id == ContactRole.opportunity_id)
-        .where(Opportunity.org_id == org_id, Opportunity.deleted_at.is_(None))
-        .where(ContactRole.role.is_not(None))
-    )
     out: dict[int, set[str]] = defaultdict(set)
-    for pid, role in session.execute(q):
+    for pid, role in session.connection().execute(_DEAL_ROLES, {"org_id": org_id}).all():
         out[pid].add(str(role))
     return {pid: sorted(r) for pid, r in out.items()}
 
 
 def _stakeholder(
     p: PersonRow,
-    mark: Stakeholder | None,
+    mark: Mark | None,
     deal_roles: list[str],
     reach: Reach | None,
     in_org: set[int],
