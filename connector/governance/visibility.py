@@ -257,24 +257,22 @@ def visible_rows(
     reader that counts many and shows a few counts in the store (`reach.reach_in`) and reads and
     redacts here only the ones it shows (`redacted`)."""
     now = now or datetime.now(UTC)
-    if isinstance(person_ids, Select):  # a subquery: its own statement
-        q = visible_query(viewer, sharing, person_ids, now)
-        if holder_id is not None:
-            q = q.where(Relationship.member_id == holder_id)
-        rows = session.connection().execute(q).all()
-        return Judged(rows, judged(rows, viewer, sharing))
-    params = params_of(viewer, sharing, now)
     some, held = person_ids is not None, holder_id is not None
-    if some:
-        params["people"] = list(person_ids)  # type: ignore[arg-type]
-    if held:
-        params["holder_id"] = holder_id
+    params = params_of(viewer, sharing, now) | ({"holder_id": holder_id} if held else {})
+    if isinstance(person_ids, Select):  # a subquery: a statement of its own, with its values
+        q: Any = visible_query(viewer, sharing, person_ids, now)
+        if held:
+            q = q.where(Relationship.member_id == bindparam("holder_id"))
+    else:
+        if some:
+            params["people"] = list(person_ids)  # type: ignore[arg-type]
 
-    def build(v: ViewerParams) -> Any:
-        q = visible_query(v, sharing, bindparam("people", expanding=True) if some else None, None)
-        return q.where(Relationship.member_id == bindparam("holder_id")) if held else q
+        def build(v: ViewerParams) -> Any:
+            people: Any = bindparam("people", expanding=True) if some else None
+            q = visible_query(v, sharing, people, None)
+            return q.where(Relationship.member_id == bindparam("holder_id")) if held else q
 
-    q = prepared(f"visible_rows {some} {held}", viewer, sharing, build)
+        q = prepared(f"visible_rows {some} {held}", viewer, sharing, build)
     rows = session.connection().execute(q, params).all()
     return Judged(rows, judged(rows, viewer, sharing))
 
