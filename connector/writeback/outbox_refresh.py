@@ -195,6 +195,16 @@ def _new_row(source: str, d: Desired, known: dict[str, Any] | None) -> Outbox:
     )
 
 
+def unsure(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """What is known of the CRM's values under a row not done: its base, less the fields its
+    values were to change. A push may have written them (in part or whole) and died, or timed
+    out, before it could record so: those fields are unknown until written again or pulled."""
+    base, values = doc.get("base"), doc.get("values") or {}
+    if base is None:
+        return None
+    return {k: v for k, v in base.items() if k not in values or values[k] == v}
+
+
 def _update_row(
     row: Outbox, d: Desired, known: dict[str, Any] | None, seen_at: datetime | None
 ) -> bool:
@@ -202,7 +212,7 @@ def _update_row(
     doc = row.desired or {}
     h = digest(d.values)
     fresh = known is not None and seen_at is not None and seen_at > row.updated_at
-    before = doc.get("values") if row.status == "done" else doc.get("base")
+    before = doc.get("values") if row.status == "done" else unsure(doc)
     latest = {**(before or {}), **(known or {})} if fresh else before  # a later pull wins
     if row.desired_hash != h:
         base = latest

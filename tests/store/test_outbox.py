@@ -135,6 +135,44 @@ def test_a_crm_users_edit_of_a_carnet_field_is_written_back(session: Session, wo
     assert push_all(session, later) == [{"id": "003P", "Carnet_Strength__c": 4}]
 
 
+def test_a_write_that_may_have_been_applied_leaves_its_fields_unknown(
+    session: Session, world: Any
+) -> None:
+    """A push sent a row's write and died before recording it (or the call timed out): the CRM
+    may hold those values or the ones before. What is wanted next writes those fields again,
+    even where it equals the value last recorded."""
+    push_all(session)  # recorded: strength 4, "Ann (4); Bob (2)"
+    rel = session.scalar(select(m.Relationship).where(m.Relationship.member_id == world["bob"].id))
+    assert rel is not None
+
+    def rate(rating: int) -> None:
+        rel.rating = rating
+        session.commit()
+
+    def sent_unrecorded() -> list[str]:
+        refresh(
+            session, "salesforce", desired_fields(session, "salesforce", MAPPING, SHARING), SPECS,
+            T0,
+        )  # fmt: skip
+        sent = [field_write(row, SPECS).id for row in due_rows(session, "salesforce", T0)]
+        session.commit()  # the push dies before `record`
+        return sent
+
+    rate(5)
+    assert sent_unrecorded() == ["003P"]  # strength 5, "Bob (5); Ann (4)": the CRM may hold it
+    rate(3)  # strength back to the recorded 4, the text new
+    assert push_all(session) == [
+        {"id": "003P", "Carnet_Strength__c": 4, "Carnet_Known_By__c": "Ann (4); Bob (3)"}
+    ]
+    rate(5)
+    assert sent_unrecorded() == ["003P"]
+    rate(3)  # every value back to the recorded ones: still written
+    assert push_all(session) == [
+        {"id": "003P", "Carnet_Strength__c": 4, "Carnet_Known_By__c": "Ann (4); Bob (3)"}
+    ]
+    assert push_all(session) == []
+
+
 @pytest.mark.parametrize(
     ("value", "sort", "expected"),
     [
