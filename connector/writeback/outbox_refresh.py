@@ -2,9 +2,10 @@
 after: sending them, recording results).
 
 `refresh` works through the desired records CHUNK at a time: the outbox rows and the pulled
-values of a chunk's records are read with it, its rows written (flushed) and let go before the
-next. What it keeps of every record is the id of its row (8 bytes), to find at the end the rows
-no record wants any more. So what a refresh holds does not grow with the store.
+values of a chunk's records are read with it, its rows written (flushed; the new ones inserted
+in one statement, without the ORM) and let go before the next. What it keeps of every record is
+the id of its row (8 bytes), to find at the end the rows no record wants any more. So what a
+refresh holds does not grow with the store.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from connector.store.bulk import among
+from connector.store.bulk import among, insert_ids
 from connector.store.models import Outbox, SourceLink
 from connector.writeback.desired import FIELDS, Desired, canonical
 from connector.writeback.outbox import Scope, Specs, Tally, digest, due_count, matches
@@ -130,25 +131,27 @@ def _refresh_chunk(
             records.fields.setdefault(d.object, set()).add(d.external_id)
     seen = seen_values(session, source, specs, records) if records.fields else {}
     touched: list[Outbox] = []
+    new: list[dict[str, Any]] = []  # inserted at once, without the ORM (a first sync's all)
     for d in chunk:
         row = rows.pop((d.object, d.external_id, d.field_set), None)
         known, seen_at = seen.get((d.object, d.external_id), (None, None))
         if d.crm_seen:  # a refused edit a pull saw: the row is due again, whatever its digest
             known = {**(known or {}), **d.crm_seen}
             seen_at = max((t for t in (seen_at, d.crm_seen_at) if t is not None), default=None)
+        tally.derived += 1
         if row is None:
-            row = _new_row(source, d, known)
-            session.add(row)
+            new.append(_new_row(source, d, known))
             tally.refreshed += 1
-        elif _update_row(row, d, known, seen_at):
+            continue
+        if _update_row(row, d, known, seen_at):
             tally.refreshed += 1
         if d.crm_seen and row.desired.get("undo") != sorted(d.crm_seen):
             # once written, the record's link forgets the refusal (`_undone`)
             row.desired = {**row.desired, "undo": sorted(d.crm_seen)}
         touched.append(row)
-        tally.derived += 1
     session.flush()
     kept.extend(row.id for row in touched)
+    kept.extend(insert_ids(session, Outbox, new))
 
 
 def _row_ids(session: Session, source: str, scope: Scope | None) -> Iterator[int]:
@@ -180,19 +183,27 @@ def _among(ids: array[int], wanted: int) -> bool:
     return at < len(ids) and ids[at] == wanted
 
 
-def _new_row(source: str, d: Desired, known: dict[str, Any] | None) -> Outbox:
+def _new_row(source: str, d: Desired, known: dict[str, Any] | None) -> dict[str, Any]:
+    """The columns of a record's first row. A refused edit a pull saw is kept in it (`undo`):
+    once written, the record's link forgets the refusal (`_undone`)."""
     h = digest(d.values)
     done = matches(d.values, known)  # the CRM holds these values already
-    return Outbox(
-        source=source,
-        object=d.object,
-        external_id=d.external_id,
-        field_set=d.field_set,
-        desired={"values": d.values, "base": known, "ref": None},
-        desired_hash=h,
-        written_hash=h if done else None,
-        status="done" if done else "pending",
-    )
+    desired: dict[str, Any] = {"values": d.values, "base": known, "ref": None}
+    if d.crm_seen:
+        desired["undo"] = sorted(d.crm_seen)
+    return {
+        "source": source,
+        "object": d.object,
+        "external_id": d.external_id,
+        "field_set": d.field_set,
+        "desired": desired,
+        "desired_hash": h,
+        "written_hash": h if done else None,
+        "status": "done" if done else "pending",
+        "attempts": 0,
+        "last_error": None,
+        "next_attempt_at": None,
+    }
 
 
 def unsure(doc: dict[str, Any]) -> dict[str, Any] | None:
