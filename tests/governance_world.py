@@ -5,16 +5,31 @@ There is no inbound sync to fill the store in these tests; these helpers insert 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from connector.core.config import Sharing
 from connector.core.normalise import org_name_key
 from connector.store import models as m
+
+
+@contextmanager
+def memory_store() -> Iterator[Session]:
+    """An in-memory SQLite store (one connection), foreign keys on as Carnet's stores have them:
+    for property tests, a fresh one per example."""
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
+    m.Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        yield s
+    engine.dispose()
 
 
 def member(

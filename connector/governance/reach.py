@@ -1,8 +1,9 @@
 """Counting what the one visibility rule lets a viewer see of many people, without redacting each
 relationship, in the store (the SQL rule, aggregated: only counts and ids leave it): who-knows ranks
 an org's people (`ranked_people`; what is shown of a person is read again through
-`visible_relationships`); a plan counts coverage and risk over every stakeholder (`reach_in`) and
-reads and redacts only the ones it draws (`visible_rows`, `redacted`).
+`visible_relationships`); the CRM's account fields count who is known (`known_counts`); a plan
+counts coverage and risk over every stakeholder (`reach_in`) and reads and redacts only the ones
+it draws (`visible_rows`, `redacted`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,20 @@ def ranked_people(
         key=lambda r: (-int(r[1] or 0), names.get(r[0], ""), r[0]),
     )
     return [pid for pid, _ in best]
+
+
+def known_counts(
+    session: Session,
+    viewer: Viewer,
+    sharing: Sharing,
+    person_ids: Iterable[int] | Any,
+    now: datetime | None = None,
+) -> dict[int, int]:
+    """Per person of `person_ids` (ids or a subquery of ids) with a relationship `viewer` may
+    see at `now`: how many colleagues know them (a member holds at most one relationship with a
+    person), counted in the store."""
+    q = _per_person(viewer, sharing, person_ids, now, func.count())
+    return {pid: int(n) for pid, n in session.connection().execute(q).all()}
 
 
 class Reach(NamedTuple):

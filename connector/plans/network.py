@@ -67,6 +67,24 @@ def _live() -> tuple[Any, Any]:
     return (Person.deleted_at.is_(None), Person.merged_into_id.is_(None))
 
 
+def people_in(org_ids: list[int], *columns: Any) -> Any:
+    """These columns of the live people (neither deleted nor merged away) of these accounts."""
+    return select(*columns).where(Person.org_id.in_(org_ids), *_live())
+
+
+def stances_of(session: Session, org_ids: list[int]) -> dict[int, str]:
+    """person id -> stance, from the plans of these accounts (of their own people only)."""
+    return {
+        pid: stance
+        for pid, stance in session.execute(
+            select(Stakeholder.person_id, Stakeholder.stance)
+            .join(AccountPlan)
+            .join(Person, Person.id == Stakeholder.person_id)  # the plan of the person's org
+            .where(AccountPlan.org_id.in_(org_ids), Person.org_id == AccountPlan.org_id)
+        )
+    }
+
+
 def _orgs_with_people() -> Any:
     has_people = select(Person.org_id).where(Person.org_id.is_not(None), *_live())
     return (
@@ -88,7 +106,8 @@ def accounts_report(
 ) -> list[dict[str, Any]]:
     org_ids = [o.id for o in orgs]
     people: dict[int, list[PersonRow]] = defaultdict(list)
-    q = select(
+    q = people_in(
+        org_ids,
         Person.org_id,
         Person.id,
         Person.name,
@@ -96,23 +115,14 @@ def accounts_report(
         Person.level,
         Person.country,
         Person.reports_to_id,
-    ).where(Person.org_id.in_(org_ids), *_live())
+    )
     for r in session.execute(q.order_by(Person.id)):
         people[int(r.org_id or 0)].append(
             PersonRow(r.id, r.name, r.title, r.level, r.country, r.reports_to_id)
         )
-    stances: dict[int, str] = {
-        pid: stance
-        for pid, stance in session.execute(
-            select(Stakeholder.person_id, Stakeholder.stance)
-            .join(AccountPlan)
-            .join(Person, Person.id == Stakeholder.person_id)  # the plan of the person's org
-            .where(AccountPlan.org_id.in_(org_ids), Person.org_id == AccountPlan.org_id)
-        )
-    }
+    stances = stances_of(session, org_ids)
     if rels is None:
-        ids = select(Person.id).where(Person.org_id.in_(org_ids), *_live())
-        rels = visible_relationships(session, viewer, sharing, ids)
+        rels = visible_relationships(session, viewer, sharing, people_in(org_ids, Person.id))
     by_person = known_by_person(rels)
     return [_account(o, people[o.id], stances, by_person) for o in orgs]
 

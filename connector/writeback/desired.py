@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.core.web_config import Web
 from connector.governance.authority import OWNED
+from connector.governance.reach import known_counts
 from connector.governance.viewers import CRM_AUDIENCE
 from connector.governance.visibility import VisibleRel, visible_relationships
-from connector.plans.network import accounts_report
+from connector.plans.network import people_in, stances_of
+from connector.plans.plan import is_key
 from connector.store.bulk import among
-from connector.store.models import Member, Org, ReferralCredit, Relationship, SourceLink
+from connector.store.models import Member, Org, Person, ReferralCredit, Relationship, SourceLink
 from mappings.schema import Mapping, OutField, ValueRule
 from mappings.vocabulary import OUTBOUND_VALUES
 
@@ -258,15 +260,29 @@ def _owner_ids(session: Session, rel_ids: list[int]) -> set[int]:
 
 
 def org_values(session: Session, sharing: Sharing, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """coverage (percent of the org's people someone visible knows), single_threaded."""
-    orgs = list(session.scalars(select(Org).where(Org.id.in_(ids)).order_by(Org.id)))
+    """coverage (percent of the org's live people a colleague the CRM may see knows, as a plan
+    counts it), single_threaded (a key person only one of them knows): counted in the store
+    through the one rule (`known_counts`); only the counts leave it."""
     out = {}
-    for start in range(0, len(orgs), 500):
-        for report in accounts_report(session, CRM_AUDIENCE, sharing, orgs[start : start + 500]):
-            people = report["people"]
-            out[report["org"]["id"]] = {
-                "coverage": round(100.0 * report["known"] / people, 1) if people else None,
-                "single_threaded": bool(report["single_threaded"]),
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        tally = {
+            oid: [0, 0, False] for oid in session.scalars(select(Org.id).where(Org.id.in_(chunk)))
+        }
+        people = session.execute(people_in(chunk, Person.id, Person.org_id, Person.level)).all()
+        known = known_counts(session, CRM_AUDIENCE, sharing, people_in(chunk, Person.id))
+        stances = stances_of(session, chunk)
+        for pid, oid, level in people:
+            acc, n = tally.get(oid), known.get(pid, 0)
+            if acc is None:
+                continue
+            acc[0] += 1
+            acc[1] += n > 0
+            acc[2] = acc[2] or (n == 1 and is_key(level, stances.get(pid, "unknown")))
+        for oid, (count, known_people, single) in tally.items():
+            out[oid] = {
+                "coverage": round(100.0 * known_people / count, 1) if count else None,
+                "single_threaded": bool(single),
             }
     return out
 

@@ -6,8 +6,6 @@ states); and a refresh with nothing changed derives and changes no field row."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -15,9 +13,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, delete, event, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 
 from connector.core.config import Sharing
 from connector.core.records import Outcome, WriteResult
@@ -41,15 +38,7 @@ T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 PEOPLE, ORGS, MEMBERS = 8, 3, 3
 
 
-@contextmanager
-def store() -> Iterator[Session]:
-    """An in-memory SQLite store (one connection), foreign keys on as Carnet's stores have them."""
-    engine = create_engine("sqlite://", poolclass=StaticPool)
-    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
-    m.Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        yield s
-    engine.dispose()
+store = w.memory_store
 
 
 @dataclass
