@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,8 @@ from connector.core.config import SourceBase
 from connector.core.http import budget_spent
 from connector.core.protocols import Metered, Writer
 from connector.core.records import Outcome, Write, WriteResult
-from connector.store.models import Outbox, SourceLink
+from connector.store.bulk import bulk_update
+from connector.store.models import Outbox, SourceLink, utcnow
 from connector.writeback.desired import (
     FIELDS,
     crm_value,
@@ -121,6 +122,29 @@ def changed(values: dict[str, Any], base: dict[str, Any] | None) -> dict[str, An
     return {k: v for k, v in values.items() if base is None or k not in base or base[k] != v}
 
 
+@dataclass(slots=True)
+class Sending:
+    """An outbox row of fields read to be sent, without the ORM: `record` sets its outcome as on
+    a row, and a chunk's outcomes are written back in one statement (`written_back`)."""
+
+    id: int
+    source: str
+    object: str
+    external_id: str
+    field_set: str
+    desired: dict[str, Any]
+    desired_hash: str
+    written_hash: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+
+
+SENT = ("desired", "status", "written_hash", "attempts", "last_error", "next_attempt_at")
+Row = Outbox | Sending
+
+
 # -- due rows -----------------------------------------------------------------------------------
 
 
@@ -149,21 +173,29 @@ def due_count(session: Session, source: str, now: datetime, field_set: str | Non
 
 def due_pages(
     session: Session, source: str, now: datetime, field_set: str | None = None
-) -> Iterator[list[Outbox]]:
+) -> Iterator[list[Sending]]:
     """The rows `due_rows` gives, in its order, CHUNK at a time, each list read when the one
     before is done with (the rows are sent and recorded in between: a page read later finds the
     rows due at `now` that are left, as the whole list read at first would have given them)."""
-    q = select(Outbox).where(*_due(source, now, field_set)).order_by(Outbox.id).limit(CHUNK)
+    columns = [Outbox.id, *(getattr(Outbox, f.name) for f in fields(Sending)[1:])]
+    q = select(*columns).where(*_due(source, now, field_set)).order_by(Outbox.id).limit(CHUNK)
     after = 0
-    while rows := list(session.scalars(q.where(Outbox.id > after))):
-        after = rows[-1].id  # before the rows are sent: their commit expires them
+    while rows := [Sending(*r) for r in session.execute(q.where(Outbox.id > after))]:
+        after = rows[-1].id
         yield rows
+
+
+def written_back(session: Session, rows: list[Sending]) -> None:
+    """The outcomes `record` set on these rows, into their outbox rows, in one statement."""
+    stamp = utcnow()  # as the ORM stamps a row it updates
+    changes = [{"id": r.id, **{c: getattr(r, c) for c in SENT}, "updated_at": stamp} for r in rows]
+    bulk_update(session, Outbox, changes)
 
 
 # -- rows -> writes -> results --------------------------------------------------------------------
 
 
-def field_write(row: Outbox, specs: Specs) -> Write:
+def field_write(row: Row, specs: Specs) -> Write:
     doc = row.desired
     fields = specs[row.object]
     values = {
@@ -192,12 +224,14 @@ def _change(row: Outbox, name: str, old: Any, new: Any) -> dict[str, Any]:
     return {"object": row.object, "id": row.external_id, "field": name, "old": old, "new": new}
 
 
-def record(row: Outbox, result: WriteResult, run: PushRun, now: datetime) -> None:
-    """One write's result on its row."""
+def record(
+    row: Row, result: WriteResult, run: PushRun, now: datetime, session: Session | None = None
+) -> None:
+    """One write's result on its row (a Sending row's session is given)."""
     doc = dict(row.desired)
     if result.outcome is Outcome.OK:
         if doc.pop("undo", None):
-            _undone(row)
+            _undone(session if session is not None else object_session(row), row)
         doc["base"] = doc["values"]
         if row.field_set != FIELDS:
             doc["ref"] = result.id or doc.get("ref")
@@ -221,10 +255,9 @@ def record(row: Outbox, result: WriteResult, run: PushRun, now: datetime) -> Non
         run.parked += 1
 
 
-def _undone(row: Outbox) -> None:
+def _undone(session: Session | None, row: Row) -> None:
     """A refused CRM edit is undone (its agreed values written): the record's link forgets it,
     so the same value set again is a new refused edit, audited again."""
-    session = object_session(row)
     link = (
         None
         if session is None
@@ -247,7 +280,7 @@ def over_budget(adapter: Metered, settings: SourceBase | None) -> str | None:
     return f"{spent}; the rest waits for a later push" if spent else None
 
 
-Take = Callable[[Outbox, WriteResult, PushRun, datetime], None]  # one result onto its row
+Take = Callable[[Any, WriteResult, PushRun, datetime], None]  # one result onto its row
 
 
 def send(
@@ -270,13 +303,15 @@ def send_pages(
     session: Session,
     adapter: Metered,
     settings: SourceBase | None,
-    pages: Iterable[list[Outbox]],
+    pages: Iterable[list[Any]],
     run: PushRun,
     now: datetime,
-    write: Callable[[list[Outbox]], list[WriteResult]],
+    write: Callable[[list[Any]], list[WriteResult]],
     take: Take = record,
+    keep: Callable[[list[Any]], None] | None = None,
 ) -> None:
-    """`send`, the rows given as lists of at most CHUNK (read as they are wanted)."""
+    """`send`, the rows given as lists of at most CHUNK (read as they are wanted); `keep` writes
+    a chunk's outcomes before its commit (for rows the ORM does not track)."""
     for chunk in pages:
         stop = over_budget(adapter, settings)
         if stop is not None:
@@ -284,6 +319,8 @@ def send_pages(
             return
         for row, result in zip(chunk, write(chunk), strict=True):
             take(row, result, run, now)
+        if keep is not None:
+            keep(chunk)
         session.commit()
         if run.budget_stopped:
             return
@@ -293,7 +330,7 @@ def push_fields(
     session: Session,
     adapter: Writer,
     settings: SourceBase | None,
-    pages: Iterable[list[Outbox]],
+    pages: Iterable[list[Sending]],
     specs: Specs,
     run: PushRun,
     now: datetime,
@@ -301,7 +338,13 @@ def push_fields(
     """Send the field writes of the rows (lists of at most CHUNK, `due_pages`), committing each
     chunk's results; stop at the budget."""
 
-    def write(chunk: list[Outbox]) -> list[WriteResult]:
+    def write(chunk: list[Sending]) -> list[WriteResult]:
         return adapter.push([field_write(r, specs) for r in chunk])
 
-    send_pages(session, adapter, settings, pages, run, now, write)
+    def take(row: Sending, result: WriteResult, run: PushRun, now: datetime) -> None:
+        record(row, result, run, now, session)
+
+    def keep(chunk: list[Sending]) -> None:
+        written_back(session, chunk)
+
+    send_pages(session, adapter, settings, pages, run, now, write, take, keep)
