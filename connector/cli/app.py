@@ -187,7 +187,8 @@ def governed(config: Path | None, fn: Callable[[App, Session], Any]) -> Any:
             return fn(carnet, session)
 
     try:
-        return run(work)
+        with loading():
+            return run(work)
     finally:
         carnet.close()
 
