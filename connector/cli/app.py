@@ -177,7 +177,9 @@ def not_available(command: str) -> NoReturn:
 
 
 def governed(config: Path | None, fn: Callable[[App, Session], Any]) -> Any:
-    """Run `fn(app, session)` in one transaction: an error rolls everything back."""
+    """Run `fn(app, session)` in one transaction: an error rolls everything back. No garbage
+    collection meanwhile, and what it made (the engine, the mappers, the answer) frozen after,
+    as `loading` does: a full pass while the answer is drawn would walk all of it again."""
     from connector.store.db import transaction  # lazy: start-up
 
     carnet = make_app(config)
