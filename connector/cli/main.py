@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gc
+from connector.cli.collector import loading
 
-# no collection while the command line's modules load (each pass walks what they made so far:
-# 10-15 ms of a query command); what they made is then frozen, as `loading` does for a command's
-# own imports (frozen, it is out of every later pass; let go of, the first pass would walk it all)
-gc.disable()
-try:
+# the command line's modules load with no collection (each pass walks what they made so far:
+# 10-15 ms of a query command), and what they made is frozen after
+with loading():
     import atexit
     import contextlib
+    import gc
     import sys
     from typing import Annotated, Any
 
@@ -21,9 +20,6 @@ try:
     from connector.cli.app import app, fail, run
     from connector.core.errors import FatalError
     from connector.core.logs import setup_command_logging
-finally:
-    gc.freeze()
-    gc.enable()
 
 
 @app.command()
