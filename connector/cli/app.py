@@ -7,7 +7,6 @@ config or mapping. Errors are printed one line per problem on stderr, never as a
 
 from __future__ import annotations
 
-import gc
 import json
 import signal
 import sys
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from connector.cli.collector import loading as loading
 from connector.core.errors import CarnetError, NotAvailable, UsageError
 from connector.core.text import json_safe, terminal_safe
 
@@ -84,23 +84,6 @@ def make_app(config: Path | None, serving: bool = False) -> App:
     from connector.store.app import App  # lazy: start-up
 
     return App(config_given(config), serving=serving)
-
-
-@contextmanager
-def loading() -> Iterator[None]:
-    """Around a command's own imports: no garbage collection while they load, and what they made
-    frozen after (out of the collector's passes). What they define lives until the process
-    ends, yet each full pass of the collector during start-up walks all of it again (about a
-    tenth of the import time of `carnet sync`); and unfrozen, the first collection after them
-    would walk every object they made (tens of milliseconds)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def fail(error: CarnetError) -> NoReturn:
@@ -177,7 +160,9 @@ def not_available(command: str) -> NoReturn:
 
 
 def governed(config: Path | None, fn: Callable[[App, Session], Any]) -> Any:
-    """Run `fn(app, session)` in one transaction: an error rolls everything back."""
+    """Run `fn(app, session)` in one transaction: an error rolls everything back. No garbage
+    collection meanwhile, and what it made (the engine, the mappers, the answer) frozen after,
+    as `loading` does: a full pass while the answer is drawn would walk all of it again."""
     from connector.store.db import transaction  # lazy: start-up
 
     carnet = make_app(config)
@@ -187,7 +172,8 @@ def governed(config: Path | None, fn: Callable[[App, Session], Any]) -> Any:
             return fn(carnet, session)
 
     try:
-        return run(work)
+        with loading():
+            return run(work)
     finally:
         carnet.close()
 

@@ -19,6 +19,7 @@ from connector.cli.app import (
     emit,
     governed,
     intro_app,
+    loading,
     out,
     plan_app,
     run,
@@ -36,9 +37,10 @@ def who_knows(
     ] = 50,
 ) -> None:
     """Who of ours knows a person (email) or people at an org (name or domain)."""
-    from connector.cli.governance_views import render_who_knows  # lazy: start-up
-    from connector.governance.relationships import member_by_email  # lazy: start-up
-    from connector.governance.whoknows import who_knows as answer  # lazy: start-up
+    with loading():
+        from connector.cli.governance_views import render_who_knows  # lazy: start-up
+        from connector.governance.relationships import member_by_email  # lazy: start-up
+        from connector.governance.whoknows import who_knows as answer  # lazy: start-up
 
     doc = governed(
         config,
@@ -152,9 +154,10 @@ def plan_show(
     as_: Annotated[str | None, typer.Option("--as")] = None,
 ) -> None:
     """Show an account plan (without --as: the company-wide view a CRM note may hold)."""
-    from connector.cli.plans_views import check_format, print_plan  # lazy: start-up
-    from connector.governance.relationships import member_by_email  # lazy: start-up
-    from connector.plans.plan import show_plan  # lazy: start-up
+    with loading():
+        from connector.cli.plans_views import check_format, print_plan  # lazy: start-up
+        from connector.governance.relationships import member_by_email  # lazy: start-up
+        from connector.plans.plan import show_plan  # lazy: start-up
 
     form = run(lambda: check_format(fmt))
     doc = governed(
