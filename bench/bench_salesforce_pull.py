@@ -27,6 +27,7 @@ from typing import Any
 TARGET_CALLS = 1.05  # calls at most this times the minimum
 TARGET_SYNC_RATE = 10_000  # records/s end to end into SQLite
 TARGET_RSS_MB = 300
+TARGET_READY_S = 15.0  # `carnet sandbox serve` at this scale ready (its URLs printed)
 PAGE = 2000
 
 
@@ -47,12 +48,13 @@ def sandbox(scale: float, folder: Path) -> Iterator[dict[str, str]]:
     """`carnet sandbox serve` in a subprocess; its URLs (config, ca_file, ...)."""
     cmd = [sys.executable, "-m", "sandbox.runner", "--scale", str(scale)]
     cmd += ["--config-out", str(folder / "config.yaml")]
+    began = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         if not line:
             raise RuntimeError(f"the sandbox did not start (exit {proc.wait()})")
-        yield json.loads(line)
+        yield {**json.loads(line), "ready_s": f"{time.perf_counter() - began:.2f}"}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -196,7 +198,17 @@ def main(argv: list[str] | None = None) -> int:
             pulled = adapter_pull(urls["config"])
             after_pull = rss_mb()
             e2e = None if args.no_sync else end_to_end(urls["config"], folder)
-            return report(args.scale, pulled, e2e, (after_pull, rss_mb(), pull_process_mb()))
+            code = report(args.scale, pulled, e2e, (after_pull, rss_mb(), pull_process_mb()))
+        ready = float(urls["ready_s"])
+        print(
+            verdict(
+                f"carnet sandbox serve --scale {args.scale:g} ready",
+                ready < TARGET_READY_S,
+                f"{ready:.1f} s",
+                f"< {TARGET_READY_S:.0f} s",
+            )
+        )
+        return code if ready < TARGET_READY_S else 1
 
 
 if __name__ == "__main__":

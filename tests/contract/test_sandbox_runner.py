@@ -11,7 +11,6 @@ import selectors
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -305,12 +304,10 @@ def test_serve_prints_one_json_line_and_stops_cleanly_on_a_signal(
 
 
 @pytest.mark.slow
-def test_scale_one_is_ready_well_within_fifteen_seconds(tmp_path: Path) -> None:
-    began = time.perf_counter()
+def test_scale_one_starts_with_its_records_and_no_call_counted(tmp_path: Path) -> None:
+    """(How long it takes to be ready is a benchmark's: `python -m bench salesforce_pull`.)"""
     with start(seed=1, scale=1.0, workdir=tmp_path) as running:
-        ready = time.perf_counter() - began
         stats = sandbox_stats(running)
         contacts = admin(running, "hubspot", "GET", "/__sandbox/records/contacts").json()
-    assert ready < 15, f"scale 1 took {ready:.1f}s to be ready"
     assert all(s["total"] == 0 for s in stats.values())
     assert len(contacts) > 5000
