@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ssl
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -204,9 +203,7 @@ def test_loads_a_generated_world() -> None:
     except ImportError:
         pytest.skip("adapters/sandbox/seed.py (generate(seed, scale)) is not written yet")
     world = seed.generate(11, 0.01)
-    begun = time.perf_counter()
     standin = GraphStandIn(world)
-    assert time.perf_counter() - begun < 2.0
     with_mailbox = {m.key for m in world.members if m.has_mailbox}
     assert len(standin.admin_records("users")) == len(with_mailbox)
     entries = [e for e in world.address_books if e.member_key in with_mailbox]

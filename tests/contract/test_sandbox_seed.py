@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 import unicodedata
 from collections import Counter, defaultdict
 
@@ -81,11 +80,10 @@ def test_small_world_has_the_planned_counts(world: World) -> None:
     assert len({m.team for m in world.members}) == 5
 
 
-def test_scale_one_has_the_full_structure_in_a_few_seconds() -> None:
-    began = time.perf_counter()
+def test_scale_one_has_the_full_structure() -> None:
+    """(How long the sandbox takes to be ready, generation included, is a benchmark's:
+    `python -m bench salesforce_pull`.)"""
     big = generate(1, 1.0)
-    elapsed = time.perf_counter() - began
-    assert elapsed < 10, f"generation took {elapsed:.1f}s"
     _, dups = live(big)
     assert len(big.members) == 50
     assert len([a for a in big.accounts if "-dup-" not in a.key]) == 2000
