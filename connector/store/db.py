@@ -62,7 +62,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     # a sync reads back the links and relationships it wrote pages ago: keep them in memory
     cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-    cur.execute("PRAGMA temp_store=MEMORY")
+    # temporary files in files: each page of a sync is stored in a savepoint, whose journal (the
+    # pages it changed, as they were) SQLite keeps in a temporary file; in memory it held 40-60
+    # MB of a sync's peak, more the larger the store (more pages touched per page of records);
+    # a file's first 64 KiB stay in memory, the rest goes to the operating system's cache
+    cur.execute("PRAGMA temp_store=FILE")
     cur.close()
 
 
