@@ -37,7 +37,11 @@ from connector.core.errors import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CACHE_KIB = 16384  # SQLite's page cache per connection, at most (the default is 2 MiB)
+# SQLite's page cache per connection, at most (the default is 2 MiB); a sort holds as much in
+# memory before it spills to a temporary file. 16 MiB held 10 MB more of a sync's peak (its
+# cache and its write-back refresh's sorts) and the sync was no faster: the operating system
+# caches the file too
+CACHE_KIB = 8192
 # prepared statements the driver keeps per connection (Python's default is 128): a sync's
 # multi-row inserts and long IN lists compile to programs of up to a megabyte each, and 128 of
 # them held 20-30 MB; the few a page runs again and again stay prepared

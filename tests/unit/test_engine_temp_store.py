@@ -1,5 +1,6 @@
 """SQLite's temporary files (a savepoint's journal: each page of a sync is stored in one) go to
-files, not to memory, where they grew with the pages a savepoint changed: with the store."""
+files, not to memory, where they grew with the pages a savepoint changed: with the store. Its
+page cache, and what a sort holds in memory before it spills to a file, are at most 8 MiB."""
 
 from __future__ import annotations
 
@@ -19,5 +20,6 @@ def test_a_connection_keeps_its_temporary_files_in_files(tmp_path: Path) -> None
     try:
         with app.engine.connect() as conn:
             assert conn.execute(text("PRAGMA temp_store")).scalar() == FILE
+            assert conn.execute(text("PRAGMA cache_size")).scalar() == -8192  # KiB
     finally:
         app.close()
