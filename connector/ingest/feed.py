@@ -6,7 +6,9 @@ first sync) runs this side in a child process: decoding the CRM's JSON and mappi
 then use another core instead of contending with ingest for this process's GIL. An incremental
 sync (connector.sync.pulls_in_child), or one handed an adapter object (the tests' fakes), runs
 it in a thread. Either way the objects are pulled in the mapping's order one after another,
-without a pause between them, at most DEPTH items ahead of the ingest; and the ingest side reads
+without a pause between them, ahead of the ingest (a thread by at most DEPTH items; a child by
+the page it sends, which waits in the pipe until the ingest reads it, and the one it pulls
+meanwhile: pages queued cost memory, not speed); and the ingest side reads
 the same stream: each page's mapped records, then the object's end, or the error that stopped
 the pull, where it happened. Nothing on this side touches the store.
 
@@ -51,7 +53,7 @@ from mappings.loader import load_mapping, mapping_path
 from mappings.records import record_hash
 from mappings.schema import Mapping
 
-DEPTH = 4  # items (pages, log records) in flight between the pull side and the ingest
+DEPTH = 4  # items (pages, log records) in flight between a pull thread and the ingest
 CHILD_POLL = 1.0  # seconds between checks that a silent child is still alive
 CLOSE_WAIT = 10.0  # seconds a child is given to stop before it is terminated
 
