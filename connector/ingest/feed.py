@@ -6,7 +6,9 @@ first sync) runs this side in a child process: decoding the CRM's JSON and mappi
 then use another core instead of contending with ingest for this process's GIL. An incremental
 sync (connector.sync.pulls_in_child), or one handed an adapter object (the tests' fakes), runs
 it in a thread. Either way the objects are pulled in the mapping's order one after another,
-without a pause between them, at most DEPTH items ahead of the ingest; and the ingest side reads
+without a pause between them, ahead of the ingest (a thread by at most DEPTH items; a child by
+the page it sends, which waits in the pipe until the ingest reads it, and the one it pulls
+meanwhile: pages queued cost memory, not speed); and the ingest side reads
 the same stream: each page's mapped records, then the object's end, or the error that stopped
 the pull, where it happened. Nothing on this side touches the store.
 
@@ -22,13 +24,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import multiprocessing
-import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from connector.core.config import SourceBase
@@ -39,19 +40,20 @@ from connector.core.protocols import Adapter
 from connector.core.records import ApiUsage, ObjectSpec, RawRecord
 from connector.core.sources import open_adapter
 from connector.ingest.processes import (
+    Child,
     Shipping,
     ignore_parent_signals,
     peak_rss_kib,
     portable,
-    signals_held,
+    sender,
+    stopped,
 )
-from connector.ingest.processes import main_module_hidden as _main_module_hidden
 from mappings.apply import Mapped, apply
 from mappings.loader import load_mapping, mapping_path
 from mappings.records import record_hash
 from mappings.schema import Mapping
 
-DEPTH = 4  # items (pages, log records) in flight between the pull side and the ingest
+DEPTH = 4  # items (pages, log records) in flight between a pull thread and the ingest
 CHILD_POLL = 1.0  # seconds between checks that a silent child is still alive
 CLOSE_WAIT = 10.0  # seconds a child is given to stop before it is terminated
 
@@ -225,22 +227,17 @@ class ProcessFeed:
     """The pull side in a child process that opens the adapter of `source` itself."""
 
     def __init__(self, source: str, settings: SourceBase, wants: list[Want], full: bool):
-        ctx = multiprocessing.get_context("spawn")  # safe whatever threads this process runs
-        self._out: Any = ctx.Queue(maxsize=DEPTH)
-        self._stop: Any = ctx.Event()
         level = logging.getLogger().getEffectiveLevel()
-        args = (source, settings, wants, full, self._out, self._stop, level)
-        self._proc = ctx.Process(
-            target=_child, args=args, name=f"carnet-pull-{source}", daemon=True
-        )
-        self._closed = False
+        self._args = (source, settings, wants, full, level)
+        self._proc = Child(f"{__name__}:{_child.__name__}")
+        self._closed = False  # the child sent _Closed: it sends nothing more
+        self._done = False  # `close` has run
         self.peak_rss_kib = 0  # the child's, once it has ended
 
     def open(self) -> ApiUsage:
         """Start the child and wait until its adapter is open; what stopped it from opening is
         raised here (a UsageError for a missing secret, a FatalError for refused credentials)."""
-        with _main_module_hidden(), signals_held():
-            self._proc.start()
+        self._proc.start(self._args)
         first = self._next()
         if isinstance(first, _Opened):
             return first.usage
@@ -260,15 +257,16 @@ class ProcessFeed:
     def _next(self, deadline: float | None = None) -> Any:
         """The child's next item; its log records are handed to this process's loggers. Raises
         FatalError when the child has died, or is still silent at `deadline` (monotonic)."""
+        out = self._proc.out
         while True:
             try:
-                item = self._out.get(timeout=CHILD_POLL)
-            except queue.Empty:
+                item = out.recv() if out is not None and out.poll(CHILD_POLL) else None
+            except (EOFError, OSError):  # its end closed, without _Closed: it died
+                self._proc.join(CLOSE_WAIT)
+                raise self._died() from None
+            if item is None:
                 if not self._proc.is_alive():
-                    code = self._proc.exitcode
-                    raise FatalError(
-                        f"the pull process ended unexpectedly (exit code {code})"
-                    ) from None
+                    raise self._died() from None
                 if deadline is not None and time.monotonic() > deadline:
                     raise FatalError("the pull process did not stop in time") from None
                 continue
@@ -279,13 +277,17 @@ class ProcessFeed:
                 continue
             return item
 
+    def _died(self) -> FatalError:
+        return FatalError(f"the pull process ended unexpectedly (exit code {self._proc.exitcode})")
+
     def close(self) -> None:
         """Ask the child to stop after the call in hand, take what it still sends, and wait for
         it (killing it if it does not end in CLOSE_WAIT seconds: it ignores SIGTERM). Then let
-        go of the queue and the event, whose semaphores the resource tracker holds until then."""
-        if self._out is None:
-            return  # closed already
-        self._stop.set()
+        go of the pipes."""
+        if self._done:
+            return
+        self._done = True
+        self._proc.stop()
         try:
             if self._proc.pid is not None:
                 deadline = time.monotonic() + CLOSE_WAIT
@@ -295,42 +297,23 @@ class ProcessFeed:
                             self._closed = True
                 self._proc.join(max(0.0, deadline - time.monotonic()))
         finally:  # also when a second Ctrl-C ends the command at once
-            if self._proc.pid is not None and self._proc.is_alive():
+            if self._proc.is_alive():
                 self._proc.kill()
-                self._proc.join()
-            self._out.close()
-            self._out = self._stop = None
+            self._proc.join()
+            self._proc.close()
 
     def abandon(self) -> None:
         """The child is killed in its call in hand (it ignores SIGTERM), then reaped."""
-        if self._proc.pid is not None and self._proc.is_alive():
-            self._proc.kill()
+        self._proc.kill()
         self.close()
 
 
-def _child(
-    source: str,
-    settings: SourceBase,
-    wants: list[Want],
-    full: bool,
-    out: Any,
-    stop: Any,
-    level: int,
-) -> None:
-    """The child process: open the adapter, then `produce` into `out`; always end with _Closed."""
+def _child(control: Connection, out: Connection) -> None:
+    """The child process (connector.ingest.processes.Child): its arguments from `control`, then
+    open the adapter and `produce` to `out`; always end with _Closed."""
     ignore_parent_signals()
-    parent = multiprocessing.parent_process()
-
-    def send(item: Any) -> None:
-        """Into the queue, waiting for room; if the sync is gone (killed), nobody will ever
-        read it: end at once (no cleanup is owed, the operating system closes the sockets)."""
-        while True:
-            try:
-                out.put(item, timeout=CHILD_POLL)
-                return
-            except queue.Full:
-                if parent is not None and not parent.is_alive():
-                    os._exit(3)
+    source, settings, wants, full, level = control.recv()
+    send = sender(out)
 
     def put(item: Any) -> None:
         if isinstance(item, Failed):
@@ -354,13 +337,12 @@ def _child(
         try:
             with bulk_gc():
                 put(_Opened(adapter.usage()))
-                produce(adapter, mapping, wants, full, put, stop.is_set)
+                produce(adapter, mapping, wants, full, put, stopped(control))
         finally:
             adapter.close()
     finally:
         send(_Closed(peak_rss_kib()))
         out.close()
-        out.join_thread()
 
 
 @contextlib.contextmanager

@@ -1,41 +1,63 @@
-"""The pull process's plumbing, on both sides: signals held while it starts and ignored once it
-runs, its log records and errors made fit to cross to the parent, and no process left behind.
+"""The pull process's plumbing, on both sides: a plain child process (a Python interpreter of
+its own, started by `subprocess`, with two pipes), signals held while it starts and ignored once
+it runs, its log records and errors made fit to cross to the parent, and no process left behind.
+
+Not multiprocessing's spawn: that starts a second helper beside the child, its resource tracker
+(13 MB, for the semaphores of its queues and events, which the pull needs none of), and makes the
+child import the parent's `__main__` again (for `carnet`, the whole command line). Here the child
+runs one function, named as "module:function", handed the two ends it owns: `control`, whose
+first message is its arguments and whose second (or its end, the parent gone) asks it to stop;
+and `out`, on which it sends what it has for the parent, waiting while the parent has not read
+the last (a pipe holds little), and ending when nobody is left to read.
 
 A terminal's Ctrl-C (SIGINT) reaches every process of the foreground group, and a service
 manager's SIGTERM often the whole group too. The sync decides when its pull stops (after the page
-in hand, through the feed's stop event), so the child ignores both; it ends when asked, or by
-itself once its parent is gone.
+in hand, through `Child.stop`), so the child ignores both; it ends when asked, or by itself once
+its parent is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import logging.handlers
-import multiprocessing
+import os
 import pickle
 import queue
 import signal
+import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from multiprocessing import resource_tracker
+from multiprocessing.connection import Connection
 from typing import Any
 
 from connector.core.errors import FatalError
 
 PARENT_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})  # the parent's to act on, not ours
+GONE = 3  # a child's exit code when its parent is gone (nobody left to read what it sends)
+# the child's first lines: this process's import path (the same `connector`, adapters and
+# mappings), then the function it runs, handed its two ends of the pipes
+BOOT = """
+import importlib, sys
+from multiprocessing.connection import Connection
+control = Connection(int(sys.argv[1]), writable=False)
+out = Connection(int(sys.argv[2]), readable=False)
+sys.path[:], target = control.recv()
+module, _, name = target.partition(":")
+getattr(importlib.import_module(module), name)(control, out)
+"""
+_RUNNING: set[Child] = set()  # started and not yet reaped: what `kill_children` kills
 
 
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
-    """Start a child in here: it begins with SIGINT and SIGTERM blocked (spawn's fork and exec
-    keep the calling thread's signal mask), so neither can interrupt it while it imports, until
+    """Start a child in here: it begins with SIGINT and SIGTERM blocked (fork and exec keep the
+    calling thread's signal mask), so neither can interrupt it while it imports, until
     `ignore_parent_signals` has it ignore them. Works from any thread (the scheduler's too)."""
     if not hasattr(signal, "pthread_sigmask"):  # not on Windows (no process groups there)
         yield
         return
-    resource_tracker.ensure_running()  # spawn starts it, and it unblocks these as it does
     old = signal.pthread_sigmask(signal.SIG_BLOCK, PARENT_SIGNALS)
     try:
         yield
@@ -52,44 +74,113 @@ def ignore_parent_signals() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, PARENT_SIGNALS)
 
 
+class Child:
+    """A child process running `target` ("module:function"), as the parent sees it."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.control: Connection | None = None  # this side writes
+        self.out: Connection | None = None  # this side reads
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.proc.poll() if self.proc else None
+
+    def start(self, args: Any) -> None:
+        """Start the child, SIGINT and SIGTERM held, and hand it `args` (pickled)."""
+        theirs_control, ours_control = os.pipe()
+        ours_out, theirs_out = os.pipe()
+        cmd = [sys.executable, "-c", BOOT, str(theirs_control), str(theirs_out)]
+        try:
+            with signals_held():
+                self.proc = subprocess.Popen(
+                    cmd, stdin=subprocess.DEVNULL, pass_fds=(theirs_control, theirs_out)
+                )
+        finally:
+            os.close(theirs_control)
+            os.close(theirs_out)
+            self.control = Connection(ours_control, readable=False)
+            self.out = Connection(ours_out, writable=False)
+        _RUNNING.add(self)
+        try:
+            self.control.send((sys.path, self.target))
+            self.control.send(args)
+        except OSError:  # it ended already: what it said is read from `out`, its end seen there
+            pass
+
+    def stop(self) -> None:
+        """Ask the child to stop (it reads this between its steps)."""
+        if self.control is not None:
+            with contextlib.suppress(OSError):
+                self.control.send("stop")
+
+    def is_alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout)
+        if self.proc.returncode is not None:
+            _RUNNING.discard(self)
+
+    def kill(self) -> None:
+        if self.is_alive() and self.proc is not None:
+            self.proc.kill()
+
+    def close(self) -> None:
+        """Let go of this side's ends of the pipes."""
+        for end in (self.control, self.out):
+            if end is not None:
+                end.close()
+        self.control = self.out = None
+
+
+def sender(out: Connection) -> Callable[[Any], None]:
+    """In the child: `send(item)` to the parent, waiting for it to read; one item at a time
+    whatever thread sends (log records come from any). If the parent is gone (killed), nobody
+    will ever read it: the child ends at once (no cleanup is owed, the operating system closes
+    the sockets)."""
+    lock = threading.Lock()
+
+    def send(item: Any) -> None:
+        try:
+            with lock:
+                out.send(item)
+        except OSError:  # a broken pipe: the parent is gone
+            os._exit(GONE)
+
+    return send
+
+
+def stopped(control: Connection) -> Callable[[], bool]:
+    """In the child: whether the parent asked it to stop, or is gone (its end closed)."""
+
+    def asked() -> bool:
+        try:
+            return control.poll()
+        except OSError:
+            return True
+
+    return asked
+
+
 def kill_children() -> None:
     """Kill the pull processes still running and reap them (a sync told to stop at once)."""
-    for child in multiprocessing.active_children():
+    for child in list(_RUNNING):
         child.kill()
         child.join()
 
 
 def end_children() -> None:
-    """When a command ends: kill a pull process still running, reap it, and stop the resource
-    tracker that multiprocessing's spawn starts beside it, which would otherwise outlive the
-    command until it noticed, and end as a zombie of nobody."""
+    """When a command ends: kill a pull process still running, and reap it."""
     kill_children()
-    tracker = getattr(resource_tracker, "_resource_tracker", None)
-    if getattr(tracker, "_fd", True) is None:  # CPython's: None until it starts (no pull process)
-        return
-    gc.collect()  # the semaphores of closed feeds: unregistered before the tracker stops
-    stop = getattr(tracker, "_stop", None)  # CPython's own way, used by its test suite
-    if stop is not None:
-        stop()
-
-
-@contextlib.contextmanager
-def main_module_hidden() -> Iterator[None]:
-    """A spawned child first imports this process's `__main__` again (for pickled functions that
-    live there), which for `carnet` is the whole CLI: about 55 MB and a third of a second before
-    the first call to the CRM. The pull child's code lives in connector.ingest.feed, so `__main__`
-    is hidden from multiprocessing while the child starts."""
-    main = sys.modules.get("__main__")
-    keys = ("__file__", "__spec__")
-    saved: dict[str, Any] = {k: main.__dict__[k] for k in keys if main and k in main.__dict__}
-    if main is not None:
-        main.__spec__ = None
-        main.__dict__.pop("__file__", None)
-    try:
-        yield
-    finally:
-        if main is not None:
-            main.__dict__.update(saved)
 
 
 class Shipping(logging.handlers.QueueHandler):

@@ -37,7 +37,11 @@ from connector.core.errors import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CACHE_KIB = 16384  # SQLite's page cache per connection, at most (the default is 2 MiB)
+# SQLite's page cache per connection, at most (the default is 2 MiB); a sort holds as much in
+# memory before it spills to a temporary file. 16 MiB held 10 MB more of a sync's peak (its
+# cache and its write-back refresh's sorts) and the sync was no faster: the operating system
+# caches the file too
+CACHE_KIB = 8192
 # prepared statements the driver keeps per connection (Python's default is 128): a sync's
 # multi-row inserts and long IN lists compile to programs of up to a megabyte each, and 128 of
 # them held 20-30 MB; the few a page runs again and again stay prepared
@@ -62,7 +66,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     # a sync reads back the links and relationships it wrote pages ago: keep them in memory
     cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-    cur.execute("PRAGMA temp_store=MEMORY")
+    # temporary files in files: each page of a sync is stored in a savepoint, whose journal (the
+    # pages it changed, as they were) SQLite keeps in a temporary file; in memory it held 40-60
+    # MB of a sync's peak, more the larger the store (more pages touched per page of records);
+    # a file's first 64 KiB stay in memory, the rest goes to the operating system's cache
+    cur.execute("PRAGMA temp_store=FILE")
     cur.close()
 
 

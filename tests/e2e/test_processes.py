@@ -1,6 +1,6 @@
 """No Carnet command leaves a process behind (issue 13): once `carnet sync` or `carnet run` has
-exited, no process of its process group is left (not its pull process, not the resource tracker
-that multiprocessing starts beside it, not a zombie handed to init), after a sync that went
+exited, no process of its process group is left (not its pull process, nor any helper started
+beside it, nor a zombie handed to init), after a sync that went
 well, after one that failed, and after `carnet run` was stopped by SIGTERM. After SIGINT and
 SIGTERM to `carnet sync`: tests/e2e/test_signals.py.
 

@@ -219,31 +219,37 @@ def test_every_carnet_error_crosses_whole(error: CarnetError) -> None:
     assert vars(back) == vars(error)
 
 
-def imported_cli(out: Any) -> None:
-    """In a spawned child: whether the CLI got imported here."""
-    out.put("connector.cli.main" in sys.modules)
+def imported_cli(control: Any, out: Any) -> None:
+    """A pull child's stand-in: whether the CLI got imported in it, with the arguments it was
+    handed; then it waits to be told to stop."""
+    args = control.recv()
+    out.send(("connector.cli.main" in sys.modules, args))
+    control.recv()
 
 
 LIKE_CARNET = """
-import contextlib, multiprocessing, sys
+import os
+from pathlib import Path
 from connector.cli.main import main  # as the `carnet` script does
-from connector.ingest.feed import _main_module_hidden
-from tests.unit.test_pull_feed import imported_cli
+from connector.ingest.processes import Child, end_children
 
 if __name__ == "__main__":
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.SimpleQueue()
-    for hidden in (False, True):
-        proc = ctx.Process(target=imported_cli, args=(out,))
-        with _main_module_hidden() if hidden else contextlib.nullcontext():
-            proc.start()
-        print(out.get(), flush=True)
-        proc.join(30)
-    print(getattr(sys.modules["__main__"], "__file__", None) == __file__)
+    child = Child("tests.unit.test_pull_feed:imported_cli")
+    child.start({"source": "salesforce"})
+    print(child.out.recv(), flush=True)
+    pid = os.getpid()  # the processes this one started, still running: only the child
+    started = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    print(started == [str(child.pid)], flush=True)
+    child.stop()
+    child.join(30)
+    print(child.exitcode, flush=True)
+    end_children()
 """
 
 
-def test_the_pull_child_starts_without_importing_the_parents_main_module(tmp_path: Path) -> None:
+def test_the_pull_child_starts_alone_without_importing_the_parents_main_module(
+    tmp_path: Path,
+) -> None:
     script = tmp_path / "like_carnet.py"
     script.write_text(LIKE_CARNET)
     root = Path(__file__).parents[2]
@@ -255,6 +261,6 @@ def test_the_pull_child_starts_without_importing_the_parents_main_module(tmp_pat
         env={**os.environ, "PYTHONPATH": str(root)},
     )
     assert done.returncode == 0, done.stderr
-    # spawned plainly, the child runs the script again (the whole CLI); hidden, it does not;
-    # and the script's __main__ is as it was afterwards
-    assert done.stdout.split() == ["True", "False", "True"]
+    # the child got its arguments, and not the CLI; nothing else was started beside it (no
+    # resource tracker); it ended when asked
+    assert done.stdout.splitlines() == ["(False, {'source': 'salesforce'})", "True", "0"]
