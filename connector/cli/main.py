@@ -58,8 +58,9 @@ def main() -> None:
 
 def _command() -> Any:
     """Run the command; its exit code. Typer ends every command with SystemExit; it is caught
-    here so that, once it is let go, what its traceback held (a pull process's queue, after a
-    second Ctrl-C) is let go before `end_children` stops the resource tracker."""
+    here so that, once it is let go, what its traceback held (a pull process's pipes, after a
+    second Ctrl-C) is let go before `end_children` kills and reaps a pull process still
+    running."""
     try:
         app()
     except FatalError as exc:  # raised outside run(): still no traceback
