@@ -32,7 +32,7 @@ from connector.core.errors import CarnetError, ConfigError, Problem
 from connector.core.logs import run_line, setup_logging
 from connector.core.protocols import Adapter
 from connector.core.secrets import register_secret
-from connector.ingest.processes import end_children
+from connector.ingest.processes import kill_children
 from connector.plans.snapshot import take_weekly_snapshot
 from connector.store.app import App
 from connector.store.db import normalise_url, transaction
@@ -285,7 +285,7 @@ def serve_until_stopped(app: App) -> int:
         if metrics is not None:
             metrics.shutdown()
     if worker.busy:
-        end_children()  # a pull process still running goes with us
+        kill_children()  # a pull process still running goes with us
         logging.shutdown()
         os._exit(code)
     return code

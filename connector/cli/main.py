@@ -50,16 +50,16 @@ def main() -> None:
         code = _command()
     finally:
         if "connector.ingest.processes" in sys.modules:  # a sync ran: leave no process behind
-            from connector.ingest.processes import end_children  # lazy: start-up
+            from connector.ingest.processes import kill_children  # lazy: start-up
 
-            end_children()
+            kill_children()
     sys.exit(code)
 
 
 def _command() -> Any:
     """Run the command; its exit code. Typer ends every command with SystemExit; it is caught
     here so that, once it is let go, what its traceback held (a pull process's pipes, after a
-    second Ctrl-C) is let go before `end_children` kills and reaps a pull process still
+    second Ctrl-C) is let go before `kill_children` kills and reaps a pull process still
     running."""
     try:
         app()

@@ -88,12 +88,19 @@ class Reach(NamedTuple):
     strength: int | None  # the strongest of those relationships (effective strength)
 
 
+def live_person() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """A person neither deleted nor merged away."""
+    return (Person.deleted_at.is_(None), Person.merged_into_id.is_(None))
+
+
 def people_of(org_id: Any, *columns: Any) -> Select[Any]:
-    """An account's live people (neither deleted nor merged away): these columns of them;
-    `org_id` a value or a bind parameter."""
-    return select(*columns).where(
-        Person.org_id == org_id, Person.deleted_at.is_(None), Person.merged_into_id.is_(None)
-    )
+    """An account's live people: these columns of them; `org_id` a value or a bind parameter."""
+    return select(*columns).where(Person.org_id == org_id, *live_person())
+
+
+def people_in(org_ids: list[int], *columns: Any) -> Select[Any]:
+    """These accounts' live people: these columns of them."""
+    return select(*columns).where(Person.org_id.in_(org_ids), *live_person())
 
 
 def reach_in(

@@ -172,15 +172,11 @@ def stopped(control: Connection) -> Callable[[], bool]:
 
 
 def kill_children() -> None:
-    """Kill the pull processes still running and reap them (a sync told to stop at once)."""
+    """Kill the pull processes still running and reap them (a sync told to stop at once, a
+    command or a worker ending)."""
     for child in list(_RUNNING):
         child.kill()
         child.join()
-
-
-def end_children() -> None:
-    """When a command ends: kill a pull process still running, and reap it."""
-    kill_children()
 
 
 class Shipping(logging.handlers.QueueHandler):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from connector.core.config import Sharing
 from connector.core.errors import UsageError
 from connector.governance.credits import earned_by_member
+from connector.governance.reach import live_person, people_in
 from connector.governance.viewers import CRM_AUDIENCE, Viewer
 from connector.governance.visibility import VisibleRel, visible_relationships
 from connector.governance.whoknows import resolve_org
@@ -63,15 +64,6 @@ def _member(session: Session, email: str) -> Member:
     return m
 
 
-def _live() -> tuple[Any, Any]:
-    return (Person.deleted_at.is_(None), Person.merged_into_id.is_(None))
-
-
-def people_in(org_ids: list[int], *columns: Any) -> Any:
-    """These columns of the live people (neither deleted nor merged away) of these accounts."""
-    return select(*columns).where(Person.org_id.in_(org_ids), *_live())
-
-
 def stances_of(session: Session, org_ids: list[int]) -> dict[int, str]:
     """person id -> stance, from the plans of these accounts (of their own people only)."""
     return {
@@ -86,7 +78,7 @@ def stances_of(session: Session, org_ids: list[int]) -> dict[int, str]:
 
 
 def _orgs_with_people() -> Any:
-    has_people = select(Person.org_id).where(Person.org_id.is_not(None), *_live())
+    has_people = select(Person.org_id).where(Person.org_id.is_not(None), *live_person())
     return (
         select(Org)
         .where(Org.id.in_(has_people), Org.deleted_at.is_(None), Org.merged_into_id.is_(None))

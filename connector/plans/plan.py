@@ -352,8 +352,7 @@ def crm_activities(
     for r, level in zip(rows, judged(rows, viewer, sharing), strict=True):
         if level != FULL:
             continue
-        rid, pid, mid, name, email, signals = r[0], r[1], r[2], r[7], r[8], r[-1]
-        for a in (signals or {}).get("activities") or []:
+        for a in (r.signals or {}).get("activities") or []:
             if not isinstance(a, dict) or not a.get("at") or not a.get("id"):
                 continue
             key = (str(a.get("source")), str(a["id"]))
@@ -363,11 +362,11 @@ def crm_activities(
                     "kind": a.get("kind") or "task",
                     "at": str(a["at"]),
                     "people": set(),
-                    "by": {"name": name, "email": email},
+                    "by": {"name": r.name, "email": r.email},
                 },
             )
-            g["people"].add(names.get(pid, "?"))
-            seen[rid] = _Seen(rid, Visibility.FULL, mid == me)
+            g["people"].add(names.get(r.person_id, "?"))
+            seen[r.id] = _Seen(r.id, Visibility.FULL, r.member_id == me)
     actions = [
         {
             "text": f"{g['kind']} with {', '.join(sorted(g['people']))}",

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from connector.core.config import Sharing
 from connector.governance.hierarchy import has_reports, hierarchy_managers, hierarchy_team
+from connector.governance.reach import people_in
 from connector.governance.visibility import VisibleRel, visible_relationships
 from connector.plans.network import accounts_report, members_report
 from connector.store.app import App
@@ -88,12 +89,6 @@ def strength_counts(rels: list[VisibleRel]) -> dict[str, int]:
     return counts
 
 
-def _live_people(org_ids: list[int]) -> Any:
-    return select(Person.id).where(
-        Person.org_id.in_(org_ids), Person.deleted_at.is_(None), Person.merged_into_id.is_(None)
-    )
-
-
 def _worked_orgs(session: Session, own: list[VisibleRel]) -> list[Org]:
     """The live accounts of the people the team's members visibly know."""
     ids = sorted({v.person_id for v in own})
@@ -134,9 +129,8 @@ def team_figures(
         own = [v for v in seen if v.member_id in holders]
     orgs = _worked_orgs(session, own)
     org_ids = [o.id for o in orgs]
-    rels = (
-        visible_relationships(session, reader, sharing, _live_people(org_ids), now) if orgs else []
-    )
+    people = people_in(org_ids, Person.id)
+    rels = visible_relationships(session, reader, sharing, people, now) if orgs else []
     at_org: dict[int, list[VisibleRel]] = {o: [] for o in org_ids}
     org_of = _org_of(session, org_ids)
     for v in rels:

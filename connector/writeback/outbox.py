@@ -177,7 +177,7 @@ def due_pages(
     """The rows `due_rows` gives, in its order, CHUNK at a time, each list read when the one
     before is done with (the rows are sent and recorded in between: a page read later finds the
     rows due at `now` that are left, as the whole list read at first would have given them)."""
-    columns = [Outbox.id, *(getattr(Outbox, f.name) for f in fields(Sending)[1:])]
+    columns = [getattr(Outbox, f.name) for f in fields(Sending)]
     q = select(*columns).where(*_due(source, now, field_set)).order_by(Outbox.id).limit(CHUNK)
     after = 0
     while rows := [Sending(*r) for r in session.execute(q.where(Outbox.id > after))]:

@@ -231,7 +231,7 @@ LIKE_CARNET = """
 import os
 from pathlib import Path
 from connector.cli.main import main  # as the `carnet` script does
-from connector.ingest.processes import Child, end_children
+from connector.ingest.processes import Child, kill_children
 
 if __name__ == "__main__":
     child = Child("tests.unit.test_pull_feed:imported_cli")
@@ -243,7 +243,7 @@ if __name__ == "__main__":
     child.stop()
     child.join(30)
     print(child.exitcode, flush=True)
-    end_children()
+    kill_children()
 """
 
 
