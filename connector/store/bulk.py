@@ -1,5 +1,7 @@
-"""The bulk statements ingest writes with: many rows per executemany, handed to the driver as
-tuples. Values go through each column's own bind processor (so they are stored exactly as the
+"""The bulk statements ingest writes with: many rows per statement on SQLite (`VALUES (...),
+(...)`, so SQLite prepares each statement, and journals it for the tables' write-counting
+triggers, once per chunk, not once per row), one executemany elsewhere; rows handed to the driver
+as tuples. Values go through each column's own bind processor (so they are stored exactly as the
 ORM stores them); SQLAlchemy's per-row parameter machinery, the slowest part of a page, is
 skipped. Missing columns get their defaults, as Core would give them.
 """
@@ -7,8 +9,10 @@ skipped. Missing columns get their defaults, as Core would give them.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 from connector.store.models import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
+_VALUES_ROWS = 2000  # rows per UPDATE ... FROM (VALUES ...) at most
 
 
 def _table(model: Any) -> Table:
@@ -127,7 +132,8 @@ def _mark(conn: Connection) -> str:
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (all with the same keys) in one executemany."""
+    """Insert rows (all with the same keys): on SQLite as one `INSERT ... VALUES (...), (...)`
+    per chunk, elsewhere in one executemany."""
     if not rows:
         return
     table, conn = _table(model), session.connection()
@@ -146,8 +152,12 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     names = [*cols, *extra]
     q, mark = _quote(conn), _mark(conn)
     into = f"{q(table.name)} ({', '.join(q(n) for n in names)})"
+    tuples = _tuples(procs[: len(cols)], cols, rows, tail)
+    if limit := _values_per_statement(conn):
+        _values_in_chunks(conn, limit, len(names), tuples, f"INSERT INTO {into} VALUES {{}}")
+        return
     sql = f"INSERT INTO {into} VALUES ({', '.join([mark] * len(names))})"
-    conn.exec_driver_sql(sql, _tuples(procs[: len(cols)], cols, rows, tail))
+    conn.exec_driver_sql(sql, tuples)
 
 
 def insert_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -155,7 +165,7 @@ def insert_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list
 
     The ids are taken first: on PostgreSQL from the table's sequence, on SQLite as one more than
     the largest, as SQLite itself would (one writer at a time; these tables have no
-    AUTOINCREMENT). Then the rows go in with their ids in one executemany."""
+    AUTOINCREMENT). Then the rows go in with their ids (bulk_insert)."""
     if not rows:
         return []
     table = _table(model)
@@ -177,20 +187,57 @@ def insert_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list
 
 
 def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Update rows by primary key: each dict holds "id" and the columns to set. Rows setting the
-    same columns go in one executemany."""
+    """Update rows by primary key: each dict holds "id" and the columns to set (a row given twice
+    is updated as the last one says). Rows setting the same columns go together: on SQLite as one
+    `UPDATE ... FROM (VALUES ...)` per chunk (one statement, so SQLite prepares it, and journals it
+    for the tables' triggers, once, not once per row), elsewhere in one executemany."""
     table, conn = _table(model), session.connection()
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, ...], dict[Any, dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(tuple(k for k in row if k != "id"), []).append(row)
+        groups.setdefault(tuple(k for k in row if k != "id"), {})[row["id"]] = row
     q, mark = _quote(conn), _mark(conn)
-    for cols, group in groups.items():
+    for cols, by_id in groups.items():
         if not cols:
             continue
         names = [*cols, "id"]
+        tuples = _tuples(_processors(conn, table, names), names, list(by_id.values()))
+        if limit := _values_per_statement(conn):
+            t = q(table.name)
+            sets = ", ".join(f"{q(c)} = v.column{i}" for i, c in enumerate(cols, start=1))
+            sql = (
+                f"UPDATE {t} SET {sets} FROM (VALUES {{}}) AS v WHERE {t}.id = v.column{len(names)}"
+            )
+            _values_in_chunks(conn, limit, len(names), tuples, sql)
+            continue
         sets = ", ".join(f"{q(c)} = {mark}" for c in cols)
         sql = f"UPDATE {q(table.name)} SET {sets} WHERE {q('id')} = {mark}"
-        conn.exec_driver_sql(sql, _tuples(_processors(conn, table, names), names, group))
+        conn.exec_driver_sql(sql, tuples)
+
+
+def _values_per_statement(conn: Connection) -> int:
+    """How many values one statement may bind, where the bulk statements go as one statement per
+    chunk of rows (`VALUES (...), (...)`): SQLite from 3.33, which has `UPDATE ... FROM`, at its
+    limit as the driver reports it; 0 elsewhere (one executemany)."""
+    if conn.dialect.name != "sqlite" or sqlite3.sqlite_version_info < (3, 33, 0):
+        return 0
+    raw = conn.connection.driver_connection
+    limit = getattr(raw, "getlimit", None)
+    return int(limit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)) if limit else 999
+
+
+def _values_in_chunks(
+    conn: Connection, limit: int, width: int, tuples: list[tuple[Any, ...]], sql: str
+) -> None:
+    """`sql` with its `{}` made a `(?, ...), (?, ...)` list, once per chunk of `tuples` (as many
+    rows as SQLite binds): one statement that SQLite prepares, and journals for the tables'
+    triggers, once per chunk rather than once per row."""
+    per = max(1, min(_VALUES_ROWS, limit // width))
+    one = "(" + ", ".join("?" * width) + ")"
+    for start in range(0, len(tuples), per):
+        chunk = tuples[start : start + per]
+        conn.exec_driver_sql(
+            sql.format(", ".join([one] * len(chunk))), tuple(chain.from_iterable(chunk))
+        )
 
 
 def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:

@@ -1,0 +1,147 @@
+"""The bulk statements (connector/store/bulk.py) store what the ORM stores, on both backends: rows
+inserted and updated in chunks (SQLite: one `VALUES (...), (...)` statement per chunk), a row
+updated twice as its last update says, and every row counted by the store's write triggers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from connector.store import bulk
+from connector.store.models import Member, Person, Relationship
+
+T0 = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+COLUMNS = ("rating", "score", "signals", "is_owner", "notes", "last_interaction_at")
+
+
+def _people(session: Session, n: int) -> list[int]:
+    people = [Person(name=f"P {i}", name_key=f"p {i}") for i in range(n)]
+    session.add_all(people)
+    session.flush()
+    return [p.id for p in people]
+
+
+def _member(session: Session) -> int:
+    member = Member(email="rep@northwind.example", name="Rep")
+    session.add(member)
+    session.flush()
+    return member.id
+
+
+def _stored(session: Session) -> dict[int, tuple[Any, ...]]:
+    rows = session.execute(
+        select(Relationship.id, *(getattr(Relationship, c) for c in COLUMNS))
+    ).all()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _live_count(session: Session) -> int | None:
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    return int(session.execute(text("SELECT n FROM change_count WHERE name = 'live'")).scalar_one())
+
+
+def test_chunks_insert_and_update_every_row_once(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "_VALUES_ROWS", 3)  # 10 rows: four statements on SQLite
+    member, people = _member(session), _people(session, 10)
+    before = _live_count(session)
+    rows = [
+        {"member_id": member, "person_id": p, "signals": {"emails": i}, "score": i / 10}
+        for i, p in enumerate(people)
+    ]
+    ids = bulk.insert_ids(session, Relationship, rows)
+    assert len(set(ids)) == 10
+    bulk.bulk_update(
+        session,
+        Relationship,
+        [{"id": rid, "rating": 1 + i % 5, "last_interaction_at": T0} for i, rid in enumerate(ids)],
+    )
+    got = _stored(session)
+    for i, rid in enumerate(ids):
+        rating, score, signals, is_owner, notes, last = got[rid]
+        assert (rating, score, signals, is_owner, notes) == (
+            1 + i % 5,
+            i / 10,
+            {"emails": i},
+            False,
+            None,
+        )
+        assert last == T0
+    if before is not None:  # one count per row inserted and per row updated
+        assert _live_count(session) == before + 20
+
+
+def test_a_row_updated_twice_keeps_its_last_update(session: Session) -> None:
+    member, people = _member(session), _people(session, 2)
+    ids = bulk.insert_ids(
+        session, Relationship, [{"member_id": member, "person_id": p} for p in people]
+    )
+    bulk.bulk_update(
+        session,
+        Relationship,
+        [
+            {"id": ids[0], "rating": 2},
+            {"id": ids[1], "notes": "met at the fair"},
+            {"id": ids[0], "rating": 4},
+        ],
+    )
+    got = _stored(session)
+    assert got[ids[0]][0] == 4 and got[ids[1]][4] == "met at the fair"
+
+
+updates = st.lists(
+    st.tuples(
+        st.integers(0, 7),  # which row
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "rating": st.none() | st.integers(1, 5),
+                "score": st.none() | st.floats(0, 100, allow_nan=False),
+                "signals": st.dictionaries(
+                    st.sampled_from(["emails", "meetings"]), st.integers(0, 9)
+                ),
+                "is_owner": st.booleans(),
+                "notes": st.none() | st.text(max_size=20),
+                "last_interaction_at": st.none()
+                | st.integers(0, 10**6).map(lambda s: T0 - timedelta(seconds=s)),
+            },
+        ),
+    ),
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(changes=updates)
+def test_bulk_update_stores_what_the_orm_stores(session: Session, changes: list[Any]) -> None:
+    """The same updates through bulk_update and through the ORM, row after row, leave the same
+    rows (chunks of 2 rows, so most runs take several statements)."""
+    try:
+        member, people = _member(session), _people(session, 16)
+        base = [{"member_id": member, "person_id": p} for p in people]
+        ours = bulk.insert_ids(session, Relationship, base[:8])
+        theirs = bulk.insert_ids(session, Relationship, base[8:])
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(bulk, "_VALUES_ROWS", 2)
+            bulk.bulk_update(session, Relationship, [{"id": ours[i], **u} for i, u in changes])
+        for i, u in changes:
+            rel = session.get(Relationship, theirs[i])
+            assert rel is not None
+            for k, v in u.items():
+                setattr(rel, k, v)
+            session.flush()
+        session.expire_all()
+        got = _stored(session)
+        assert [got[r] for r in ours] == [got[r] for r in theirs]
+    finally:
+        session.rollback()
