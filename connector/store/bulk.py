@@ -1,8 +1,8 @@
-"""The bulk statements ingest writes with: many rows per statement on SQLite (`VALUES (...),
-(...)`, so SQLite prepares each statement, and journals it for the tables' write-counting
-triggers, once per chunk, not once per row), one executemany elsewhere; rows handed to the driver
-as tuples. Values go through each column's own bind processor (so they are stored exactly as the
-ORM stores them); SQLAlchemy's per-row parameter machinery, the slowest part of a page, is
+"""The bulk statements ingest writes with: on SQLite many rows per statement (`VALUES (...),
+(...)`), so SQLite prepares each statement, and journals it for the tables' write-counting
+triggers, once per chunk, not once per row; on PostgreSQL one executemany. Rows are handed to the
+driver as tuples. Values go through each column's own bind processor (so they are stored exactly
+as the ORM stores them); SQLAlchemy's per-row parameter machinery, the slowest part of a page, is
 skipped. Missing columns get their defaults, as Core would give them.
 """
 
@@ -132,8 +132,8 @@ def _mark(conn: Connection) -> str:
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (all with the same keys): on SQLite as one `INSERT ... VALUES (...), (...)`
-    per chunk, elsewhere in one executemany."""
+    """Insert rows (all with the same keys): as one `INSERT ... VALUES (...), (...)` per chunk
+    where `_values_per_statement` says so, else in one executemany."""
     if not rows:
         return
     table, conn = _table(model), session.connection()
@@ -188,9 +188,9 @@ def insert_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list
 
 def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """Update rows by primary key: each dict holds "id" and the columns to set (a row given twice
-    is updated as the last one says). Rows setting the same columns go together: on SQLite as one
-    `UPDATE ... FROM (VALUES ...)` per chunk (one statement, so SQLite prepares it, and journals it
-    for the tables' triggers, once, not once per row), elsewhere in one executemany."""
+    is updated as the last one says). Rows setting the same columns go together: as one `UPDATE
+    ... FROM (VALUES ...)` per chunk where `_values_per_statement` says so, else in one
+    executemany."""
     table, conn = _table(model), session.connection()
     groups: dict[tuple[str, ...], dict[Any, dict[str, Any]]] = {}
     for row in rows:
@@ -204,9 +204,8 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         if limit := _values_per_statement(conn):
             t = q(table.name)
             sets = ", ".join(f"{q(c)} = v.column{i}" for i, c in enumerate(cols, start=1))
-            sql = (
-                f"UPDATE {t} SET {sets} FROM (VALUES {{}}) AS v WHERE {t}.id = v.column{len(names)}"
-            )
+            key = f"v.column{len(names)}"
+            sql = f"UPDATE {t} SET {sets} FROM (VALUES {{}}) AS v WHERE {t}.id = {key}"
             _values_in_chunks(conn, limit, len(names), tuples, sql)
             continue
         sets = ", ".join(f"{q(c)} = {mark}" for c in cols)
@@ -217,7 +216,8 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
 def _values_per_statement(conn: Connection) -> int:
     """How many values one statement may bind, where the bulk statements go as one statement per
     chunk of rows (`VALUES (...), (...)`): SQLite from 3.33, which has `UPDATE ... FROM`, at its
-    limit as the driver reports it; 0 elsewhere (one executemany)."""
+    limit as the driver reports it. 0 elsewhere: one executemany, which psycopg sends as one
+    pipeline (measured: as fast as VALUES lists on PostgreSQL, for less of the client's CPU)."""
     if conn.dialect.name != "sqlite" or sqlite3.sqlite_version_info < (3, 33, 0):
         return 0
     raw = conn.connection.driver_connection

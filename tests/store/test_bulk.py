@@ -145,3 +145,21 @@ def test_bulk_update_stores_what_the_orm_stores(session: Session, changes: list[
         assert [got[r] for r in ours] == [got[r] for r in theirs]
     finally:
         session.rollback()
+
+
+def test_postgresql_plans_each_lookup_with_its_values(session: Session) -> None:
+    """No statement is prepared on the server, however often it runs: a prepared `IN` list of
+    ids may be planned once for any values, and then tests every row of the range against every
+    id (connector/store/db.py)."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    member, people = _member(session), _people(session, 30)
+    ids = bulk.insert_ids(
+        session, Relationship, [{"member_id": member, "person_id": p} for p in people]
+    )
+    for i in range(10):  # psycopg prepares a statement at its fifth run unless told not to
+        wanted = ids[i : i + 12]
+        q = select(Relationship.id).where(bulk.among(session, Relationship.id, wanted))
+        assert sorted(session.scalars(q)) == sorted(wanted)
+    prepared = session.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
+    assert prepared == 0
