@@ -1,8 +1,9 @@
 """Carnet against its peer loader on the same CRM stand-ins (sandbox scale 1): dlt merging the
 mapped objects and fields into SQLite (bench/peer_dlt.py), interleaved pair by pair with
-`carnet sync --source salesforce --full` as a user runs it (`carnet init` on a fresh store first,
-untimed; the sync's pull, ingest, derive and write-back refresh and push all timed). Each side runs
-in a process of its own: wall time, and CPU from its rusage (children included).
+`carnet sync --source salesforce --full` as a user runs it (`carnet init` on a fresh store and
+`carnet install` first, untimed; the sync's pull, ingest, derive and write-back refresh and push
+all timed). Each side runs in a process of its own: wall time, and CPU from its rusage (children
+included).
 
 Then the same sync into PostgreSQL, a fresh database each run (dropped after), its records/s
 printed beside SQLite's; then the same pairs for HubSpot (dlt over hubspot-api-client against
@@ -49,14 +50,18 @@ def store_env(url: str) -> dict[str, str]:
 def carnet_sync(
     config: str, url: str, memory: bool = False, source: str = "salesforce"
 ) -> Measured:
-    """`carnet init` (untimed) on the fresh store at `url`, then the timed full sync of
-    `source`."""
+    """`carnet init` and `carnet install --source source` (untimed, as a user runs them first:
+    the sync's push then writes Carnet's fields, not refused writes) on the fresh store at `url`,
+    then the timed full sync of `source`."""
     env = store_env(url)
-    init = subprocess.run(
-        [CARNET, "init", "--config", config], env=env, capture_output=True, text=True, check=False
-    )
-    if init.returncode:
-        raise RuntimeError(f"carnet init failed ({init.returncode}): {init.stderr.strip()}")
+    for first in (["init"], ["install", "--source", source]):
+        done = subprocess.run(
+            [CARNET, *first, "--config", config], env=env, capture_output=True, text=True
+        )
+        if done.returncode:
+            raise RuntimeError(
+                f"carnet {first[0]} failed ({done.returncode}): {done.stderr.strip()}"
+            )
     cmd = [CARNET, "sync", "--config", config, "--source", source, "--full", "--json"]
     run = measure(cmd, env=env, memory=memory)
     if run.returncode:
