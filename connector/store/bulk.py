@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from connector.store.models import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
-_VALUES_ROWS = 2000  # rows per UPDATE ... FROM (VALUES ...) at most
+_VALUES_ROWS = 2000  # rows in one statement's VALUES list at most (SQLite)
 
 
 def _table(model: Any) -> Table:

@@ -108,9 +108,9 @@ def make_engine(url: str, statements: int = CACHED_STATEMENTS, **kwargs: Any) ->
     elif parsed.get_driver_name() == "psycopg":
         # no server-side prepared statements: after five runs of one statement psycopg prepares
         # it, and PostgreSQL may then plan it once for any values. A page's lookup of 2,000 ids
-        # (`IN (...)`) planned so tested each link of the object against each id: 0.4 s a page
-        # at 30,000 links, 1.0 s at the end; planned with its values, 15 ms. (Also what PgBouncer
-        # in transaction mode asks of its clients.)
+        # (`IN (...)`) planned so tested each link of the object against each id: 0.4 s a page on
+        # average, 1.0 s once an object has 30,000 links; planned with its values, 15 ms. (Also
+        # what PgBouncer in transaction mode asks of its clients.)
         kwargs["connect_args"] = {"prepare_threshold": None} | kwargs.get("connect_args", {})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
