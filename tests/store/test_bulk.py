@@ -147,12 +147,11 @@ def test_bulk_update_stores_what_the_orm_stores(session: Session, changes: list[
         session.rollback()
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_postgresql_plans_each_lookup_with_its_values(session: Session) -> None:
     """No statement is prepared on the server, however often it runs: a prepared `IN` list of
     ids may be planned once for any values, and then tests every row of the range against every
     id (connector/store/db.py)."""
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's plan cache")
     member, people = _member(session), _people(session, 30)
     ids = bulk.insert_ids(
         session, Relationship, [{"member_id": member, "person_id": p} for p in people]
