@@ -1,9 +1,10 @@
 """The bulk statements ingest writes with: on SQLite many rows per statement (`VALUES (...),
 (...)`), so SQLite prepares each statement, and journals it for the tables' write-counting
-triggers, once per chunk, not once per row; on PostgreSQL one executemany. Rows are handed to the
-driver as tuples. Values go through each column's own bind processor (so they are stored exactly
-as the ORM stores them); SQLAlchemy's per-row parameter machinery, the slowest part of a page, is
-skipped. Missing columns get their defaults, as Core would give them.
+triggers, once per chunk, not once per row; on PostgreSQL inserts through COPY, updates in one
+executemany. Rows are handed to the driver as tuples. Values go through each column's own bind
+processor (so they are stored exactly as the ORM stores them); SQLAlchemy's per-row parameter
+machinery, the slowest part of a page, is skipped. Missing columns get their defaults, as Core
+would give them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from datetime import UTC, datetime
 from itertools import chain
 from operator import itemgetter
@@ -132,8 +134,9 @@ def _mark(conn: Connection) -> str:
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (all with the same keys): as one `INSERT ... VALUES (...), (...)` per chunk
-    where `_values_per_statement` says so, else in one executemany."""
+    """Insert rows (all with the same keys): on SQLite as one `INSERT ... VALUES (...), (...)` per
+    chunk where `_values_per_statement` says so; on PostgreSQL through COPY; else (or when COPY
+    is refused) in one executemany."""
     if not rows:
         return
     table, conn = _table(model), session.connection()
@@ -157,7 +160,31 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         _values_in_chunks(conn, limit, len(names), tuples, f"INSERT INTO {into} VALUES {{}}")
         return
     sql = f"INSERT INTO {into} VALUES ({', '.join([mark] * len(names))})"
+    if conn.dialect.driver == "psycopg" and _copied(conn, f"COPY {into} FROM STDIN", tuples):
+        return
     conn.exec_driver_sql(sql, tuples)
+
+
+def _copied(conn: Connection, copy_sql: str, tuples: list[tuple[Any, ...]]) -> bool:
+    """PostgreSQL: the rows in through `COPY ... FROM STDIN`, in a savepoint of its own; whether
+    they went in. When the store (or psycopg) refuses a row, the savepoint is rolled back and the
+    caller sends the rows as INSERTs, which raise the refusal as every statement does (an
+    IntegrityError or DataError, with the store's own handlers): a refused row costs the page its
+    COPY, never the transaction."""
+    raw: Any = conn.connection.driver_connection  # a psycopg Connection
+    error = conn.dialect.loaded_dbapi.Error
+    raw.execute("SAVEPOINT carnet_copy")
+    try:
+        with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+            for row in tuples:
+                copy.write_row(row)
+    except error:
+        with suppress(error):  # a broken connection: the INSERTs then say so
+            raw.execute("ROLLBACK TO SAVEPOINT carnet_copy")
+            raw.execute("RELEASE SAVEPOINT carnet_copy")
+        return False
+    raw.execute("RELEASE SAVEPOINT carnet_copy")
+    return True
 
 
 def insert_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.store import bulk
@@ -162,3 +163,89 @@ def test_postgresql_plans_each_lookup_with_its_values(session: Session) -> None:
         assert sorted(session.scalars(q)) == sorted(wanted)
     prepared = session.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
     assert prepared == 0
+
+
+texts = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+)
+inserts = st.lists(
+    st.fixed_dictionaries(
+        {
+            "rating": st.none() | st.integers(1, 5),
+            "score": st.none() | st.floats(-1e6, 1e6, allow_nan=False),
+            "signals": st.dictionaries(texts, st.none() | st.booleans() | st.integers() | texts),
+            "is_owner": st.booleans(),
+            "notes": st.none() | texts,
+            "last_interaction_at": st.none()
+            | st.integers(0, 10**9).map(lambda s: T0 - timedelta(seconds=s)),
+        }
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=inserts)
+def test_bulk_insert_stores_what_the_orm_stores(
+    session: Session, rows: list[dict[str, Any]]
+) -> None:
+    """Rows through bulk_insert (SQLite: a VALUES list; PostgreSQL: COPY, whose text format has
+    its own escapes for tabs, newlines and backslashes) read back as the ORM's own inserts do."""
+    copies: list[bool] = []
+    real = bulk._copied
+
+    def copied(*args: Any) -> bool:
+        copies.append(real(*args))
+        return copies[-1]
+
+    try:
+        member, people = _member(session), _people(session, 2 * len(rows))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(bulk, "_copied", copied)
+            ours = bulk.insert_ids(
+                session,
+                Relationship,
+                [
+                    {"member_id": member, "person_id": p, **r}
+                    for p, r in zip(people, rows, strict=False)
+                ],
+            )
+        # on PostgreSQL the rows went in through COPY, not through INSERTs after a refused COPY
+        assert copies == ([True] if session.get_bind().dialect.name == "postgresql" else [])
+        theirs = [
+            Relationship(member_id=member, person_id=p, **r)
+            for p, r in zip(people[len(rows) :], rows, strict=True)
+        ]
+        session.add_all(theirs)
+        session.flush()
+        session.expire_all()
+        got = _stored(session)
+        assert [got[r] for r in ours] == [got[t.id] for t in theirs]
+    finally:
+        session.rollback()
+
+
+def test_a_refused_row_is_raised_as_the_store_refuses_and_the_transaction_goes_on(
+    session: Session,
+) -> None:
+    """A row the store will not take fails its statement with SQLAlchemy's own error (on
+    PostgreSQL, after its COPY is rolled back), the caller's savepoint takes it back, and the
+    transaction carries on."""
+    member, people = _member(session), _people(session, 2)
+    bulk.insert_ids(session, Relationship, [{"member_id": member, "person_id": people[0]}])
+    with pytest.raises(IntegrityError), session.begin_nested():
+        bulk.bulk_insert(  # the same (member, person) twice
+            session,
+            Relationship,
+            [
+                {"member_id": member, "person_id": people[1]},
+                {"member_id": member, "person_id": people[0]},
+            ],
+        )
+    bulk.bulk_insert(session, Relationship, [{"member_id": member, "person_id": people[1]}])
+    assert sorted(
+        p for _, p in session.execute(select(Relationship.id, Relationship.person_id))
+    ) == sorted(people)
