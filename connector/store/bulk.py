@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from itertools import chain
@@ -160,26 +161,36 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         _values_in_chunks(conn, limit, len(names), tuples, f"INSERT INTO {into} VALUES {{}}")
         return
     sql = f"INSERT INTO {into} VALUES ({', '.join([mark] * len(names))})"
-    if conn.dialect.driver == "psycopg" and _copied(conn, f"COPY {into} FROM STDIN", tuples):
+    if conn.dialect.driver == "psycopg" and _copied(conn, tuples, f"COPY {into} FROM STDIN"):
         return
     conn.exec_driver_sql(sql, tuples)
 
 
-def _copied(conn: Connection, copy_sql: str, tuples: list[tuple[Any, ...]]) -> bool:
-    """PostgreSQL: the rows in through `COPY ... FROM STDIN`, in a savepoint of its own; whether
-    they went in. When the store (or psycopg) refuses a row, the savepoint is rolled back and the
-    caller sends the rows as INSERTs, which raise the refusal as every statement does (an
-    IntegrityError or DataError, with the store's own handlers): a refused row costs the page its
-    COPY, never the transaction."""
+def _copied(
+    conn: Connection,
+    tuples: list[tuple[Any, ...]],
+    copy_sql: str,
+    around: Sequence[str | None] = (None,),
+) -> bool:
+    """PostgreSQL: the rows in through `copy_sql` (`COPY ... FROM STDIN`), with the statements of
+    `around` before and after it (None marks the COPY's place), all in a savepoint of their own;
+    whether it went through. When the store (or psycopg) refuses a row, the savepoint is rolled
+    back and the caller sends the rows as plain statements, which raise the refusal as every
+    statement does (an IntegrityError or DataError, with the store's own handlers): a refused row
+    costs the page its COPY, never the transaction."""
     raw: Any = conn.connection.driver_connection  # a psycopg Connection
     error = conn.dialect.loaded_dbapi.Error
     raw.execute("SAVEPOINT carnet_copy")
     try:
-        with raw.cursor() as cur, cur.copy(copy_sql) as copy:
-            for row in tuples:
-                copy.write_row(row)
+        for sql in around:
+            if sql is not None:
+                raw.execute(sql)
+                continue
+            with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+                for row in tuples:
+                    copy.write_row(row)
     except error:
-        with suppress(error):  # a broken connection: the INSERTs then say so
+        with suppress(error):  # a broken connection: the plain statements then say so
             raw.execute("ROLLBACK TO SAVEPOINT carnet_copy")
             raw.execute("RELEASE SAVEPOINT carnet_copy")
         return False
@@ -237,7 +248,27 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             continue
         sets = ", ".join(f"{q(c)} = {mark}" for c in cols)
         sql = f"UPDATE {q(table.name)} SET {sets} WHERE {q('id')} = {mark}"
+        if conn.dialect.driver == "psycopg" and _copied(conn, tuples, *_through(q, table, names)):
+            continue
         conn.exec_driver_sql(sql, tuples)
+
+
+def _through(
+    q: Callable[[str], str], table: Table, names: list[str]
+) -> tuple[str, list[str | None]]:
+    """PostgreSQL: an update as COPY into a temporary table shaped as these columns of the table
+    (dropped at commit; emptied first when this transaction made it already), then one `UPDATE
+    ... FROM` it: (the COPY, the statements before and after it)."""
+    t, cols = q(table.name), ", ".join(q(n) for n in names)
+    tmp = q(f"carnet_{table.name}_{zlib.crc32(cols.encode()):08x}")
+    sets = ", ".join(f"{q(n)} = {tmp}.{q(n)}" for n in names if n != "id")
+    return f"COPY {tmp} ({cols}) FROM STDIN", [
+        f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DROP AS "
+        f"SELECT {cols} FROM {t} WITH NO DATA",
+        f"TRUNCATE {tmp}",
+        None,
+        f"UPDATE {t} SET {sets} FROM {tmp} WHERE {t}.id = {tmp}.id",
+    ]
 
 
 def _values_per_statement(conn: Connection) -> int:
