@@ -1,10 +1,10 @@
 """The bulk statements ingest writes with: on SQLite many rows per statement (`VALUES (...),
 (...)`), so SQLite prepares each statement, and journals it for the tables' write-counting
-triggers, once per chunk, not once per row; on PostgreSQL inserts through COPY, updates in one
-executemany. Rows are handed to the driver as tuples. Values go through each column's own bind
-processor (so they are stored exactly as the ORM stores them); SQLAlchemy's per-row parameter
-machinery, the slowest part of a page, is skipped. Missing columns get their defaults, as Core
-would give them.
+triggers, once per chunk, not once per row; on PostgreSQL through COPY (updates into a temporary
+table, then one `UPDATE ... FROM` it). Rows are handed to the driver as tuples. Values go through
+each column's own bind processor (so they are stored exactly as the ORM stores them);
+SQLAlchemy's per-row parameter machinery, the slowest part of a page, is skipped. Missing columns
+get their defaults, as Core would give them.
 """
 
 from __future__ import annotations
@@ -226,9 +226,9 @@ def insert_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list
 
 def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """Update rows by primary key: each dict holds "id" and the columns to set (a row given twice
-    is updated as the last one says). Rows setting the same columns go together: as one `UPDATE
-    ... FROM (VALUES ...)` per chunk where `_values_per_statement` says so, else in one
-    executemany."""
+    is updated as the last one says). Rows setting the same columns go together: on SQLite as one
+    `UPDATE ... FROM (VALUES ...)` per chunk where `_values_per_statement` says so, on PostgreSQL
+    through COPY (`_through`), else (or when COPY is refused) in one executemany."""
     table, conn = _table(model), session.connection()
     groups: dict[tuple[str, ...], dict[Any, dict[str, Any]]] = {}
     for row in rows:
@@ -274,8 +274,8 @@ def _through(
 def _values_per_statement(conn: Connection) -> int:
     """How many values one statement may bind, where the bulk statements go as one statement per
     chunk of rows (`VALUES (...), (...)`): SQLite from 3.33, which has `UPDATE ... FROM`, at its
-    limit as the driver reports it. 0 elsewhere: one executemany, which psycopg sends as one
-    pipeline (measured: as fast as VALUES lists on PostgreSQL, for less of the client's CPU)."""
+    limit as the driver reports it. 0 elsewhere (PostgreSQL's VALUES lists were measured no faster
+    than psycopg's pipelined executemany, for more of the client's CPU; it takes COPY instead)."""
     if conn.dialect.name != "sqlite" or sqlite3.sqlite_version_info < (3, 33, 0):
         return 0
     raw = conn.connection.driver_connection
