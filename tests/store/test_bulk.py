@@ -4,6 +4,8 @@ updated twice as its last update says, and every row counted by the store's writ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +42,22 @@ def _stored(session: Session) -> dict[int, tuple[Any, ...]]:
         select(Relationship.id, *(getattr(Relationship, c) for c in COLUMNS))
     ).all()
     return {r[0]: tuple(r[1:]) for r in rows}
+
+
+@contextmanager
+def copies_made() -> Iterator[list[bool]]:
+    """Whether each PostgreSQL COPY that bulk.py made meanwhile went through (not refused, so
+    not sent again as plain statements)."""
+    copies: list[bool] = []
+    real = bulk._copied
+
+    def copied(*args: Any) -> bool:
+        copies.append(real(*args))
+        return copies[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bulk, "_copied", copied)
+        yield copies
 
 
 def _live_count(session: Session) -> int | None:
@@ -128,21 +146,13 @@ def test_bulk_update_stores_what_the_orm_stores(session: Session, changes: list[
     """The same updates through bulk_update and through the ORM, row after row, leave the same
     rows (SQLite: chunks of 2 rows, so most runs take several statements; PostgreSQL: COPY into
     a temporary table and one UPDATE from it, each time)."""
-    copies: list[bool] = []
-    real = bulk._copied
-
-    def copied(*args: Any) -> bool:
-        copies.append(real(*args))
-        return copies[-1]
-
     try:
         member, people = _member(session), _people(session, 16)
         base = [{"member_id": member, "person_id": p} for p in people]
         ours = bulk.insert_ids(session, Relationship, base[:8])
         theirs = bulk.insert_ids(session, Relationship, base[8:])
-        with pytest.MonkeyPatch.context() as mp:
+        with pytest.MonkeyPatch.context() as mp, copies_made() as copies:
             mp.setattr(bulk, "_VALUES_ROWS", 2)
-            mp.setattr(bulk, "_copied", copied)
             bulk.bulk_update(session, Relationship, [{"id": ours[i], **u} for i, u in changes])
         groups = {tuple(u) for _, u in changes if u}
         postgres = session.get_bind().dialect.name == "postgresql"
@@ -206,17 +216,9 @@ def test_bulk_insert_stores_what_the_orm_stores(
 ) -> None:
     """Rows through bulk_insert (SQLite: a VALUES list; PostgreSQL: COPY, whose text format has
     its own escapes for tabs, newlines and backslashes) read back as the ORM's own inserts do."""
-    copies: list[bool] = []
-    real = bulk._copied
-
-    def copied(*args: Any) -> bool:
-        copies.append(real(*args))
-        return copies[-1]
-
     try:
         member, people = _member(session), _people(session, 2 * len(rows))
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(bulk, "_copied", copied)
+        with copies_made() as copies:
             ours = bulk.insert_ids(
                 session,
                 Relationship,
