@@ -177,14 +177,14 @@ class Copy:
 
 
 def _send(
-    conn: Connection, tuples: list[tuple[Any, ...]], values: str, copy: Copy, each: str
+    conn: Connection, tuples: list[tuple[Any, ...]], values: str, copy: Copy | None, each: str
 ) -> None:
     """The rows to the store the fastest way it takes them: on SQLite (from 3.33) `values` with
-    its `{}` made a VALUES list, a chunk at a time; on PostgreSQL (psycopg) `copy`; else, or when
-    the COPY is refused, `each` as one executemany."""
+    its `{}` made a VALUES list, a chunk at a time; on PostgreSQL (psycopg) `copy` (if any);
+    else, or when the COPY is refused, `each` as one executemany."""
     if limit := _values_per_statement(conn):
         _values_in_chunks(conn, limit, tuples, values)
-    elif not (conn.dialect.driver == "psycopg" and _copied(conn, tuples, copy)):
+    elif not (copy and conn.dialect.driver == "psycopg" and _copied(conn, tuples, copy)):
         conn.exec_driver_sql(each, tuples)
 
 
@@ -261,9 +261,25 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             conn,
             _tuples(_processors(conn, table, names), names, list(by_id.values())),
             values=f"UPDATE {t} SET {from_values} FROM (VALUES {{}}) AS v WHERE {t}.id = {key}",
-            copy=_through(q, table, names),
+            copy=_through(q, table, names) if _temp_tables(conn) else None,
             each=f"UPDATE {t} SET {one_by_one} WHERE {q('id')} = {mark}",
         )
+
+
+def _temp_tables(conn: Connection) -> bool:
+    """PostgreSQL: whether this connection's role may make temporary tables, which an update
+    through COPY needs (PUBLIC may by default; a database can deny it). Asked once per connection
+    (kept with it in the pool): without the privilege, each update would fail its CREATE, leave
+    an error in the server's log and go again as plain statements. False elsewhere."""
+    if conn.dialect.driver != "psycopg":
+        return False
+    info = conn.connection.info
+    if "carnet_temp_tables" not in info:
+        may = conn.exec_driver_sql(
+            "SELECT has_database_privilege(current_database(), 'TEMPORARY')"
+        ).scalar()
+        info["carnet_temp_tables"] = bool(may)
+    return bool(info["carnet_temp_tables"])
 
 
 def _through(q: Callable[[str], str], table: Table, names: list[str]) -> Copy:

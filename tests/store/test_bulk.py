@@ -4,6 +4,7 @@ updated twice as its last update says, and every row counted by the store's writ
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -12,11 +13,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.store import bulk
+from connector.store.db import make_engine, session_factory
 from connector.store.models import Member, Person, Relationship
 
 T0 = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -185,6 +187,52 @@ def test_postgresql_plans_each_lookup_with_its_values(session: Session) -> None:
         assert sorted(session.scalars(q)) == sorted(wanted)
     prepared = session.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
     assert prepared == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgresql_updates_without_the_temporary_privilege(engine: Engine) -> None:
+    """A database that denies its users temporary tables (some hosted PostgreSQL do): updates go
+    as plain statements, stored as asked, and no COPY into a temporary table is tried (each would
+    fail its CREATE and leave an error in the server's log); inserts still go through COPY."""
+    role, db = f"carnet_notemp_{uuid.uuid4().hex[:8]}", engine.url.database
+    admin = [
+        f'REVOKE TEMPORARY ON DATABASE "{db}" FROM PUBLIC',
+        f'CREATE ROLE "{role}" LOGIN',
+        f'GRANT USAGE ON SCHEMA public TO "{role}"',
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"',
+        f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"',
+    ]
+    with engine.begin() as conn:
+        for sql in admin:
+            conn.execute(text(sql))
+    limited = make_engine(engine.url.set(username=role).render_as_string(hide_password=False))
+    try:
+        with session_factory(limited)() as session:
+            may = "SELECT has_database_privilege(current_database(), 'TEMPORARY')"
+            assert session.execute(text(may)).scalar_one() is False
+            member, people = _member(session), _people(session, 3)
+            with copies_made() as copies:
+                ids = bulk.insert_ids(
+                    session, Relationship, [{"member_id": member, "person_id": p} for p in people]
+                )
+                assert copies == [True]
+                changes = [{"id": i, "rating": n + 1, "notes": f"n{n}"} for n, i in enumerate(ids)]
+                bulk.bulk_update(session, Relationship, changes)
+                bulk.bulk_update(session, Relationship, [{"id": ids[0], "score": 2.5}])
+            assert copies == [True]  # the inserts' only
+            session.commit()
+            got = session.execute(
+                select(Relationship.id, Relationship.rating, Relationship.notes, Relationship.score)
+            ).all()
+            assert sorted(got) == [
+                (ids[0], 1, "n0", 2.5), (ids[1], 2, "n1", None), (ids[2], 3, "n2", None)
+            ]  # fmt: skip
+    finally:
+        limited.dispose()
+        with engine.begin() as conn:
+            conn.execute(text(f'GRANT TEMPORARY ON DATABASE "{db}" TO PUBLIC'))
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
 
 
 texts = st.text(
