@@ -12,8 +12,8 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from hubspot import HubSpot
-from hubspot.crm.objects.exceptions import ApiException
 
+from adapters.hubspot.api import API_ERRORS  # each API of the client raises its own ApiException
 from adapters.hubspot.pull import wanted_props
 from connector.core.config import load_config
 from mappings.loader import load_mapping, mapping_path
@@ -41,11 +41,12 @@ def client(settings: Any) -> HubSpot:
 
 
 def call(fn: Callable[..., Any], *args: Any, **kw: Any) -> Row:
-    """`fn`'s JSON answer, waiting out rate limits."""
+    """`fn`'s JSON answer, waiting out rate limits (from any of the APIs: a 429 of the pipelines'
+    API stopped a run when only the objects' exception was caught)."""
     while True:
         try:
             resp = fn(*args, _preload_content=False, _request_timeout=TIMEOUT_S, **kw)
-        except ApiException as exc:
+        except API_ERRORS as exc:
             if exc.status != RATE_LIMITED:
                 raise
             time.sleep(WAIT_S)
