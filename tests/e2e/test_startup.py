@@ -183,3 +183,19 @@ def test_help_loads_no_database_layer(folder: Path) -> None:
     assert code in (0, None)
     assert "who-knows" in stdout
     assert unwanted(modules, (*NOT_FOR_A_QUERY, "sqlalchemy", "connector.store")) == []
+
+
+def test_a_sync_loads_markdown_it_only_to_draw_a_note() -> None:
+    """The sync's and the push's modules load without markdown-it (25-40 ms of every sync's
+    start, most of which draw no plan note); the first note drawn loads it."""
+    code = (
+        "import sys, connector.sync, connector.writeback.push\n"
+        "before = 'markdown_it' in sys.modules\n"
+        "from connector.writeback.notes import note_html\n"
+        "html = note_html('**bold** <b>raw</b>')\n"
+        "print(before, 'markdown_it' in sys.modules, html)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split(" ", 2) == [
+        "False", "True", "<p><strong>bold</strong> &lt;b&gt;raw&lt;/b&gt;</p>\n"
+    ]  # fmt: skip
