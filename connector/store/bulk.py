@@ -249,7 +249,7 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     groups: dict[tuple[str, ...], dict[Any, dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(k for k in row if k != "id"), {})[row["id"]] = row
-    q, mark = _quote(conn), _mark(conn)
+    q, mark, temp = _quote(conn), _mark(conn), _temp_tables(conn)
     for cols, by_id in groups.items():
         if not cols:
             continue
@@ -261,7 +261,7 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             conn,
             _tuples(_processors(conn, table, names), names, list(by_id.values())),
             values=f"UPDATE {t} SET {from_values} FROM (VALUES {{}}) AS v WHERE {t}.id = {key}",
-            copy=_through(q, table, names) if _temp_tables(conn) else None,
+            copy=_through(q, table, names) if temp else None,
             each=f"UPDATE {t} SET {one_by_one} WHERE {q('id')} = {mark}",
         )
 
