@@ -24,6 +24,10 @@ from connector.store.models import Base
 
 pytest_plugins = ["tests.sandbox_fixture"]
 
+# every `carnet` the suite runs is a process of its own: no command server is started (the
+# command server's own tests turn it on, in a folder of their own)
+os.environ["CARNET_COMMAND_SERVER"] = "off"
+
 PG_ADMIN_URL = os.environ.get("CARNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parents[1]
 
@@ -129,9 +133,10 @@ def run_carnet(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Run the `carnet` command as a user would, in a subprocess. The caller's CARNET_* variables
-    are not inherited; pass them in `env`."""
+    are not inherited; pass them in `env` (the command server is off unless `env` turns it on)."""
     carnet = Path(sys.executable).parent / "carnet"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CARNET_")}
+    full_env["CARNET_COMMAND_SERVER"] = "off"
     full_env.update(env or {})
     return subprocess.run(
         [str(carnet), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout

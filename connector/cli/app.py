@@ -33,6 +33,15 @@ EXAMPLE_CONFIG = Path(__file__).parents[1] / "config.example.yaml"
 out = Console()
 err = Console(stderr=True)
 
+
+def reset_consoles() -> None:
+    """Set the consoles up again for the streams and environment the process has now (a command
+    served by the command server's fork: what rich read at import, the terminal's colours and
+    width, was the server's)."""
+    out.__init__()  # type: ignore[misc]
+    err.__init__(stderr=True)  # type: ignore[misc]
+
+
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(

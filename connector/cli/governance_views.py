@@ -8,13 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from connector.cli.app import out
 from connector.core.text import terminal_safe
-
-out = Console()
 
 
 def cell(value: Any) -> Text:

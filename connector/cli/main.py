@@ -11,6 +11,7 @@ with loading():
     import contextlib
     import gc
     import sys
+    from collections.abc import Callable
     from typing import Annotated, Any
 
     import typer
@@ -38,6 +39,12 @@ def demo(
 
 
 def main() -> None:
+    sys.exit(run_command(app))
+
+
+def run_command(command: Callable[[], Any]) -> Any:
+    """Run the command line (`command`: the typer app, or the command server's click group on a
+    fork's argv); its exit code, as `sys.exit` takes it."""
     # at exit, once the exit handlers ran: the objects alive stay out of the collections Python
     # makes while it shuts down (what they hold goes back to the system with the process).
     # Scanning SQLAlchemy's and pydantic's objects took 100-150 ms of a query command's CPU.
@@ -47,22 +54,21 @@ def main() -> None:
     gc.freeze()
     setup_command_logging()  # no log line shows a secret, whatever the command
     try:
-        code = _command()
+        return _command(command)
     finally:
         if "connector.ingest.processes" in sys.modules:  # a sync ran: leave no process behind
             from connector.ingest.processes import kill_children  # lazy: start-up
 
             kill_children()
-    sys.exit(code)
 
 
-def _command() -> Any:
+def _command(command: Callable[[], Any]) -> Any:
     """Run the command; its exit code. Typer ends every command with SystemExit; it is caught
     here so that, once it is let go, what its traceback held (a pull process's pipes, after a
     second Ctrl-C) is let go before `kill_children` kills and reaps a pull process still
     running."""
     try:
-        app()
+        command()
     except FatalError as exc:  # raised outside run(): still no traceback
         with contextlib.suppress(typer.Exit):
             fail(exc)
