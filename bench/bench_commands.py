@@ -185,7 +185,7 @@ def run(db: Path, config: Path, runs: int) -> int:
         tempfile.TemporaryDirectory(prefix="carnet-run-") as runtime,
     ):
         os.chmod(runtime, 0o700)
-        env = {**child_env(Path(pyc)), "CARNET_RUNTIME_DIR": runtime}
+        env = {**child_env(Path(pyc)), "CARNET_RUNTIME_DIR": runtime, "CARNET_COMMAND_SERVER": "on"}
         alone = {**env, "CARNET_COMMAND_SERVER": "off"}
         print(f"store {db} ({domain}, as {member}); {runs} runs each, bytecode cached")
         floor = timed([sys.executable, "-c", "pass"], env, runs)

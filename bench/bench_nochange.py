@@ -46,6 +46,7 @@ def carnet(config: Path, *args: str) -> tuple[dict[str, Any], float]:
     exe = Path(sys.executable).parent / "carnet"
     cached = child_env(config.parent / "pycache")  # beside the stand-ins' config, in the temp dir
     env = {k: v for k, v in cached.items() if not k.startswith("CARNET_")}
+    env["CARNET_COMMAND_SERVER"] = "off"  # its `status` leaves no command server behind
     started = time.perf_counter()
     done = subprocess.run(
         [str(exe), "--config", str(config), *args],

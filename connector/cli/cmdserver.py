@@ -98,7 +98,10 @@ def code_key() -> str:
 
 
 def socket_path() -> str:
-    return os.path.join(runtime_dir(), f"cli-{code_key()}.sock")
+    path = os.path.join(runtime_dir(), f"cli-{code_key()}.sock")
+    if len(os.fsencode(path)) > 100:  # a socket's path has at most 107 bytes, with the lock's
+        raise Unusable(f"{path}: too long a path for a socket")
+    return path
 
 
 def call(argv: list[str]) -> int | None:
@@ -170,7 +173,7 @@ def start() -> None:
         return
     script = "import sys; from connector.cli.cmdserver import serve; serve(sys.argv[1])"
     subprocess.Popen(
-        [sys.executable, "-c", script, path],
+        [sys.executable, "-P", "-c", script, path],  # -P: nothing from the current folder
         cwd="/",
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -211,6 +214,9 @@ def serve(path: str) -> None:
 
     if path != socket_path():
         return  # not this code's socket
+    # what is imported later is found where `carnet` finds it, never in the caller's folder (a
+    # fork runs in it): no "" (the current folder) in the path, as under `python -P`
+    sys.path[:] = [entry for entry in sys.path if entry not in ("", ".")]
     lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     for attempt in range(20):  # a server out of date may still be on its way out
         try:
@@ -257,13 +263,36 @@ def serve(path: str) -> None:
         listener.close()
 
 
+# what a served command loads on first use beyond PRELOAD (seen in the forks: 6-10 ms each time)
+FIRST_USE = (
+    "encodings.ascii",
+    "pydantic.type_adapter",
+    "ruamel.yaml.mergevalue",
+    "typer._adapters",
+    "typer._click.decorators",
+    "tzdata.zoneinfo",
+)
+
+
 def _warm() -> None:
-    """Work every command would do first, done once: the ORM's mappers configured and the
-    command line's click commands built (the served fork reuses both)."""
+    """Work every command would do first, done once: the ORM's mappers configured, the command
+    line's click commands built, what the commands load on first use loaded, rich's tables of
+    emoji and character widths read (by drawing a table nobody sees)."""
+    import importlib  # lazy: start-up
+    import io  # lazy: start-up
+
+    from rich.console import Console  # lazy: start-up
+    from rich.table import Table  # lazy: start-up
     from sqlalchemy.orm import configure_mappers  # lazy: start-up
 
     configure_mappers()
     _command_line()
+    for name in FIRST_USE:
+        with contextlib.suppress(ImportError):  # a library's newer release may not have it
+            importlib.import_module(name)
+    table = Table("person", "colleague")
+    table.add_row("Zoé Ng, 情報システム", "Ana")
+    Console(file=io.StringIO(), width=40).print(table)
 
 
 def _command_line() -> Any:

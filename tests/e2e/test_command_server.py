@@ -192,6 +192,18 @@ def test_an_unsafe_folder_is_not_used(store: Path, runtime: Path) -> None:
     assert not list(runtime.glob("*.sock"))
 
 
+def test_a_folder_too_deep_for_a_socket_is_not_used(store: Path, runtime: Path) -> None:
+    deep = runtime / ("d" * 60) / ("e" * 60)  # a socket's path has at most 107 bytes
+    deep.mkdir(parents=True, mode=0o700)
+    args = ("--config", "config.yaml", "who-knows", "globex.de", "--as", "ana@us.example")
+    refused = carnet(store, deep, "require", *args)
+    assert refused.returncode == 2 and "no command server answered" in refused.stderr
+    here = carnet(store, deep, "on", *args)
+    assert here.returncode == 0 and "Zoe Ng" in here.stdout and "Traceback" not in here.stderr
+    time.sleep(2)
+    assert not list(deep.iterdir())  # no server was started only to fail binding its socket
+
+
 def test_an_idle_server_ends_and_a_stopped_one_answers_no_more(store: Path, runtime: Path) -> None:
     start_server(store, runtime, CARNET_SERVER_IDLE="2")
     deadline = time.monotonic() + 30
