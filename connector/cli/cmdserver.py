@@ -368,7 +368,17 @@ def _answer(
 
 
 def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    """The request and the descriptors that came with it (none left open if it is malformed)."""
     data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
+    try:
+        return _parse(conn, data), fds
+    except (OSError, ValueError):
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
+def _parse(conn: socket.socket, data: bytes) -> dict[str, Any]:
     if len(data) < _HEADER.size:
         raise ValueError("short request")
     (size,) = _HEADER.unpack_from(data)
@@ -380,10 +390,10 @@ def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
         if not more:
             raise ValueError("request cut short")
         body += more
-    request = json.loads(body)
+    request = json.loads(body)  # a malformed one: ValueError
     if not isinstance(request, dict):
         raise ValueError("request is not an object")
-    return request, fds
+    return request
 
 
 def _child(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:

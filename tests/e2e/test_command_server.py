@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pty
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -202,6 +203,34 @@ def test_a_folder_too_deep_for_a_socket_is_not_used(store: Path, runtime: Path) 
     assert here.returncode == 0 and "Zoe Ng" in here.stdout and "Traceback" not in here.stderr
     time.sleep(2)
     assert not list(deep.iterdir())  # no server was started only to fail binding its socket
+
+
+def _server_pid(runtime: Path) -> int:
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(str(runtime).encode() in arg for arg in argv) and b"-c" in argv:
+                return int(proc.name)
+    raise AssertionError("no command server runs")
+
+
+def test_a_malformed_request_is_dropped_and_leaves_nothing_open(store: Path, runtime: Path) -> None:
+    start_server(store, runtime)
+    pid = _server_pid(runtime)
+    fds_before = len(os.listdir(f"/proc/{pid}/fd"))
+    (path,) = runtime.glob("*.sock")
+    for message in (b"\x00\x00\x00\x05hello", b"\xff\xff\xff\xff", b"\x00\x00\x00\x02[]", b"x"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(str(path))
+            socket.send_fds(conn, [message], [0, 1, 2])
+            conn.shutdown(socket.SHUT_WR)
+            assert conn.recv(100) == b""  # dropped, no answer
+    assert len(os.listdir(f"/proc/{pid}/fd")) == fds_before  # the descriptors were closed
+    args = ("--config", "config.yaml", "who-knows", "globex.de", "--as", "ana@us.example")
+    assert carnet(store, runtime, "require", *args).returncode == 0  # and it still serves
 
 
 def test_an_idle_server_ends_and_a_stopped_one_answers_no_more(store: Path, runtime: Path) -> None:
