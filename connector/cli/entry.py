@@ -51,12 +51,12 @@ def main() -> None:
 
 
 def mode() -> str:
-    """CARNET_COMMAND_SERVER: on (the default); off, every command in a process of its own;
-    require, a query command no server answered fails (exit 2), for the benchmark and the
-    tests (connector/cli/cmdserver.py)."""
+    """CARNET_COMMAND_SERVER: on (the default, on Linux); off, every command in a process of
+    its own (always, on another system); require, a query command no server answered fails
+    (exit 2), for the benchmark and the tests (connector/cli/cmdserver.py)."""
     value = os.environ.get("CARNET_COMMAND_SERVER", "on").strip().lower()
-    if value in ("0", "off", "no", "false"):
-        return "off"
+    if value in ("0", "off", "no", "false") or sys.platform != "linux":
+        return "off"  # the server needs Linux's SO_PEERCRED (and forks): elsewhere, none
     return "require" if value == "require" else "on"
 
 

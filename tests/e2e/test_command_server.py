@@ -294,6 +294,13 @@ def test_which_commands_are_served(argv: list[str], expected: bool) -> None:
     assert entry.served(argv) is expected
 
 
+def test_no_server_but_on_linux(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARNET_COMMAND_SERVER", "on")
+    assert entry.mode() == "on"
+    monkeypatch.setattr(sys, "platform", "darwin")  # no SO_PEERCRED there
+    assert entry.mode() == "off"
+
+
 def test_a_changed_module_makes_the_server_out_of_date(tmp_path: Path) -> None:
     module = tmp_path / "carnet_probe_module.py"
     module.write_text("X = 1\n")
