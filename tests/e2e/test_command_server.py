@@ -294,6 +294,18 @@ def test_which_commands_are_served(argv: list[str], expected: bool) -> None:
     assert entry.served(argv) is expected
 
 
+def test_the_caller_loads_only_the_standard_library() -> None:
+    """What a served command loads before its answer comes: none of Carnet's libraries, not
+    even typing (the server has them)."""
+    probe = (
+        "import sys; from connector.cli import cmdserver, entry; "
+        "print(' '.join(m for m in ('typing', 'sqlalchemy', 'typer', 'rich', 'pydantic', "
+        "'ruamel', 'connector.cli.main', 'connector.core') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == []
+
+
 def test_no_server_but_on_linux(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARNET_COMMAND_SERVER", "on")
     assert entry.mode() == "on"
