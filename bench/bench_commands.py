@@ -156,7 +156,7 @@ def line(name: str, times: Timings, floor: Timings | None, cpu_of: str = "cpu") 
     )
 
 
-def ask_server(exe: str, cmd: list[str], env: dict[str, str]) -> float:
+def ask_server(cmd: list[str], env: dict[str, str]) -> float:
     """Start the command server as a user's first query command does, and wait until it answers
     (CARNET_COMMAND_SERVER=require fails while it is still loading); the first command's ms."""
     started = time.perf_counter()
@@ -194,7 +194,7 @@ def run(db: Path, config: Path, runs: int) -> int:
         for name, times in cold.items():
             print(line(name + " alone", times, floor))
         try:
-            first = ask_server(exe, commands["who-knows"], env)
+            first = ask_server(commands["who-knows"], env)
             print(f"the first query command, which starts the command server: {first:.0f} ms")
             results = {name: timed(cmd, env, runs) for name, cmd in commands.items()}
         finally:

@@ -26,7 +26,9 @@ standard library at its top (its server side loads the command line inside `serv
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -34,6 +36,7 @@ import socket
 import stat
 import struct
 import sys
+import time
 import zlib
 
 TYPE_CHECKING = False  # not typing's: a command answered by the server does not load typing (3 ms)
@@ -213,7 +216,6 @@ def serve(path: str) -> None:
     asked to stop, or out of date. Exits at once when another server holds the socket."""
     import fcntl  # lazy: start-up
     import importlib  # lazy: start-up
-    import time  # lazy: start-up
 
     if path != socket_path():
         return  # not this code's socket
@@ -298,18 +300,14 @@ def _warm() -> None:
     Console(file=io.StringIO(), width=40).print(table)
 
 
+@functools.cache
 def _command_line() -> Any:
+    """The command line's click group, built once (typer builds every command's parameters)."""
     import typer.main  # lazy: start-up
 
     from connector.cli.main import app  # lazy: start-up
 
-    group = _BUILT.get("group")
-    if group is None:
-        group = _BUILT["group"] = typer.main.get_command(app)
-    return group
-
-
-_BUILT: dict[str, Any] = {}
+    return typer.main.get_command(app)
 
 
 def _module_files() -> dict[str, tuple[int, int]]:
@@ -402,8 +400,6 @@ def _parse(conn: socket.socket, data: bytes) -> dict[str, Any]:
 def _child(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
     """In the fork: become the caller's command (its streams, folder, umask and environment),
     run it, report its exit code."""
-    import atexit  # lazy: start-up
-
     code = 1
     try:
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
@@ -417,8 +413,6 @@ def _child(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None
         os.umask(int(request["umask"]))
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
-        import time  # lazy: start-up
-
         time.tzset()
         _reopen_streams()
         code = _run([str(a) for a in request["argv"]])
