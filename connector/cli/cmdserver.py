@@ -129,8 +129,7 @@ def call(argv: list[str]) -> int | None:
                 "env": dict(os.environ),
                 "umask": _umask(),
             }
-            body = json.dumps(request).encode()
-            message = _HEADER.pack(len(body)) + body
+            message = _framed(request)
             sent = socket.send_fds(conn, [message], fds)  # the descriptors go with the first bytes
             conn.sendall(message[sent:])
             reader = conn.makefile("rb")
@@ -140,6 +139,12 @@ def call(argv: list[str]) -> int | None:
         if len(first) != 2 or first[0] != b"pid":
             return None  # out of date (it exits): run it here
         return _wait(reader, int(first[1]))  # begun: from here it is never run a second time
+
+
+def _framed(request: dict[str, Any]) -> bytes:
+    """A request as it crosses the socket: its length, then its JSON (read back by `_parse`)."""
+    body = json.dumps(request).encode()
+    return _HEADER.pack(len(body)) + body
 
 
 def _umask() -> int:
@@ -198,8 +203,7 @@ def stop() -> bool:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)
-        body = json.dumps({"stop": True}).encode()
-        conn.sendall(_HEADER.pack(len(body)) + body)
+        conn.sendall(_framed({"stop": True}))
         conn.makefile("rb").readline()
         return True
     except OSError:

@@ -79,13 +79,18 @@ def render_who_knows(d: dict[str, Any]) -> None:
 def _known_by(k: dict[str, Any]) -> tuple[str, ...]:
     """One colleague's relationship, as the listing's columns (KNOWN_BY), terminal-safe."""
     values = (
-        "you" if k["yours"] else k["member"]["name"],
+        _colleague(k),
         k["member"]["team"],
         _strength(k),
         k["shareability"] + (", exclusive" if k["exclusive"] else ""),
         (k["last_interaction_at"] or "-")[:10],
     )
     return tuple("-" if v is None else terminal_safe(v) for v in values)
+
+
+def _colleague(k: dict[str, Any]) -> str:
+    """Who holds the relationship, as the viewer reads it: "you" for their own."""
+    return "you" if k["yours"] else k["member"]["name"]
 
 
 def _aligned(values: tuple[str, ...], widths: list[int]) -> str:
@@ -96,10 +101,7 @@ def _aligned(values: tuple[str, ...], widths: list[int]) -> str:
 
 
 def _path_line(path: dict[str, Any]) -> str:
-    names = ", ".join(
-        ("you" if k["yours"] else k["member"]["name"]) + f" ({k['strength'] or '-'})"
-        for k in path["known_by"]
-    )
+    names = ", ".join(_colleague(k) + f" ({k['strength'] or '-'})" for k in path["known_by"])
     link = "the manager of" if path["link"] == "manager" else "a direct report of"
     via, target = path["via"], path["person"]
     return (
