@@ -246,9 +246,12 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     `UPDATE ... FROM (VALUES ...)` per chunk where `_values_per_statement` says so, on PostgreSQL
     through COPY (`_through`), else (or when COPY is refused) in one executemany."""
     table, conn = _table(model), session.connection()
-    groups: dict[tuple[str, ...], dict[Any, dict[str, Any]]] = {}
+    merged: dict[Any, dict[str, Any]] = {}  # a row's updates folded in order: one update a row
     for row in rows:
-        groups.setdefault(tuple(k for k in row if k != "id"), {})[row["id"]] = row
+        merged.setdefault(row["id"], {}).update(row)
+    groups: dict[tuple[str, ...], dict[Any, dict[str, Any]]] = {}
+    for rid, row in merged.items():
+        groups.setdefault(tuple(k for k in row if k != "id"), {})[rid] = row
     q, mark, temp = _quote(conn), _mark(conn), _temp_tables(conn)
     for cols, by_id in groups.items():
         if not cols:

@@ -118,6 +118,11 @@ def test_a_row_updated_twice_keeps_its_last_update(session: Session) -> None:
     assert got[ids[0]][0] == 4 and got[ids[1]][4] == "met at the fair"
 
 
+# text as the store receives it (connector/core/normalise.py cleans what comes in): no NUL, which
+# PostgreSQL's text refuses, and no lone surrogate
+texts = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+)
 updates = st.lists(
     st.tuples(
         st.integers(0, 7),  # which row
@@ -130,7 +135,7 @@ updates = st.lists(
                     st.sampled_from(["emails", "meetings"]), st.integers(0, 9)
                 ),
                 "is_owner": st.booleans(),
-                "notes": st.none() | st.text(max_size=20),
+                "notes": st.none() | texts,
                 "last_interaction_at": st.none()
                 | st.integers(0, 10**6).map(lambda s: T0 - timedelta(seconds=s)),
             },
@@ -156,7 +161,10 @@ def test_bulk_update_stores_what_the_orm_stores(session: Session, changes: list[
         with pytest.MonkeyPatch.context() as mp, copies_made() as copies:
             mp.setattr(bulk, "_VALUES_ROWS", 2)
             bulk.bulk_update(session, Relationship, [{"id": ours[i], **u} for i, u in changes])
-        groups = {tuple(u) for _, u in changes if u}
+        folded: dict[int, dict[str, Any]] = {}  # each row's updates, in order: one a row
+        for i, u in changes:
+            folded.setdefault(i, {}).update(u)
+        groups = {tuple(u) for u in folded.values() if u}
         postgres = session.get_bind().dialect.name == "postgresql"
         assert copies == ([True] * len(groups) if postgres else [])
         for i, u in changes:
@@ -235,9 +243,6 @@ def test_postgresql_updates_without_the_temporary_privilege(engine: Engine) -> N
             conn.execute(text(f'DROP ROLE "{role}"'))
 
 
-texts = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
-)
 inserts = st.lists(
     st.fixed_dictionaries(
         {
