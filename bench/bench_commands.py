@@ -232,6 +232,7 @@ def main() -> None:
             raise SystemExit(f"{db} exists without {config}: not a store this benchmark made")
         if not db.exists():
             print(f"building a synced store at scale {scale}: {db}", flush=True)
+            db.parent.mkdir(parents=True, exist_ok=True)  # CARNET_BENCH_DB's folder, if new
             config = build_store(db, scale)
         run(db, config, runs)
 

@@ -56,7 +56,7 @@ def profile(mapping: Mapping, obj: str, records: list[RawRecord]) -> None:
     pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(25)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench_mapping_apply")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--profile", metavar="OBJECT")
@@ -71,11 +71,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{obj:<24} {len(recs):>7} records {per_second:>10,.0f} records/s")
     print(f"{'all':<24} {total:>7} records {total / seconds:>10,.0f} records/s")
     contacts = rate(mapping, "Contact", records["Contact"])
-    verdict = "ok" if contacts >= TARGET_RATE else "BELOW TARGET"
-    print(f"Contact: {contacts:,.0f} records/s (target {TARGET_RATE:,}): {verdict}")
+    verdict = "PASS" if contacts >= TARGET_RATE else "FAIL"
+    print(f"{verdict}  mapping Contacts: {contacts:,.0f} records/s (target >= {TARGET_RATE:,})")
     if args.profile:
         profile(mapping, args.profile, records[args.profile])
+    return 0 if verdict == "PASS" else 1
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

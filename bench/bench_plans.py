@@ -11,6 +11,7 @@ import json
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -243,25 +244,28 @@ def run(
             _time(engine, fn, 2)  # warm the page cache
             r = _time(engine, fn, runs)
             results[label] = r
-            verdict = "ok" if r["p95_ms"] < TARGET_MS else f"OVER {TARGET_MS:.0f} ms"
+            verdict = "PASS" if r["p95_ms"] < TARGET_MS else "FAIL"
             out(
-                f"{label:42s} median {r['median_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms  {verdict}"
+                f"{label:42s} median {r['median_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms  "
+                f"{verdict} (target p95 < {TARGET_MS:.0f} ms)"
             )
     finally:
         engine.dispose()
     return results
 
 
-def main() -> None:
+def main() -> int:
+    """0 when every answer's p95 is under the target, else 1."""
     scale = float(os.environ.get("CARNET_BENCH_SCALE", "1"))
     keep = os.environ.get("CARNET_BENCH_DB")
     if keep:
         path = Path(keep)
-        run(path, build=not path.exists(), runs=30, scale=scale)
-        return
-    with tempfile.TemporaryDirectory(prefix="carnet-bench-plans-") as tmp:
-        run(Path(tmp) / "bench.db", build=True, runs=30, scale=scale)
+        results = run(path, build=not path.exists(), runs=30, scale=scale)
+    else:
+        with tempfile.TemporaryDirectory(prefix="carnet-bench-plans-") as tmp:
+            results = run(Path(tmp) / "bench.db", build=True, runs=30, scale=scale)
+    return 0 if all(r["p95_ms"] < TARGET_MS for r in results.values()) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
