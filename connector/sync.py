@@ -40,6 +40,7 @@ from connector.ingest.feed import (
     bulk_gc,
 )
 from connector.ingest.pages import Counts, finish_full_pass, ingest_page, resolve_pending
+from connector.ingest.processes import Child, pull_process
 from connector.ingest.touched import IdBits, Touched
 from connector.store.app import App
 from connector.store.models import Relationship, SyncState
@@ -145,42 +146,55 @@ def run_sync(
     open_adapter: Callable[[str, SourceBase], Adapter] | None = None,
     stop: threading.Event | None = None,
     push: bool = True,
+    spare: Child | None = None,
 ) -> Summary:
     """One sync of every enabled source (or of `source`). UsageError (exit 2) for an unknown or
     disabled source or a bad mapping, before anything is pulled. When `stop` is set (the
     scheduler on SIGTERM) the sync ends after the page in hand is committed. `push=False` leaves
-    out the write-back step (the pull benchmark measures the pull alone)."""
+    out the write-back step (the pull benchmark measures the pull alone). `spare`, a pull process
+    the caller started (connector.ingest.processes.pull_process), is taken by the first source
+    that pulls in a child process; the caller discards it in the end."""
     enabled = app.config.sources.chosen(source)
     names = list(enabled)
     mappings = {n: load_mapping(mapping_path(n, s.mapping), n) for n, s in enabled.items()}
 
+    def in_child(wants: list[Want], finished: set[str]) -> bool:
+        return open_adapter is None and PULL_IN_CHILD and pulls_in_child(full, wants, finished)
+
     def feed(name: str, wants: list[Want], finished: set[str]) -> Feed:
         settings = prepared.get(name) or enabled[name]
-        if open_adapter is None and PULL_IN_CHILD and pulls_in_child(full, wants, finished):
-            return ProcessFeed(name, settings, wants, full)
+        if in_child(wants, finished):
+            return ProcessFeed(name, settings, wants, full, child=ahead.get(name))
         opener = open_adapter or sources.open_adapter
         return ThreadFeed(lambda: opener(name, settings), mappings[name], wants, full)
 
     summary = Summary(dry_run=dry_run)
     progress = progress or NoProgress()
     prepared: dict[str, SourceBase] = {}
+    ahead: dict[str, Child] = {}  # pull processes started before their source's describes
     with app.sessions() as session, bulk_gc():
         _wal_autocheckpoint(session, dry_run, SYNC_CHECKPOINT_PAGES)
         try:
             for name in names:
+                job = _SourceSync(session, name, mappings[name], full, dry_run, app.config.scoring)
+                job.stop = stop
+                planned = job.plan()
+                if in_child(*planned):  # it starts up while the describes are read
+                    ahead[name], spare = spare or pull_process(), None
+                    ahead[name].hand(name)
                 opener = open_adapter or sources.open_adapter  # describes cached in the store:
                 prepared[name] = prepare_describes(  # read again when stale, handed to the pull
                     session, name, enabled[name], mappings[name], opener, _utcnow(), full, dry_run
                 )
-                job = _SourceSync(session, name, mappings[name], full, dry_run, app.config.scoring)
-                job.stop = stop
-                summary.sources[name] = job.run(feed, progress)
+                summary.sources[name] = job.run(feed, progress, planned)
                 if stop is not None and stop.is_set():
                     break
             if stop is None or not stop.is_set():  # else the next run re-scores
                 _rescore(session, app, dry_run, summary, full)
             _wal_autocheckpoint(session, dry_run, DEFAULT_CHECKPOINT_PAGES)
         finally:
+            for child in ahead.values():  # each closed by its feed, unless the sync failed first
+                child.discard()
             progress.stop()
             if dry_run:
                 session.rollback()
@@ -260,20 +274,28 @@ class _SourceSync:
         self.stop: threading.Event | None = None
         self.usage = ApiUsage()
 
-    def run(
-        self, feed: Callable[[str, list[Want], set[str]], Feed], progress: Progress
-    ) -> dict[str, ObjectRun]:
-        runs: dict[str, ObjectRun] = {}
+    def plan(self) -> tuple[list[Want], set[str]]:
+        """What to pull: each object from its cursor (from the beginning on a --full sync), and
+        the objects whose last pull finished."""
         cursors: dict[str, str | None] = {}
-        finished: set[str] = set()  # the objects whose last pull finished
+        finished: set[str] = set()
         if not self.full:
             q = select(SyncState.object, SyncState.cursor, SyncState.last_finished_at)
             for obj, cursor, end in self.session.execute(q.where(SyncState.source == self.source)):
                 cursors[obj] = cursor
                 if end is not None:
                     finished.add(obj)
+        return [(obj, cursors.get(obj)) for obj in self.mapping.objects], finished
+
+    def run(
+        self,
+        feed: Callable[[str, list[Want], set[str]], Feed],
+        progress: Progress,
+        planned: tuple[list[Want], set[str]] | None = None,
+    ) -> dict[str, ObjectRun]:
+        runs: dict[str, ObjectRun] = {}
+        wants, finished = planned or self.plan()
         _commit(self.session, self.dry_run)  # no transaction (nor lock) while the CRM answers
-        wants = [(obj, cursors.get(obj)) for obj in self.mapping.objects]
         pull = feed(self.source, wants, finished)
         self.usage = pull.open()
         try:

@@ -202,25 +202,37 @@ def sync(
     ] = False,
 ) -> None:
     """Pull, derive, push once."""
-    with loading():
-        from connector.cli.sync_view import (  # lazy: start-up
-            RichProgress,
-            failure_lines,
-            push_notes,
-            summary_table,
-        )
-        from connector.sync import run_sync  # lazy: start-up
+    from connector.ingest.processes import pull_process  # lazy: start-up
 
-    carnet = make_app(config)
-    run(lambda: require_secrets(carnet.config, source))
-    with loading():
-        _adapters_loaded(carnet.config, source)
-    bar = RichProgress(out) if not as_json and sys.stdout.isatty() else None
+    # a --full sync pulls in a process of its own: started first, it imports beside this one
+    spare = pull_process() if full else None
     try:
-        with stopping_on_signals() as stop:
-            summary = run(lambda: run_sync(carnet, source, full, dry_run, bar, stop=stop.event))
+        with loading():
+            from connector.cli.sync_view import (  # lazy: start-up
+                RichProgress,
+                failure_lines,
+                push_notes,
+                summary_table,
+            )
+            from connector.sync import run_sync  # lazy: start-up
+
+        carnet = make_app(config)
+        try:
+            run(lambda: require_secrets(carnet.config, source))
+            with loading():
+                _adapters_loaded(carnet.config, source)
+            bar = RichProgress(out) if not as_json and sys.stdout.isatty() else None
+            with stopping_on_signals() as stop:
+                summary = run(
+                    lambda: run_sync(
+                        carnet, source, full, dry_run, bar, stop=stop.event, spare=spare
+                    )
+                )
+        finally:
+            carnet.close()
     finally:
-        carnet.close()
+        if spare is not None:
+            spare.discard()
     emit(summary.as_dict(), as_json, lambda _: out.print(summary_table(summary)))
     for line in failure_lines(summary, verbose) + push_notes(summary.push):
         err.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -38,8 +38,9 @@ from connector.core.logs import RedactFilter
 from connector.core.normalise import clean_strings
 from connector.core.protocols import Adapter
 from connector.core.records import ApiUsage, ObjectSpec, RawRecord
-from connector.core.sources import open_adapter
+from connector.core.sources import adapter_class, open_adapter
 from connector.ingest.processes import (
+    PULL,
     Child,
     Shipping,
     ignore_parent_signals,
@@ -224,20 +225,31 @@ class ThreadFeed:
 
 
 class ProcessFeed:
-    """The pull side in a child process that opens the adapter of `source` itself."""
+    """The pull side in a child process that opens the adapter of `source` itself: `child`, one
+    started ahead and told `source` already, or one started at `open`."""
 
-    def __init__(self, source: str, settings: SourceBase, wants: list[Want], full: bool):
+    def __init__(
+        self,
+        source: str,
+        settings: SourceBase,
+        wants: list[Want],
+        full: bool,
+        child: Child | None = None,
+    ):
         level = logging.getLogger().getEffectiveLevel()
-        self._args = (source, settings, wants, full, level)
-        self._proc = Child(f"{__name__}:{_child.__name__}")
+        self._source, self._args = source, (settings, wants, full, level)
+        self._proc = child or Child(PULL)
         self._closed = False  # the child sent _Closed: it sends nothing more
         self._done = False  # `close` has run
         self.peak_rss_kib = 0  # the child's, once it has ended
 
     def open(self) -> ApiUsage:
-        """Start the child and wait until its adapter is open; what stopped it from opening is
-        raised here (a UsageError for a missing secret, a FatalError for refused credentials)."""
-        self._proc.start(self._args)
+        """Start the child (unless it was started ahead), hand it its pull and wait until its
+        adapter is open; what stopped it from opening is raised here (a UsageError for a missing
+        secret, a FatalError for refused credentials)."""
+        if self._proc.proc is None:
+            self._proc.start(self._source)
+        self._proc.hand(self._args)
         first = self._next()
         if isinstance(first, _Opened):
             return first.usage
@@ -309,10 +321,18 @@ class ProcessFeed:
 
 
 def _child(control: Connection, out: Connection) -> None:
-    """The child process (connector.ingest.processes.Child): its arguments from `control`, then
-    open the adapter and `produce` to `out`; always end with _Closed."""
+    """The pull process (connector.ingest.processes.PULL): the source's name from `control` (its
+    adapter imported while it waits), then its pull; open the adapter and `produce` to `out`;
+    always end with _Closed once handed a pull. Let go before that (its parent's sync ended
+    first), it ends without a word."""
     ignore_parent_signals()
-    source, settings, wants, full, level = control.recv()
+    try:
+        source = control.recv()
+        with contextlib.suppress(UsageError, FatalError):  # raised again by open_adapter below
+            adapter_class(source)
+        settings, wants, full, level = control.recv()
+    except EOFError:
+        return
     send = sender(out)
 
     def put(item: Any) -> None:

@@ -6,7 +6,8 @@ Not multiprocessing's spawn: that starts a second helper beside the child, its r
 (13 MB, for the semaphores of its queues and events, which the pull needs none of), and makes the
 child import the parent's `__main__` again (for `carnet`, the whole command line). Here the child
 runs one function, named as "module:function", handed the two ends it owns: `control`, whose
-first message is its arguments and whose second (or its end, the parent gone) asks it to stop;
+first messages are its arguments (`hand`) and whose next (or its end, the parent gone) asks it to
+stop;
 and `out`, on which it sends what it has for the parent, waiting while the parent has not read
 the last (a pipe holds little), and ending when nobody is left to read.
 
@@ -48,6 +49,7 @@ module, _, name = target.partition(":")
 getattr(importlib.import_module(module), name)(control, out)
 """
 _RUNNING: set[Child] = set()  # started and not yet reaped: what `kill_children` kills
+PULL = "connector.ingest.feed:_child"  # the function a sync's pull process runs
 
 
 @contextlib.contextmanager
@@ -92,7 +94,13 @@ class Child:
         return self.proc.poll() if self.proc else None
 
     def start(self, args: Any) -> None:
-        """Start the child, SIGINT and SIGTERM held, and hand it `args` (pickled)."""
+        """Start the child and hand it `args` (`spawn`, then `hand`)."""
+        self.spawn()
+        self.hand(args)
+
+    def spawn(self) -> None:
+        """Start the child, SIGINT and SIGTERM held: it imports its function's module, then
+        waits for its arguments (`hand`)."""
         theirs_control, ours_control = os.pipe()
         ours_out, theirs_out = os.pipe()
         cmd = [sys.executable, "-c", BOOT, str(theirs_control), str(theirs_out)]
@@ -107,11 +115,13 @@ class Child:
             self.control = Connection(ours_control, readable=False)
             self.out = Connection(ours_out, writable=False)
         _RUNNING.add(self)
-        try:
-            self.control.send((sys.path, self.target))
-            self.control.send(args)
-        except OSError:  # it ended already: what it said is read from `out`, its end seen there
-            pass
+        self.hand((sys.path, self.target))
+
+    def hand(self, args: Any) -> None:
+        """Send the child a message (pickled): its function reads them in order."""
+        if self.control is not None:  # an OSError: it ended already (`out` tells what it said)
+            with contextlib.suppress(OSError):
+                self.control.send(args)
 
     def stop(self) -> None:
         """Ask the child to stop (it reads this between its steps)."""
@@ -140,6 +150,25 @@ class Child:
             if end is not None:
                 end.close()
         self.control = self.out = None
+
+    def discard(self, wait: float = 10.0) -> None:
+        """Let go of a child whatever it is doing: its ends of the pipes closed (a child waiting
+        for its arguments then ends), given `wait` seconds to end, else killed; reaped. Nothing
+        left to do for a child already ended and closed."""
+        self.close()
+        self.join(wait)
+        self.kill()
+        self.join()
+
+
+def pull_process() -> Child:
+    """A sync's pull process, started ahead of its pull: it imports the pull side while this
+    process does its own start-up, then waits for its source's name and its pull
+    (connector.ingest.feed.ProcessFeed). Whoever started it `discard`s it in the end (a no-op once
+    its feed has closed it)."""
+    child = Child(PULL)
+    child.spawn()
+    return child
 
 
 def sender(out: Connection) -> Callable[[Any], None]:

@@ -19,6 +19,7 @@ import pytest
 from connector.core.config import SourceBase, load_config
 from connector.core.errors import FatalError, UsageError
 from connector.ingest.feed import Ended, Failed, Fed, ProcessFeed
+from connector.ingest.processes import pull_process
 from mappings.records import record_hash
 from sandbox.runner import Sandbox
 from tests.sandbox_fixture import admin, calls_served
@@ -31,11 +32,17 @@ def settings(sandbox: Sandbox, source: str) -> SourceBase:
     return found
 
 
+@pytest.mark.parametrize("ahead", [False, True], ids=["started-at-open", "started-ahead"])
 def test_the_child_pulls_every_object_in_order_with_the_calls_the_crm_counted(
-    fresh_sandbox: Sandbox,
+    fresh_sandbox: Sandbox, ahead: bool
 ) -> None:
     wants: list[tuple[str, str | None]] = [("User", None), ("Account", None), ("Contact", None)]
-    feed = ProcessFeed("salesforce", settings(fresh_sandbox, "salesforce"), wants, full=True)
+    child = None
+    if ahead:  # as `carnet sync --full` starts it: before its own imports, told the source later
+        child = pull_process()
+        child.hand("salesforce")
+    source = settings(fresh_sandbox, "salesforce")
+    feed = ProcessFeed("salesforce", source, wants, full=True, child=child)
     before = calls_served(fresh_sandbox)
     opened = feed.open()
     try:
@@ -55,6 +62,9 @@ def test_the_child_pulls_every_object_in_order_with_the_calls_the_crm_counted(
     assert opened.calls == 0
     assert ends[-1].usage.calls == calls_served(fresh_sandbox) - before - 1
     assert feed.peak_rss_kib > 10_000  # the child's own peak, reported as it ended
+    if child is not None:
+        assert child.exitcode == 0
+        child.discard()  # what its starter does in the end: nothing left to do
 
 
 def test_the_childs_log_records_reach_this_process(

@@ -264,3 +264,24 @@ def test_the_pull_child_starts_alone_without_importing_the_parents_main_module(
     # the child got its arguments, and not the CLI; nothing else was started beside it (no
     # resource tracker); it ended when asked
     assert done.stdout.splitlines() == ["(False, {'source': 'salesforce'})", "True", "0"]
+
+
+@pytest.mark.parametrize("told", [0, 1], ids=["before-its-source", "before-its-pull"])
+def test_a_pull_process_let_go_before_its_pull_ends_quietly(
+    told: int, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`carnet sync --full` starts its pull process first; a sync that ends before handing it a
+    pull (a bad config, an unknown source, a describe refused) lets it go: it ends, exit code 0,
+    without a word on stderr."""
+    from connector.ingest import feed
+    from connector.ingest.processes import PULL, pull_process
+
+    assert f"{feed.__name__}:{feed._child.__name__}" == PULL
+    child = pull_process()
+    if told:
+        child.hand("salesforce")
+    child.discard(wait=60)
+    assert child.exitcode == 0
+    assert child.control is None and child.out is None
+    assert capfd.readouterr().err == ""
+    child.discard()  # again: nothing left to do

@@ -240,8 +240,11 @@ def test_a_first_or_full_sync_pulls_in_a_child_process_and_an_incremental_one_in
     children: list[bool] = []  # each pull given to a child process: whether it was --full
 
     class Child(ThreadFeed):  # a child process would not see the fake: it pulls here
-        def __init__(self, source: str, settings: Any, wants: list[Any], full: bool):
+        def __init__(
+            self, source: str, settings: Any, wants: list[Any], full: bool, child: Any = None
+        ):
             children.append(full)
+            assert child is not None and child.is_alive()  # started ahead, while describes ran
             super().__init__(lambda: fake, load_mapping(default_path(source), source), wants, full)
 
     monkeypatch.setattr(sync, "ProcessFeed", Child)
