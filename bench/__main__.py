@@ -7,6 +7,7 @@ benchmarks missed a target (exit code 1) apart from those that stopped with an e
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -28,6 +29,8 @@ def main(argv: list[str]) -> int:
     if len(wanted) == 1:  # a benchmark's main() may answer an exit code (1: a target missed)
         code = importlib.import_module(f"bench.{wanted[0]}").main()
         return code if isinstance(code, int) else 0
+    if os.environ.pop(KEEP, None):  # each benchmark keeps a store of its own making there
+        print(f"{KEEP} is for one benchmark at a time: left out of this run of several")
     verdicts: list[str] = []
     missed: list[str] = []
     broken: list[str] = []
@@ -59,6 +62,7 @@ def run_one(name: str) -> tuple[int, list[str]]:
     return proc.returncode, said
 
 
+KEEP = "CARNET_BENCH_DB"  # a store kept between runs of one benchmark (commands, plans, ...)
 VERDICT = re.compile(r"\b(PASS|FAIL)\b")
 
 

@@ -3,6 +3,7 @@ again, and a missed target told apart from a benchmark that broke."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,8 +48,11 @@ def test_main_runs_each_apart_and_sorts_exit_codes(
     }
     monkeypatch.setattr(runner, "available", lambda: sorted(said))
     monkeypatch.setattr(runner, "run_one", lambda name: said[name])
+    monkeypatch.setenv("CARNET_BENCH_DB", "/tmp/one-store.db")  # each would build its own there
     assert runner.main([]) == 1
+    assert "CARNET_BENCH_DB" not in os.environ
     out = capsys.readouterr().out
+    assert "CARNET_BENCH_DB is for one benchmark at a time" in out
     assert "1 of 2 targets met" in out
     assert "benchmarks that missed a target: bench_slow" in out
     assert "benchmarks that stopped with an error: bench_broken" in out
