@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.stores import KEEP
+
 
 def available() -> list[str]:
     return sorted(p.stem for p in Path(__file__).parent.glob("bench_*.py"))
@@ -62,7 +64,6 @@ def run_one(name: str) -> tuple[int, list[str]]:
     return proc.returncode, said
 
 
-KEEP = "CARNET_BENCH_DB"  # a store kept between runs of one benchmark (commands, plans, ...)
 VERDICT = re.compile(r"\b(PASS|FAIL)\b")
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from bench.bench_salesforce_pull import sandbox
+from bench.stores import bench_store
 
 TARGET_MS = 200.0
 QUERY_SECTIONS = ("version", "sharing", "scoring", "credits", "logging")  # no source, no secret
@@ -224,15 +225,12 @@ def run(db: Path, config: Path, runs: int) -> int:
 def main() -> None:
     scale = float(os.environ.get("CARNET_BENCH_SCALE", "1"))
     runs = int(os.environ.get("CARNET_BENCH_RUNS", "10"))
-    keep = os.environ.get("CARNET_BENCH_DB")
-    with tempfile.TemporaryDirectory(prefix="carnet-bench-") as tmp:
-        db = Path(keep).resolve() if keep else Path(tmp) / "bench.db"
+    with bench_store() as (db, build):
         config = db.with_suffix(".yaml")
-        if db.exists() and not config.exists():
+        if not build and not config.exists():
             raise SystemExit(f"{db} exists without {config}: not a store this benchmark made")
-        if not db.exists():
+        if build:
             print(f"building a synced store at scale {scale}: {db}", flush=True)
-            db.parent.mkdir(parents=True, exist_ok=True)  # CARNET_BENCH_DB's folder, if new
             config = build_store(db, scale)
         run(db, config, runs)
 

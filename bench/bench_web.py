@@ -32,6 +32,7 @@ import httpx
 from sqlalchemy import select
 
 from bench.bench_who_knows import TARGET_DOMAIN, build_store
+from bench.stores import bench_store
 from connector.store.db import make_engine, session_factory, transaction
 from connector.store.models import Member
 from connector.web.tokens import open_session
@@ -226,12 +227,8 @@ def run(db: Path, build: bool) -> None:
 
 
 def main() -> None:
-    keep = os.environ.get("CARNET_BENCH_DB")
-    if keep:
-        run(Path(keep), build=not Path(keep).exists())
-        return
-    with tempfile.TemporaryDirectory(prefix="carnet-bench-") as tmp:
-        run(Path(tmp) / "bench.db", build=True)
+    with bench_store() as (path, build):
+        run(path, build=build)
 
 
 if __name__ == "__main__":

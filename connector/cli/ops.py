@@ -202,11 +202,10 @@ def sync(
     ] = False,
 ) -> None:
     """Pull, derive, push once."""
-    from connector.ingest.processes import pull_process  # lazy: start-up
+    from connector.ingest.processes import pull_ahead  # lazy: start-up
 
     # a --full sync pulls in a process of its own: started first, it imports beside this one
-    spare = pull_process() if full else None
-    try:
+    with pull_ahead(full) as spare:
         with loading():
             from connector.cli.sync_view import (  # lazy: start-up
                 RichProgress,
@@ -230,9 +229,6 @@ def sync(
                 )
         finally:
             carnet.close()
-    finally:
-        if spare is not None:
-            spare.discard()
     emit(summary.as_dict(), as_json, lambda _: out.print(summary_table(summary)))
     for line in failure_lines(summary, verbose) + push_notes(summary.push):
         err.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -171,6 +171,17 @@ def pull_process() -> Child:
     return child
 
 
+@contextlib.contextmanager
+def pull_ahead(wanted: bool = True) -> Iterator[Child | None]:
+    """A pull process started now (`pull_process`) when `wanted`, discarded on the way out."""
+    child = pull_process() if wanted else None
+    try:
+        yield child
+    finally:
+        if child is not None:
+            child.discard()
+
+
 def sender(out: Connection) -> Callable[[Any], None]:
     """In the child: `send(item)` to the parent, waiting for it to read; one item at a time
     whatever thread sends (log records come from any). If the parent is gone (killed), nobody
